@@ -1,0 +1,20 @@
+"""Filter `pip freeze` output into requirements.lock.
+
+The ROS 2 wheels register each package twice (as `ros-<name>` and as a legacy `<name>` egg-info
+that is not on the package index); keep only the installable `ros-` names.
+"""
+
+import sys
+
+HEADER = (
+    "# Exact versions that install together (pip check clean) on Python 3.11 / Linux x86_64.\n"
+    "# Regenerate with `make lock`.\n"
+)
+
+lines = [line.strip() for line in sys.stdin if line.strip() and not line.startswith("-e")]
+names = {line.split("==")[0].lower().replace("_", "-") for line in lines}
+kept = [
+    line for line in lines
+    if (name := line.split("==")[0].lower().replace("_", "-")).startswith("ros-") or f"ros-{name}" not in names
+]
+sys.stdout.write(HEADER + "\n".join(kept) + "\n")

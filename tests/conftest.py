@@ -1,0 +1,31 @@
+"""Test environment: offline, headless, isolated. Set here, never as a side effect of the library."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+
+_TMP = tempfile.mkdtemp(prefix="wm-control-tests-")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HOME", os.path.join(_TMP, "hf"))
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
+os.environ.setdefault("ROS_LOG_DIR", os.path.join(_TMP, "ros-log"))
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 200)))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def reference_fixture_dir():
+    """Folder of the reference data produced with Meta's official code (see tests/fixtures/README.md)."""
+    from pathlib import Path
+
+    return Path(__file__).parent / "fixtures"

@@ -1,0 +1,119 @@
+"""Loading: Meta layouts, strict key checks with clear messages, our own format round trip."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from wm_control import WorldModel
+from wm_control.checkpoints import CheckpointError
+from wm_control.models.config import WorldModelConfig
+from wm_control.models.presets import encoder_preset, predictor_preset
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "vjepa2_tiny_official.pt"
+HEADS = dict(encoder_num_heads=4, predictor_num_heads=4, image_size=64)
+
+
+def _official() -> dict:
+    return torch.load(FIXTURE, map_location="cpu", weights_only=True)
+
+
+def _save(tmp_path: Path, checkpoint: dict, name: str = "ckpt.pt") -> Path:
+    path = tmp_path / name
+    torch.save(checkpoint, path)
+    return path
+
+
+def test_pos_embed_is_ignored_and_prefixes_stripped(tmp_path):
+    ckpt = _official()
+    ckpt["target_encoder"]["module.backbone.pos_embed"] = torch.zeros(1, 16, 128)
+    model = WorldModel.from_pretrained(_save(tmp_path, ckpt), **HEADS)
+    reference = WorldModel.from_pretrained(FIXTURE, **HEADS)
+    for (name, a), (_, b) in zip(model.state_dict().items(), reference.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_missing_key_is_listed(tmp_path):
+    ckpt = _official()
+    del ckpt["target_encoder"]["module.backbone.blocks.1.mlp.fc2.bias"]
+    with pytest.raises(CheckpointError, match=r"missing keys \[blocks\.1\.mlp\.fc2\.bias\]"):
+        WorldModel.from_pretrained(_save(tmp_path, ckpt), **HEADS)
+
+
+def test_unexpected_key_is_listed(tmp_path):
+    ckpt = _official()
+    ckpt["predictor"]["module.mask_tokens.0"] = torch.zeros(1, 1, 96)
+    with pytest.raises(CheckpointError, match=r"predictor weights.*unexpected keys \[mask_tokens\.0\]"):
+        WorldModel.from_pretrained(_save(tmp_path, ckpt), **HEADS)
+
+
+def test_misshaped_key_is_listed(tmp_path):
+    ckpt = _official()
+    ckpt["predictor"]["module.predictor_blocks.0.norm1.weight"] = torch.ones(95)
+    with pytest.raises(CheckpointError, match=r"mis-shaped keys \[predictor_blocks\.0\.norm1\.weight: expected \(96,\), found \(95,\)\]"):
+        WorldModel.from_pretrained(_save(tmp_path, ckpt), **HEADS)
+
+
+def test_non_checkpoint_file_is_refused(tmp_path):
+    path = tmp_path / "notes.pt"
+    path.write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match="expected a PyTorch checkpoint"):
+        WorldModel.from_pretrained(path)
+
+
+def test_missing_path_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        WorldModel.from_pretrained(tmp_path / "nope.pt")
+
+
+def test_unknown_width_needs_heads(tmp_path):
+    with pytest.raises(CheckpointError, match=r"cannot infer the encoder head count for width 128.*encoder_num_heads"):
+        WorldModel.from_pretrained(FIXTURE, image_size=64)
+    with pytest.raises(CheckpointError, match=r"predictor head count for width 96.*predictor_num_heads"):
+        WorldModel.from_pretrained(FIXTURE, encoder_num_heads=4, image_size=64)
+
+
+def test_encoder_only_pretraining_layout(tmp_path):
+    ckpt = _official()
+    encoder_only = {"encoder": ckpt["encoder"], "predictor": {"module.mask_tokens.0": torch.zeros(1)}, "epoch": 3}
+    model = WorldModel.from_pretrained(_save(tmp_path, encoder_only), encoder_num_heads=4, image_size=64)
+    assert model.predictor is None
+    with pytest.raises(RuntimeError, match="no action-conditioned predictor"):
+        model.predict(torch.zeros(1, 1, 16, 128), torch.zeros(1, 1, 7), torch.zeros(1, 1, 7))
+
+
+def test_native_round_trip_keeps_outputs_and_metadata(tmp_path):
+    reference = WorldModel.from_pretrained(FIXTURE, **HEADS)
+    file = reference.save_pretrained(tmp_path / "model", metadata={"step": 7, "data": {"fps": 4}})
+    assert file.name == "model.safetensors" and not list(file.parent.glob(".*tmp*"))
+    loaded = WorldModel.from_pretrained(tmp_path / "model")
+    assert loaded.config == reference.config
+    assert WorldModel.read_metadata(tmp_path / "model") == {"step": 7, "data": {"fps": 4}}
+    frames = np.random.default_rng(0).integers(0, 255, (1, 2, 64, 64, 3), dtype=np.uint8)
+    assert torch.equal(loaded.encode(frames), reference.encode(frames))
+
+
+def test_truncated_native_checkpoint_is_refused(tmp_path):
+    config = WorldModelConfig(encoder=encoder_preset("vit_tiny"))
+    file = WorldModel(config).save_pretrained(tmp_path / "m")
+    data = file.read_bytes()
+    file.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        WorldModel.from_pretrained(tmp_path / "m")
+
+
+def test_foreign_safetensors_is_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(CheckpointError, match="written by wm-control"):
+        WorldModel.from_pretrained(tmp_path / "other.safetensors")
+
+
+def test_with_new_predictor_keeps_encoder(tmp_path):
+    encoder = encoder_preset("vit_tiny")
+    base = WorldModel(WorldModelConfig(encoder=encoder))
+    model = base.with_new_predictor(predictor_preset("ac_tiny", encoder))
+    assert model.encoder_fingerprint() == base.encoder_fingerprint()
+    assert model.predictor is not None and model.predictor.config.encoder_width == encoder.width

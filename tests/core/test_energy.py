@@ -1,0 +1,23 @@
+import pytest
+import torch
+
+from wm_control import energy
+
+
+def test_last_step_l1_mean():
+    imagined = torch.zeros(2, 3, 4, 5)
+    imagined[0, -1] = 1.0
+    imagined[1, 0] = 7.0  # not the last step: ignored
+    assert energy(imagined, torch.zeros(4, 5)).tolist() == [1.0, 0.0]
+
+
+def test_discounted_sum_weighs_last_step_most():
+    imagined = torch.zeros(1, 3, 2, 2)
+    imagined[0, 0] = 1.0
+    imagined[0, 2] = 1.0
+    assert energy(imagined, torch.zeros(2, 2), discount=0.5).item() == pytest.approx(0.25 + 1.0)
+
+
+def test_goal_shape_checked():
+    with pytest.raises(ValueError, match="do not match"):
+        energy(torch.zeros(2, 1, 4, 5), torch.zeros(4, 6))

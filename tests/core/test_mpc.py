@@ -1,0 +1,79 @@
+"""The receding-horizon controller over the real world model."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from wm_control import WorldModel
+from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def setup():
+    data = np.load(FIXTURES / "vjepa2_tiny_official.npz")
+    model = WorldModel.from_pretrained(
+        FIXTURES / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
+    )
+    return data, model
+
+
+def _controller(model, **cem):
+    config = CEMConfig(**{"samples": 64, "iterations": 3, "elites": 8, **cem})
+    return MPCController(model, CEMPlanner(config), ActionSpec.droid(max_step=0.05))
+
+
+def test_act_returns_bounded_first_action(setup):
+    data, model = setup
+    ctrl = _controller(model, horizon=2)
+    ctrl.set_goal(data["frames"][0, 2])
+    step = ctrl.act(data["frames"][0, 0], data["states"][0, 0])
+    assert step.action.shape == (7,) and step.plan.shape == (2, 7)
+    assert np.abs(step.action[:3]).max() <= 0.05 and np.all(step.action[3:6] == 0)
+    assert np.array_equal(step.action, step.plan[0])
+    assert len(step.energies_per_iteration) == 3 and step.planning_seconds > 0
+    assert np.isfinite(step.energy)
+
+
+def test_plan_energy_is_the_model_energy_of_the_plan(setup):
+    data, model = setup
+    ctrl = _controller(model)
+    ctrl.set_goal(data["frames"][1, 2])
+    step = ctrl.act(data["frames"][1, 0], data["states"][1, 0])
+    tokens0 = model.encode(data["frames"][1, 0])
+    goal = model.encode(data["frames"][1, 2])[0, 0]
+    with torch.no_grad():
+        imagined = model.rollout(tokens0, torch.from_numpy(data["states"][1, :1])[None], torch.from_numpy(step.plan)[None])
+    assert step.energy == pytest.approx(float((imagined.tokens[0, -1] - goal).abs().mean()), rel=1e-5)
+    # the plan is at least as good as doing nothing
+    with torch.no_grad():
+        idle = model.rollout(tokens0, torch.from_numpy(data["states"][1, :1])[None], torch.zeros(1, 1, 7))
+    assert step.energy <= float((idle.tokens[0, -1] - goal).abs().mean()) + 1e-6
+
+
+def test_same_seed_same_actions_after_reset(setup):
+    data, model = setup
+    ctrl = _controller(model)
+    ctrl.set_goal(data["frames"][0, 2])
+    first = ctrl.act(data["frames"][0, 0], data["states"][0, 0]).action
+    ctrl.reset()
+    assert np.array_equal(first, ctrl.act(data["frames"][0, 0], data["states"][0, 0]).action)
+
+
+def test_errors_are_clear(setup):
+    data, model = setup
+    ctrl = _controller(model)
+    with pytest.raises(RuntimeError, match="no goal set"):
+        ctrl.act(data["frames"][0, 0], data["states"][0, 0])
+    with pytest.raises(TypeError, match="expected uint8"):
+        ctrl.set_goal(data["frames"][0, 2].astype(np.float32))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        ctrl.set_goal_tokens(torch.full((16, 128), float("nan")))
+    with pytest.raises(ValueError, match=r"expected tokens \[16, 128\]"):
+        ctrl.set_goal_tokens(torch.zeros(4, 128))
+    ctrl.set_goal(data["frames"][0, 2])
+    with pytest.raises(ValueError, match="expected a finite state"):
+        ctrl.act(data["frames"][0, 0], np.array([0, 0, np.nan, 0, 0, 0, 0], dtype=np.float32))

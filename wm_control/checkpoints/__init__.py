@@ -1,0 +1,46 @@
+"""Loading world-model weights from Meta's `.pt` files, Hugging Face folders and our own format."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from ..models.config import as_image_size
+from .common import CheckpointError, LoadedCheckpoint
+from .hf import is_hf_folder, load_hf_folder
+from .meta import load_meta_checkpoint
+from .native import is_native, load_native, read_metadata, save_native
+
+__all__ = ["CheckpointError", "LoadedCheckpoint", "load_checkpoint", "read_metadata", "save_native"]
+
+
+def load_checkpoint(
+    path: str | Path,
+    *,
+    encoder_num_heads: int | None = None,
+    predictor_num_heads: int | None = None,
+    image_size: int | tuple[int, int] | None = None,
+) -> LoadedCheckpoint:
+    """Read any supported checkpoint; the kind is recognised from the path's contents."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"checkpoint {path} does not exist; expected a wm-control checkpoint folder or .safetensors file, "
+            f"a Meta V-JEPA 2 .pt file or a Hugging Face VJEPA2 folder"
+        )
+    if path.is_dir() and is_hf_folder(path):
+        return load_hf_folder(path, encoder_num_heads=encoder_num_heads, image_size=image_size)
+    if is_native(path):
+        loaded = load_native(path)
+        if image_size is not None:  # RoPE has no fixed grid: the encoder may run at another size
+            encoder = replace(loaded.config.encoder, image_size=as_image_size(image_size))
+            loaded.config = replace(loaded.config, encoder=encoder)
+        return loaded
+    if path.is_dir():
+        raise CheckpointError(
+            f"{path}: expected a folder with model.safetensors (wm-control) or config.json with "
+            f"model_type 'vjepa2' (Hugging Face), found {sorted(p.name for p in path.iterdir())[:12]}"
+        )
+    return load_meta_checkpoint(
+        path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads, image_size=image_size
+    )

@@ -1,0 +1,138 @@
+"""The V-JEPA 2-AC action-conditioned predictor.
+
+Per time step the sequence holds ``[a_t, s_t, (e_t), z_t patches]``; attention is block-causal by
+step (every token of step t sees all tokens of steps ≤ t). The output at step t, read off the patch
+tokens after ``predictor_norm`` and ``predictor_proj``, is the prediction of the next frame's tokens.
+
+Because attention is block-causal, the keys and values of earlier steps never change when steps are
+appended: :class:`PredictorCache` keeps them so that an autoregressive rollout processes each new
+step once, and a single new step needs no attention mask at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .config import PredictorConfig
+from .rope import RotaryTables, grid_positions
+from .vit import Block, LayerCache, init_vit_weights
+
+
+@dataclass
+class PredictorCache:
+    """Per-layer keys/values of the steps processed so far, and how many steps that is."""
+
+    layers: list[LayerCache]
+    steps: int = 0
+
+    @classmethod
+    def empty(cls, depth: int) -> PredictorCache:
+        return cls(layers=[LayerCache() for _ in range(depth)])
+
+
+@dataclass
+class _MaskCache:
+    masks: dict[tuple[int, int, int, str], torch.Tensor] = field(default_factory=dict)
+
+
+class ACPredictor(nn.Module):
+    """Action-conditioned predictor over frozen-encoder tokens (parameter names as in Meta's release)."""
+
+    def __init__(self, config: PredictorConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.predictor_embed = nn.Linear(config.encoder_width, config.width)
+        self.action_encoder = nn.Linear(config.action_dim, config.width)
+        self.state_encoder = nn.Linear(config.state_dim, config.width)
+        self.extrinsics_encoder = nn.Linear(config.extrinsics_dim, config.width)
+        self.predictor_blocks = nn.ModuleList(
+            Block(config.width, config.num_heads, config.mlp_hidden, config.norm_eps) for _ in range(config.depth)
+        )
+        self.predictor_norm = nn.LayerNorm(config.width, eps=config.norm_eps)
+        self.predictor_proj = nn.Linear(config.width, config.encoder_width)
+        init_vit_weights(self, self.predictor_blocks)
+        self._masks = _MaskCache()
+
+    def new_cache(self) -> PredictorCache:
+        return PredictorCache.empty(self.config.depth)
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        actions: torch.Tensor,
+        states: torch.Tensor,
+        extrinsics: torch.Tensor | None = None,
+        *,
+        grid: tuple[int, int],
+        cache: PredictorCache | None = None,
+    ) -> torch.Tensor:
+        """Predict the next-frame tokens of every given step.
+
+        Args:
+            tokens: ``[B, T, N, D_enc]`` layer-normed frame tokens of steps ``t0 … t0+T-1`` (batch 1
+                is broadcast to the actions' batch, e.g. one observed frame for all CEM samples).
+            actions: ``[B, T, A]``; states: ``[B, T, P]``; extrinsics: ``[B, T, 6]`` (used only if the
+                config enables them).
+            grid: (rows, cols) patch grid of the frames, ``rows · cols = N``.
+            cache: earlier steps (``t0 = cache.steps``); updated in place with these steps.
+        Returns:
+            ``[B, T, N, D_enc]``: the prediction of steps ``t0+1 … t0+T`` (before the caller's LayerNorm).
+        """
+        cfg = self.config
+        B, T = actions.shape[:2]
+        N = tokens.shape[2]
+        if tokens.shape[0] not in (1, B) or tokens.shape[1] != T:
+            raise ValueError(
+                f"predictor: expected tokens [{B} or 1, {T}, N, D] for actions {tuple(actions.shape)}, "
+                f"found {tuple(tokens.shape)}"
+            )
+        rows, cols = grid
+        if rows * cols != N:
+            raise ValueError(f"predictor: grid {grid} implies {rows * cols} tokens per frame, found {N}")
+        t0 = 0 if cache is None else cache.steps
+        cond = [self.action_encoder(actions), self.state_encoder(states)]  # 2×[B, T, W]
+        if cfg.use_extrinsics:
+            if extrinsics is None:
+                raise ValueError("predictor: this model uses extrinsics; expected extrinsics [B, T, 6], found None")
+            cond.append(self.extrinsics_encoder(extrinsics))
+        K = len(cond)
+        frames = self.predictor_embed(tokens).expand(B, -1, -1, -1)  # [B, T, N, W] (embedded once if shared)
+        x = torch.cat([torch.stack(cond, dim=2), frames], dim=2)  # [B, T, K+N, W]
+        x = x.flatten(1, 2)  # [B, T·(K+N), W]
+        positions = self._positions(t0, T, K, rows, cols, x.device)  # [T·(K+N), 3]
+        rope = RotaryTables.from_positions(positions, cfg.width // cfg.num_heads, x.dtype)
+        mask = self._mask(t0, T, K + N, x.device)
+        for i, block in enumerate(self.predictor_blocks):
+            x = block(x, rope, mask, None if cache is None else cache.layers[i])
+        if cache is not None:
+            cache.steps += T
+        x = x.unflatten(1, (T, K + N))[:, :, K:]  # [B, T, N, W]
+        return self.predictor_proj(self.predictor_norm(x))  # [B, T, N, D_enc]
+
+    def _positions(self, t0: int, T: int, K: int, rows: int, cols: int, device: torch.device) -> torch.Tensor:
+        """Condition tokens at (t, 0, 0); patches at (t, row·g/rows, col·g/cols), g = configured grid height."""
+        g = self.config.grid_height
+        patches = grid_positions(1, rows, cols, device=device)  # [N, 3]
+        patches = patches * torch.tensor([0.0, g / rows, g / cols], device=device)
+        per_step = torch.cat([torch.zeros(K, 3, device=device), patches], dim=0)  # [K+N, 3]
+        steps = torch.arange(t0, t0 + T, device=device, dtype=torch.float32)  # [T]
+        pos = per_step.unsqueeze(0).repeat(T, 1, 1)  # [T, K+N, 3]
+        pos[..., 0] = steps[:, None]
+        return pos.flatten(0, 1)
+
+    def _mask(self, t0: int, T: int, per_step: int, device: torch.device) -> torch.Tensor | None:
+        """Block-causal boolean mask ``[T·per_step, (t0+T)·per_step]``; None when a single step is
+        processed (it may attend to everything before it and to itself)."""
+        if T == 1:
+            return None
+        key = (t0, T, per_step, str(device))
+        mask = self._masks.masks.get(key)
+        if mask is None:
+            q_step = torch.arange(t0, t0 + T, device=device).repeat_interleave(per_step)
+            k_step = torch.arange(t0 + T, device=device).repeat_interleave(per_step)
+            mask = k_step.unsqueeze(0) <= q_step.unsqueeze(1)
+            self._masks.masks[key] = mask
+        return mask

@@ -1,0 +1,169 @@
+"""The V-JEPA 2 video ViT: tubelet Conv3d patch embedding, pre-norm RoPE blocks, final LayerNorm.
+
+Parameter names follow Meta's release (``patch_embed.proj``, ``blocks.{i}.norm1``,
+``blocks.{i}.attn.qkv``, ``blocks.{i}.attn.proj``, ``blocks.{i}.norm2``, ``blocks.{i}.mlp.fc1``,
+``blocks.{i}.mlp.fc2``, ``norm``) so official checkpoints load through a plain key map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import EncoderConfig
+from .rope import RotaryTables, grid_positions
+
+
+@dataclass
+class LayerCache:
+    """Rotated keys and values ``[B, L_past, heads, head_dim]`` of tokens already processed by one layer."""
+
+    keys: torch.Tensor | None = None
+    values: torch.Tensor | None = None
+
+
+class RopeAttention(nn.Module):
+    """Multi-head self-attention with 3D RoPE on queries and keys, computed with SDPA."""
+
+    def __init__(self, width: int, num_heads: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = width // num_heads
+        self.qkv = nn.Linear(width, 3 * width, bias=True)
+        self.proj = nn.Linear(width, width, bias=True)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        rope: RotaryTables,
+        attn_mask: torch.Tensor | None = None,
+        cache: LayerCache | None = None,
+    ) -> torch.Tensor:
+        """x ``[B, L, width]``; ``attn_mask`` boolean ``[L, L_past + L]`` (True = may attend) or None
+        for full attention. With a ``cache`` the new tokens also attend to the cached ones, and
+        their keys/values are appended to it."""
+        B, L, width = x.shape
+        q, k, v = self.qkv(x).view(B, L, 3, self.num_heads, self.head_dim).unbind(2)  # 3×[B, L, h, hd]
+        q, k = rope.rotate(q), rope.rotate(k)
+        if cache is not None:
+            if cache.keys is not None:
+                k = torch.cat([cache.keys, k], dim=1)  # [B, L_past + L, h, hd]
+                v = torch.cat([cache.values, v], dim=1)
+            cache.keys, cache.values = k, v
+        out = F.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=attn_mask
+        )  # [B, h, L, hd]
+        return self.proj(out.transpose(1, 2).reshape(B, L, width))
+
+
+class Mlp(nn.Module):
+    def __init__(self, width: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(width, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: ``x + attn(norm1(x))`` then ``x + mlp(norm2(x))``."""
+
+    def __init__(self, width: int, num_heads: int, mlp_hidden: int, norm_eps: float = 1e-6) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width, eps=norm_eps)
+        self.attn = RopeAttention(width, num_heads)
+        self.norm2 = nn.LayerNorm(width, eps=norm_eps)
+        self.mlp = Mlp(width, mlp_hidden)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        rope: RotaryTables | torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        cache: LayerCache | None = None,
+    ) -> torch.Tensor:
+        """x ``[B, L, width]`` → ``[B, L, width]``. ``rope``: tables from
+        :meth:`RotaryTables.from_positions` (computed once for all blocks) or positions ``[L, 3]`` /
+        ``[B, L, 3]``. See :meth:`RopeAttention.forward` for the mask and the cache."""
+        if not isinstance(rope, RotaryTables):
+            rope = RotaryTables.from_positions(rope, self.attn.head_dim, x.dtype)
+        x = x + self.attn(self.norm1(x), rope, attn_mask, cache)
+        return x + self.mlp(self.norm2(x))
+
+
+class PatchEmbed3D(nn.Module):
+    """Conv3d with kernel = stride = (tubelet, patch, patch): video ``[B, 3, T, H, W]`` → ``[B, L, width]``."""
+
+    def __init__(self, width: int, patch_size: int, tubelet_size: int) -> None:
+        super().__init__()
+        kernel = (tubelet_size, patch_size, patch_size)
+        self.proj = nn.Conv3d(3, width, kernel_size=kernel, stride=kernel)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return self.proj(video).flatten(2).transpose(1, 2)  # [B, width, T', H', W'] → [B, L, width]
+
+
+class VisionTransformer(nn.Module):
+    """V-JEPA 2 video encoder (no absolute position table; RoPE in every block)."""
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.patch_embed = PatchEmbed3D(config.width, config.patch_size, config.tubelet_size)
+        self.blocks = nn.ModuleList(
+            Block(config.width, config.num_heads, config.mlp_hidden, config.norm_eps) for _ in range(config.depth)
+        )
+        self.norm = nn.LayerNorm(config.width, eps=config.norm_eps)
+        init_vit_weights(self, self.blocks)
+
+    def forward(self, video: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Encode a normalised video.
+
+        Args:
+            video: ``[B, 3, T, H, W]`` float, T a multiple of the tubelet size, H and W multiples of
+                the patch size.
+            keep: optional ``[B, K]`` long indices of the tokens to process (time-row-column order);
+                the others are dropped before the first block (masked pretraining).
+        Returns:
+            ``[B, L, width]`` (or ``[B, K, width]``) tokens after the final LayerNorm.
+        """
+        cfg = self.config
+        _, channels, frames, height, width = video.shape
+        if channels != 3 or frames % cfg.tubelet_size or height % cfg.patch_size or width % cfg.patch_size:
+            raise ValueError(
+                f"encoder input: expected [B, 3, T, H, W] with T a multiple of {cfg.tubelet_size} and H, W "
+                f"multiples of {cfg.patch_size}, found {tuple(video.shape)}"
+            )
+        x = self.patch_embed(video)  # [B, L, width]
+        positions = grid_positions(
+            frames // cfg.tubelet_size, height // cfg.patch_size, width // cfg.patch_size, device=video.device
+        )  # [L, 3]
+        if keep is not None:
+            x = torch.gather(x, 1, keep.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # [B, K, width]
+            positions = positions[keep]  # [B, K, 3]
+        rope = RotaryTables.from_positions(positions, cfg.width // cfg.num_heads, x.dtype)
+        for block in self.blocks:
+            x = block(x, rope)
+        return self.norm(x)
+
+
+def init_vit_weights(model: nn.Module, blocks: nn.ModuleList, std: float = 0.02) -> None:
+    """Truncated-normal linear/conv weights, zero biases, unit LayerNorms, and the output
+    projections of block ``i`` (1-based) divided by ``sqrt(2 i)`` as in the reference training."""
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv3d)):
+            nn.init.trunc_normal_(module.weight, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+    with torch.no_grad():
+        for layer_id, block in enumerate(blocks, start=1):
+            block.attn.proj.weight.div_((2.0 * layer_id) ** 0.5)
+            block.mlp.fc2.weight.div_((2.0 * layer_id) ** 0.5)

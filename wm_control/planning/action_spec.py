@@ -1,0 +1,86 @@
+"""What the planner searches over: named action dimensions, their bounds, which are searched and which fixed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+DROID_ACTION_NAMES = ("dx", "dy", "dz", "droll", "dpitch", "dyaw", "dgripper")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """An action space for CEM.
+
+    Fields are per-dimension tuples of the same length ``A``:
+    ``low``/``high`` clip every sample; ``searched`` dimensions are sampled, the others are held at
+    ``fixed``; ``init_std`` is the first iteration's sampling std; ``round_below`` zeroes entries of
+    the returned plan whose magnitude is below it (0 disables).
+    """
+
+    names: tuple[str, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    searched: tuple[bool, ...]
+    fixed: tuple[float, ...]
+    init_std: tuple[float, ...]
+    round_below: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        size = len(self.names)
+        if size == 0:
+            raise ValueError("ActionSpec.names: expected at least one action dimension, found none")
+        for name in ("low", "high", "searched", "fixed", "init_std", "round_below"):
+            value = getattr(self, name)
+            if len(value) != size:
+                raise ValueError(f"ActionSpec.{name}: expected {size} entries (one per name), found {len(value)}")
+        for i, dim in enumerate(self.names):
+            if not self.low[i] <= self.high[i]:
+                raise ValueError(f"ActionSpec.low/high[{dim}]: expected low <= high, found {self.low[i]} > {self.high[i]}")
+            if not self.searched[i] and not self.low[i] <= self.fixed[i] <= self.high[i]:
+                raise ValueError(
+                    f"ActionSpec.fixed[{dim}]: expected a value in [{self.low[i]}, {self.high[i]}], found {self.fixed[i]}"
+                )
+            if self.searched[i] and self.init_std[i] <= 0:
+                raise ValueError(f"ActionSpec.init_std[{dim}]: expected > 0 for a searched dimension, found {self.init_std[i]}")
+            if self.round_below[i] < 0:
+                raise ValueError(f"ActionSpec.round_below[{dim}]: expected >= 0, found {self.round_below[i]}")
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def droid(
+        cls,
+        max_step: float = 0.075,
+        gripper_limit: float = 0.75,
+        gripper_round: float = 0.25,
+        search_rotation: bool = False,
+        max_rotation: float = 0.2,
+    ) -> ActionSpec:
+        """Meta's planner: Δxyz clipped to ±``max_step`` m per coordinate and Δgripper to
+        ±``gripper_limit`` are searched (initial std ``max_step`` and 1); rotation is fixed at 0
+        (or searched within ±``max_rotation`` rad); gripper plan entries below ``gripper_round`` → 0."""
+        rot = max_rotation if search_rotation else 0.0
+        return cls(
+            names=DROID_ACTION_NAMES,
+            low=(-max_step,) * 3 + (-rot,) * 3 + (-gripper_limit,),
+            high=(max_step,) * 3 + (rot,) * 3 + (gripper_limit,),
+            searched=(True,) * 3 + (search_rotation,) * 3 + (True,),
+            fixed=(0.0,) * 7,
+            init_std=(max_step,) * 3 + ((max_rotation,) * 3 if search_rotation else (0.0,) * 3) + (1.0,),
+            round_below=(0.0,) * 6 + (gripper_round,),
+        )
+
+    def tensors(self, device: torch.device | str) -> dict[str, torch.Tensor]:
+        """The per-dimension fields as float/bool tensors ``[A]`` on ``device``."""
+        return {
+            "low": torch.tensor(self.low, device=device),
+            "high": torch.tensor(self.high, device=device),
+            "searched": torch.tensor(self.searched, device=device),
+            "fixed": torch.tensor(self.fixed, device=device),
+            "init_std": torch.tensor(self.init_std, device=device),
+            "round_below": torch.tensor(self.round_below, device=device),
+        }

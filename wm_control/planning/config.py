@@ -1,0 +1,64 @@
+"""One typed config for the planner (CEM budget + DROID action bounds), shared by the CLI and ROS."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .action_spec import ActionSpec
+from .cem import CEMConfig, CEMPlanner
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """CEM budget and the searched action box. Defaults: the paper's budget (800 samples ×
+    10 iterations, top-10, horizon 1, ±7.5 cm per coordinate, gripper ±0.75)."""
+
+    samples: int = 800
+    iterations: int = 10
+    elites: int = 10
+    horizon: int = 1
+    momentum_mean: float = 0.15
+    momentum_std: float = 0.15
+    seed: int = 0
+    max_step: float = 0.075
+    gripper_limit: float = 0.75
+    gripper_round: float = 0.25
+    search_rotation: bool = False
+    max_rotation: float = 0.2
+    discount: float | None = None
+    warm_start: bool = True
+
+    def __post_init__(self) -> None:
+        self.cem()  # validates the budget
+        self.action_spec()  # validates the bounds
+        if self.max_step <= 0:
+            raise ValueError(f"PlannerConfig.max_step: expected > 0 metres, found {self.max_step}")
+        if self.discount is not None and not 0.0 < self.discount <= 1.0:
+            raise ValueError(f"PlannerConfig.discount: expected null or a value in (0, 1], found {self.discount}")
+
+    def cem(self) -> CEMConfig:
+        return CEMConfig(
+            samples=self.samples, iterations=self.iterations, elites=self.elites, horizon=self.horizon,
+            momentum_mean=self.momentum_mean, momentum_std=self.momentum_std, seed=self.seed,
+        )
+
+    def planner(self) -> CEMPlanner:
+        return CEMPlanner(self.cem())
+
+    def action_spec(self) -> ActionSpec:
+        return ActionSpec.droid(
+            max_step=self.max_step, gripper_limit=self.gripper_limit, gripper_round=self.gripper_round,
+            search_rotation=self.search_rotation, max_rotation=self.max_rotation,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlannerConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"PlannerConfig: unknown fields {unknown}; expected a subset of {sorted(known)}")
+        return cls(**data)

@@ -1,0 +1,118 @@
+"""Receding-horizon goal-image control: observe → encode → CEM → first action → re-plan.
+
+:class:`MPCController` wires a :class:`~wm_control.WorldModel` to a :class:`CEMPlanner`; the same
+controller serves ``wm-control plan``, evaluation and the ROS planner node.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..energy import energy
+from ..world_model import WorldModel
+from .action_spec import ActionSpec
+from .cem import CEMPlanner, PlanResult, WarmStart, shift_warm_start
+
+
+@dataclass(frozen=True)
+class MPCStep:
+    """One control decision: ``action [A]`` to execute now, the plan ``[H, A]``, the energy of the
+    plan, the lowest sample energy per CEM iteration, and the wall time of encode + plan (s)."""
+
+    action: np.ndarray
+    plan: np.ndarray
+    energy: float
+    energies_per_iteration: list[float]
+    planning_seconds: float
+
+
+class MPCController:
+    """Goal-image MPC with a world model; holds the goal tokens and the warm start between steps."""
+
+    def __init__(
+        self,
+        model: WorldModel,
+        planner: CEMPlanner,
+        spec: ActionSpec,
+        *,
+        discount: float | None = None,
+        warm_start: bool = True,
+    ) -> None:
+        if model.predictor is None:
+            raise ValueError("MPCController: expected a world model with a predictor, found an encoder-only model")
+        if model.predictor.config.action_dim != spec.dim:
+            raise ValueError(
+                f"MPCController: the action spec has {spec.dim} dimensions but the predictor expects "
+                f"{model.predictor.config.action_dim}"
+            )
+        self.model = model
+        self.planner = planner
+        self.spec = spec
+        self.discount = discount
+        self.use_warm_start = warm_start
+        self._goal: torch.Tensor | None = None
+        self._warm: WarmStart | None = None
+
+    @property
+    def has_goal(self) -> bool:
+        return self._goal is not None
+
+    def reset(self) -> None:
+        """Forget the warm start and restart the planner's random stream (keeps the goal)."""
+        self._warm = None
+        self.planner.reset()
+
+    def set_goal(self, image: np.ndarray | torch.Tensor) -> None:
+        """Goal from a uint8 RGB image ``[H, W, 3]`` of any size."""
+        tokens = self.model.encode(image)  # [1, 1, N, D]
+        if tokens.shape[:2] != (1, 1):
+            raise ValueError(f"set_goal: expected one image [H, W, 3], found {tuple(np.shape(image))}")
+        self.set_goal_tokens(tokens[0, 0])
+
+    def set_goal_tokens(self, tokens: torch.Tensor) -> None:
+        """Goal from layer-normed tokens ``[N, D]``."""
+        expected = (self.model.tokens_per_frame, self.model.token_dim)
+        if tuple(tokens.shape) != expected:
+            raise ValueError(f"set_goal_tokens: expected tokens {list(expected)}, found {list(tokens.shape)}")
+        if not torch.isfinite(tokens).all():
+            raise ValueError("set_goal_tokens: the goal embedding contains NaN or inf; check the goal image")
+        self._goal = tokens.to(self.model.device, self.model.dtype)
+        self._warm = None
+
+    @torch.inference_mode()
+    def act(self, frame: np.ndarray | torch.Tensor, state: np.ndarray | torch.Tensor) -> MPCStep:
+        """Plan from the current camera frame ``[H, W, 3]`` uint8 and state ``[P]``; return the first action."""
+        if self._goal is None:
+            raise RuntimeError("MPCController.act: no goal set; call set_goal(image) first")
+        started = time.perf_counter()
+        device, dtype = self.model.device, self.model.dtype
+        state_t = torch.as_tensor(np.asarray(state, dtype=np.float32), device=device).to(dtype)
+        if state_t.shape != (self.model.predictor.config.state_dim,) or not torch.isfinite(state_t).all():
+            raise ValueError(
+                f"MPCController.act: expected a finite state [{self.model.predictor.config.state_dim}], "
+                f"found {tuple(state_t.shape)} {state_t.tolist()}"
+            )
+        tokens0 = self.model.encode(frame)  # [1, 1, N, D]
+        goal = self._goal
+
+        def rollout_fn(actions: torch.Tensor) -> torch.Tensor:
+            return self.model.rollout(tokens0, state_t.view(1, 1, -1), actions.to(dtype)).tokens
+
+        def energy_fn(imagined: torch.Tensor) -> torch.Tensor:
+            return energy(imagined, goal, self.discount).float()
+
+        result: PlanResult = self.planner.plan(rollout_fn, energy_fn, self.spec, self._warm, device)
+        if self.use_warm_start:
+            self._warm = shift_warm_start(result, self.planner.initial(self.spec, device))
+        plan = result.actions.float().cpu().numpy()
+        return MPCStep(
+            action=plan[0].copy(),
+            plan=plan,
+            energy=result.energy,
+            energies_per_iteration=result.energy_per_iteration,
+            planning_seconds=time.perf_counter() - started,
+        )

@@ -38,8 +38,8 @@ def grid_positions(frames: int, rows: int, cols: int, *, device: torch.device | 
 
 @dataclass(frozen=True)
 class RotaryTables:
-    """Full-width tables ``cos``, ``sin±`` of shape ``[L, 1, head_dim]`` or ``[B, L, 1, head_dim]``
-    (broadcast over heads in the ``[B, L, heads, head_dim]`` layout)."""
+    """Full-width tables ``cos``, ``sin±`` of shape ``[L, head_dim]`` or ``[B, 1, L, head_dim]``
+    (broadcast over heads in the ``[B, heads, L, head_dim]`` layout)."""
 
     cos: torch.Tensor
     sin: torch.Tensor
@@ -59,9 +59,11 @@ class RotaryTables:
         if rest:
             cos = torch.cat([cos, cos.new_ones(*cos.shape[:-1], rest)], dim=-1)
             sin = torch.cat([sin, sin.new_zeros(*sin.shape[:-1], rest)], dim=-1)
-        return cls(cos=cos.unsqueeze(-2).to(dtype), sin=sin.unsqueeze(-2).to(dtype))
+        if cos.dim() == 3:  # per-sample positions [B, L, ·]: broadcast over heads
+            cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+        return cls(cos=cos.to(dtype), sin=sin.to(dtype))
 
     def rotate(self, x: torch.Tensor) -> torch.Tensor:
-        """Rotate queries or keys ``[B, L, heads, head_dim]``."""
+        """Rotate queries and/or keys ``[..., B, heads, L, head_dim]`` (contiguous is fastest)."""
         swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)  # (x1, x0, x3, x2, …)
         return torch.addcmul(x * self.cos, swapped, self.sin)

@@ -19,7 +19,7 @@ from .rope import RotaryTables, grid_positions
 
 @dataclass
 class LayerCache:
-    """Rotated keys and values ``[B, L_past, heads, head_dim]`` of tokens already processed by one layer."""
+    """Rotated keys and values ``[B, heads, L_past, head_dim]`` of tokens already processed by one layer."""
 
     keys: torch.Tensor | None = None
     values: torch.Tensor | None = None
@@ -46,16 +46,15 @@ class RopeAttention(nn.Module):
         for full attention. With a ``cache`` the new tokens also attend to the cached ones, and
         their keys/values are appended to it."""
         B, L, width = x.shape
-        q, k, v = self.qkv(x).view(B, L, 3, self.num_heads, self.head_dim).unbind(2)  # 3×[B, L, h, hd]
-        q, k = rope.rotate(q), rope.rotate(k)
+        qkv = self.qkv(x).view(B, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
+        qk = rope.rotate(qkv[:2])  # [2, B, h, L, hd]: queries and keys rotated in one pass
+        q, k, v = qk[0], qk[1], qkv[2]
         if cache is not None:
             if cache.keys is not None:
-                k = torch.cat([cache.keys, k], dim=1)  # [B, L_past + L, h, hd]
-                v = torch.cat([cache.values, v], dim=1)
+                k = torch.cat([cache.keys, k], dim=2)  # [B, h, L_past + L, hd]
+                v = torch.cat([cache.values, v], dim=2)
             cache.keys, cache.values = k, v
-        out = F.scaled_dot_product_attention(
-            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=attn_mask
-        )  # [B, h, L, hd]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # [B, h, L, hd]
         return self.proj(out.transpose(1, 2).reshape(B, L, width))
 
 

@@ -1,0 +1,162 @@
+"""Planner benchmark: time per action at Meta's budgets, overhead over the bare predictor passes,
+and memory across calls. Everything is measured side by side in one run.
+
+    .venv/bin/python bench/bench_planner.py [--threads 2] [--actions 5] [--out bench/results/planner.md]
+
+On CPU it uses the tiny reference model (tests/fixtures). When CUDA is present it also measures the
+released scale (ViT-g encoder, 24 x 1024 predictor, random weights, bf16) at 800 x 10 x horizon 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from wm_control import WorldModel, energy  # noqa: E402
+from wm_control.models.config import WorldModelConfig  # noqa: E402
+from wm_control.models.presets import encoder_preset, predictor_preset  # noqa: E402
+from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController  # noqa: E402
+
+BUDGETS = [  # (name, samples, iterations, horizon, max_step)
+    ("paper 800x10 h1", 800, 10, 1, 0.075),
+    ("notebook 400x10 h2", 400, 10, 2, 0.05),
+]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bare_forward_seconds(model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int,
+                         iterations: int, horizon: int) -> float:
+    """The predictor passes a plan must make (iterations rollouts of `samples` + 1 of the plan) and
+    the energies, with no sampling or bookkeeping: the floor the planner is compared with."""
+    device, dtype = model.device, model.dtype
+    with torch.inference_mode():
+        tokens0 = model.encode(frame)
+        goal = tokens0[0, 0]
+        state0 = torch.as_tensor(state, device=device, dtype=dtype).view(1, 1, -1)
+        actions = torch.zeros(samples, horizon, 7, device=device, dtype=dtype)
+        one = actions[:1]
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(iterations):
+            energy(model.rollout(tokens0, state0, actions).tokens, goal)
+        energy(model.rollout(tokens0, state0, one).tokens, goal)
+        _sync(device)
+    return time.perf_counter() - start
+
+
+def measure(model: WorldModel, frame: np.ndarray, goal: np.ndarray, state: np.ndarray, samples: int,
+            iterations: int, horizon: int, max_step: float, actions: int) -> dict:
+    planner = CEMPlanner(CEMConfig(samples=samples, iterations=iterations, elites=10, horizon=horizon))
+    controller = MPCController(model, planner, ActionSpec.droid(max_step=max_step))
+    controller.set_goal(goal)
+    controller.act(frame, state)  # warm-up
+    bare_forward_seconds(model, frame, state, samples, iterations, horizon)
+    plan_times, bare_times, rss, cuda_peak = [], [], [], []
+    process = psutil.Process()
+    for _ in range(actions):  # interleaved so that machine noise hits both alike
+        if model.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        _sync(model.device)
+        start = time.perf_counter()
+        controller.act(frame, state)
+        _sync(model.device)
+        plan_times.append(time.perf_counter() - start)
+        if model.device.type == "cuda":
+            cuda_peak.append(torch.cuda.max_memory_allocated() / 2**20)
+        bare_times.append(bare_forward_seconds(model, frame, state, samples, iterations, horizon))
+        gc.collect()
+        rss.append(process.memory_info().rss / 2**20)
+    plan_s, bare_s = statistics.median(plan_times), statistics.median(bare_times)
+    result = {
+        "seconds_per_action": plan_s,
+        "bare_forward_seconds": bare_s,
+        "overhead_ratio": plan_s / bare_s,
+        "rss_mib_first_last": [rss[0], rss[-1]],
+    }
+    if cuda_peak:
+        result["cuda_peak_mib_first_last"] = [cuda_peak[0], cuda_peak[-1]]
+    return result
+
+
+def tiny_reference() -> tuple[WorldModel, np.ndarray, np.ndarray, np.ndarray]:
+    fixtures = ROOT / "tests" / "fixtures"
+    data = np.load(fixtures / "vjepa2_tiny_official.npz")
+    model = WorldModel.from_pretrained(
+        fixtures / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
+    )
+    return model, data["frames"][0, 0], data["frames"][0, 2], data["states"][0, 0]
+
+
+def released_scale_gpu() -> tuple[WorldModel, np.ndarray, np.ndarray, np.ndarray]:
+    encoder = encoder_preset("vit_giant")
+    config = WorldModelConfig(encoder=encoder, predictor=predictor_preset("ac_released", encoder))
+    with torch.device("cuda"):
+        model = WorldModel(config)
+    model = model.to(dtype=torch.bfloat16).eval()
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)
+    goal = rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)
+    return model, frame, goal, np.zeros(7, dtype=np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--actions", type=int, default=5, help="planning calls measured per budget")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "planner.md")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    rows, raw = [], {}
+    model, frame, goal, state = tiny_reference()
+    for name, samples, iterations, horizon, max_step in BUDGETS:
+        r = measure(model, frame, goal, state, samples, iterations, horizon, max_step, args.actions)
+        raw[f"cpu tiny {name}"] = r
+        rows.append(f"| CPU x{args.threads} threads | tiny reference | {name} | {r['seconds_per_action']:.3f} | "
+                    f"{r['bare_forward_seconds']:.3f} | {r['overhead_ratio']:.2f} | "
+                    f"{r['rss_mib_first_last'][0]:.0f} → {r['rss_mib_first_last'][1]:.0f} MiB RSS |")
+        print(rows[-1], flush=True)
+    if torch.cuda.is_available():
+        model, frame, goal, state = released_scale_gpu()
+        r = measure(model, frame, goal, state, 800, 10, 1, 0.075, args.actions)
+        raw["cuda released-scale paper 800x10 h1"] = r
+        rows.append(f"| {torch.cuda.get_device_name()} bf16 | ViT-g + 24x1024 predictor | paper 800x10 h1 | "
+                    f"{r['seconds_per_action']:.3f} | {r['bare_forward_seconds']:.3f} | {r['overhead_ratio']:.2f} | "
+                    f"{r['cuda_peak_mib_first_last'][0]:.0f} → {r['cuda_peak_mib_first_last'][1]:.0f} MiB peak |")
+        print(rows[-1], flush=True)
+
+    header = [
+        "# Planner benchmark",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}. "
+        f"Median of {args.actions} planning calls; the bare passes are measured interleaved with them.",
+        "Rerun: `.venv/bin/python bench/bench_planner.py` (add `--threads N`).",
+        "",
+        "| device | model | budget | s / action | bare predictor passes (s) | overhead ratio | memory first → last call |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(header + rows) + "\n\n```json\n" + json.dumps(raw, indent=2) + "\n```\n")
+    print(f"written: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

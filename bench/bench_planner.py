@@ -30,6 +30,7 @@ from wm_control import WorldModel, energy  # noqa: E402
 from wm_control.models.config import WorldModelConfig  # noqa: E402
 from wm_control.models.presets import encoder_preset, predictor_preset  # noqa: E402
 from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController  # noqa: E402
+from wm_control.runtime import tune_cpu_allocator  # noqa: E402
 
 BUDGETS = [  # (name, samples, iterations, horizon, max_step)
     ("paper 800x10 h1", 800, 10, 1, 0.075),
@@ -122,8 +123,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--actions", type=int, default=5, help="planning calls measured per budget")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "planner.md")
+    parser.add_argument("--default-allocator", action="store_true", help="skip tune_cpu_allocator()")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    allocator = "glibc defaults" if args.default_allocator else f"tuned: {tune_cpu_allocator()}"
 
     rows, raw = [], {}
     model, frame, goal, state = tiny_reference()
@@ -147,7 +150,8 @@ def main() -> None:
         "# Planner benchmark",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}. "
-        f"Median of {args.actions} planning calls; the bare passes are measured interleaved with them.",
+        f"Median of {args.actions} planning calls; the bare passes are measured interleaved with them. "
+        f"Allocator: {allocator}.",
         "Rerun: `.venv/bin/python bench/bench_planner.py` (add `--threads N`).",
         "",
         "| device | model | budget | s / action | bare predictor passes (s) | overhead ratio | memory first → last call |",

@@ -18,6 +18,7 @@ from torch import nn
 
 from .config import PredictorConfig
 from .rope import RotaryTables, grid_positions
+from .linear import linear
 from .vit import Block, LayerCache, init_vit_weights
 
 
@@ -99,7 +100,7 @@ class ACPredictor(nn.Module):
                 raise ValueError("predictor: this model uses extrinsics; expected extrinsics [B, T, 6], found None")
             cond.append(self.extrinsics_encoder(extrinsics))
         K = len(cond)
-        frames = self.predictor_embed(tokens).expand(B, -1, -1, -1)  # [B, T, N, W] (embedded once if shared)
+        frames = linear(tokens, self.predictor_embed).expand(B, -1, -1, -1)  # [B, T, N, W] (embedded once if shared)
         x = torch.cat([torch.stack(cond, dim=2), frames], dim=2)  # [B, T, K+N, W]
         x = x.flatten(1, 2)  # [B, T·(K+N), W]
         positions = self._positions(t0, T, K, rows, cols, x.device)  # [T·(K+N), 3]
@@ -110,7 +111,7 @@ class ACPredictor(nn.Module):
         if cache is not None:
             cache.steps += T
         x = x.unflatten(1, (T, K + N))[:, :, K:]  # [B, T, N, W]
-        return self.predictor_proj(self.predictor_norm(x))  # [B, T, N, D_enc]
+        return linear(self.predictor_norm(x), self.predictor_proj)  # [B, T, N, D_enc]
 
     def _positions(self, t0: int, T: int, K: int, rows: int, cols: int, device: torch.device) -> torch.Tensor:
         """Condition tokens at (t, 0, 0); patches at (t, row·g/rows, col·g/cols), g = configured grid height."""

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import EncoderConfig
+from .linear import linear
 from .rope import RotaryTables, grid_positions
 
 
@@ -46,7 +47,7 @@ class RopeAttention(nn.Module):
         for full attention. With a ``cache`` the new tokens also attend to the cached ones, and
         their keys/values are appended to it."""
         B, L, width = x.shape
-        qkv = self.qkv(x).view(B, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
+        qkv = linear(x, self.qkv).view(B, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
         qk = rope.rotate(qkv[:2])  # [2, B, h, L, hd]: queries and keys rotated in one pass
         q, k, v = qk[0], qk[1], qkv[2]
         if cache is not None:
@@ -55,18 +56,17 @@ class RopeAttention(nn.Module):
                 v = torch.cat([cache.values, v], dim=2)
             cache.keys, cache.values = k, v
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # [B, h, L, hd]
-        return self.proj(out.transpose(1, 2).reshape(B, L, width))
+        return linear(out.transpose(1, 2).reshape(B, L, width), self.proj)
 
 
 class Mlp(nn.Module):
     def __init__(self, width: int, hidden: int) -> None:
         super().__init__()
         self.fc1 = nn.Linear(width, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, width)
+        self.fc2 = nn.Linear(hidden, width)  # exact (erf) GELU between the two
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
+        return linear(linear(x, self.fc1, gelu=True), self.fc2)
 
 
 class Block(nn.Module):

@@ -1,0 +1,24 @@
+"""Simulated table-top manipulation tasks (MuJoCo + gymnasium) for wm-control.
+
+``import envs`` registers the gymnasium ids ``wm_control/Reach-v0``, ``wm_control/Push-v0``,
+``wm_control/Grasp-v0`` and ``wm_control/PickPlace-v0``. Each task documents its action,
+observation, rewards and episode end in its class docstring; the shared action/state convention is
+in :mod:`envs.base`. Goal images: ``env.unwrapped.goal_images()``; images of any configuration:
+``env.unwrapped.render_configuration(...)``; scripted experts: :mod:`envs.experts`.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+TASKS: dict[str, tuple[str, int]] = {
+    "wm_control/Reach-v0": ("envs.reach:ReachEnv", 30),
+    "wm_control/Push-v0": ("envs.push:PushEnv", 40),
+    "wm_control/Grasp-v0": ("envs.grasp:GraspEnv", 30),
+    "wm_control/PickPlace-v0": ("envs.pick_place:PickPlaceEnv", 50),
+}
+"""Registered id -> (entry point, default max_episode_steps at 4 Hz)."""
+
+for _env_id, (_entry_point, _max_steps) in TASKS.items():
+    if _env_id not in gym.registry:
+        gym.register(id=_env_id, entry_point=_entry_point, max_episode_steps=_max_steps)

@@ -1,0 +1,91 @@
+"""Push: push a cube to a goal position on the table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from envs.base import ArmEnv
+from envs.goals import Configuration
+from envs.objects import cube_pose
+from envs.scene import CUBE_HALF_SIZE, SceneSpec
+
+PUSH_HEIGHT = 0.03
+"""End-effector height (m) at which the closed jaws push the cube."""
+
+
+class PushEnv(ArmEnv):
+    """Push a 50 mm cube across the table to a goal position.
+
+    ## Description
+    The arm of :class:`envs.reach.ReachEnv` and a free cube on the table. The goal image shows the
+    cube at the goal and the closed gripper just behind it, at pushing height, on the side it came
+    from.
+
+    ## Action Space
+    ``Box(-b, b, (7,), float32)`` with ``b = [0.075]*3 + [0.25]*3 + [1]``:
+    ``[dx, dy, dz, droll, dpitch, dyaw, dgripper]`` (see :mod:`envs.base`).
+
+    ## Observation Space
+    ``Dict(pixels=Box(0, 255, (S, S, 3), uint8), state=Box(STATE_LOW, STATE_HIGH, (7,),
+    float32))`` plus ``wrist_pixels`` when ``wrist_camera=True``.
+
+    ## Rewards
+    ``reach = -0.5 |ee - cube|``, ``push = -|cube_xy - goal_xy|`` (m), ``success_bonus = 1`` on
+    success; ``reward`` is their sum, the terms are in ``info["reward_terms"]``.
+
+    ## Starting State
+    Arm as in Reach. Cube at a uniform position in ``[0.42, 0.6] x [-0.15, 0.15]`` m with yaw in
+    ``[-0.4, 0.4]`` rad; goal 0.1-0.18 m away in a uniform direction, inside
+    ``[0.35, 0.68] x [-0.25, 0.25]``.
+
+    ## Episode End
+    Success: ``|cube_xy - goal_xy| < 0.04`` m. Truncated after ``max_episode_steps`` (default 40);
+    terminates on success only with ``terminate_on_success=True``.
+
+    ## Arguments
+    As :class:`envs.reach.ReachEnv` (``max_episode_steps`` default 40).
+    """
+
+    scene_spec = SceneSpec(cube=True)
+    success_threshold = 0.04
+
+    def _sample_task(self, rng: np.random.Generator) -> None:
+        cube_xy = rng.uniform([0.42, -0.15], [0.6, 0.15])
+        while True:
+            angle = rng.uniform(-np.pi, np.pi)
+            goal = cube_xy + rng.uniform(0.1, 0.18) * np.array([np.cos(angle), np.sin(angle)])
+            if np.all(goal >= [0.35, -0.25]) and np.all(goal <= [0.68, 0.25]):
+                break
+        self._cube_yaw = float(rng.uniform(-0.4, 0.4))
+        self._set_free_pose("cube", cube_pose(cube_xy, self._cube_yaw))
+        self._start_xy = cube_xy
+        self._goal = goal
+
+    def _goal_configurations(self) -> list[Configuration]:
+        direction = (self._goal - self._start_xy) / np.linalg.norm(self._goal - self._start_xy)
+        ee_xy = self._goal - direction * (CUBE_HALF_SIZE + 0.035)
+        ee = np.array([ee_xy[0], ee_xy[1], PUSH_HEIGHT])
+        cube = cube_pose(self._goal, self._cube_yaw)
+        return [self._ik_configuration(ee, 0.0, 1.0, {"cube": cube})]
+
+    def _evaluate(self) -> tuple[dict[str, float], dict[str, float], bool]:
+        cube = self.data.qpos[self._free_qpos["cube"] : self._free_qpos["cube"] + 3]
+        ee_to_cube = float(np.linalg.norm(self.data.site(self._ee_site).xpos - cube))
+        cube_to_goal = float(np.linalg.norm(cube[:2] - self._goal))
+        success = cube_to_goal < self.success_threshold
+        terms = {
+            "reach": -0.5 * ee_to_cube,
+            "push": -cube_to_goal,
+            "success_bonus": float(success),
+        }
+        return terms, {"ee_to_cube": ee_to_cube, "cube_to_goal": cube_to_goal}, success
+
+    def _task_info(self) -> dict[str, Any]:
+        pose = self._free_pose("cube")
+        return {
+            "goal_position": np.array([*self._goal, CUBE_HALF_SIZE], dtype=np.float32),
+            "object_position": pose[:3].astype(np.float32),
+            "object_quaternion": pose[3:].astype(np.float32),
+        }

@@ -1,0 +1,177 @@
+"""Recording simulated episodes into LeRobot datasets: round trip, safe writing, the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+import envs  # noqa: F401
+from envs.experts import make_policy
+from wm_control.data.recording import DatasetSpec, SafeDatasetWriter, record_episodes
+
+SIZE = 64
+REPO_ID = "local/test_sim"
+
+
+class _Spy:
+    """Wraps a policy, keeps what it was shown and what it returned, and raises ``fail`` at
+    (episode, step) ``fail_at`` when given."""
+
+    def __init__(self, policy, fail_at=None, fail=None):
+        self.policy = policy
+        self.fail_at, self.fail = fail_at, fail
+        self.episode, self.step = -1, 0
+        self.states: list[np.ndarray] = []
+        self.frames: list[dict[str, np.ndarray]] = []
+        self.actions: list[np.ndarray] = []
+
+    def reset(self, seed=None):
+        self.policy.reset(seed)
+        self.episode, self.step = self.episode + 1, 0
+
+    def __call__(self, observation, info):
+        if (self.episode, self.step) == self.fail_at:
+            raise self.fail("stop")
+        self.step += 1
+        action = self.policy(observation, info)
+        self.states.append(observation["state"].copy())
+        self.frames.append({k: observation[k].copy() for k in ("pixels", "wrist_pixels")})
+        self.actions.append(action)
+        return action
+
+
+def _load(root: Path) -> LeRobotDataset:
+    return LeRobotDataset(REPO_ID, root=root, video_backend="pyav")
+
+
+def _record(tmp_path: Path, episodes: int, fail_at=None, fail=None):
+    env = gym.make("wm_control/Push-v0", image_size=SIZE, wrist_camera=True, max_episode_steps=12)
+    spy = _Spy(make_policy("expert", env, noise=0.1, seed=0), fail_at, fail)
+    spec = DatasetSpec(repo_id=REPO_ID, fps=4, image_size=SIZE, cameras=("exterior", "wrist"))
+    output = tmp_path / "ds"
+    try:
+        with SafeDatasetWriter(output, spec) as writer:
+            summary = record_episodes(
+                env, spy, writer, episodes=episodes, task="push it", seed=3,
+                steps_after_success=1, progress=False,
+            )
+    finally:
+        env.close()
+    return output, spy, summary
+
+
+def test_round_trip_gives_the_recorded_states_actions_and_frames(tmp_path):
+    output, spy, summary = _record(tmp_path, episodes=2)
+    dataset = _load(output)
+    assert dataset.num_episodes == 2 and dataset.fps == 4
+    assert dataset.num_frames == summary.frames == len(spy.states)
+    assert set(dataset.meta.video_keys) == {
+        "observation.images.exterior",
+        "observation.images.wrist",
+    }
+    errors = []
+    for i in range(dataset.num_frames):
+        item = dataset[i]
+        np.testing.assert_array_equal(item["observation.state"].numpy(), spy.states[i])
+        np.testing.assert_array_equal(item["action"].numpy(), spy.actions[i])
+        assert item["task"] == "push it"
+        for camera, key in (("exterior", "pixels"), ("wrist", "wrist_pixels")):
+            decoded = item[f"observation.images.{camera}"].numpy()  # (3, H, W) float in [0, 1]
+            assert decoded.shape == (3, SIZE, SIZE)
+            original = spy.frames[i][key].transpose(2, 0, 1) / 255.0
+            errors.append(np.abs(decoded - original).mean())
+    assert max(errors) < 0.03, f"mean absolute decoding error per frame up to {max(errors):.4f}"
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+class _Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("error", [_Boom, KeyboardInterrupt])
+def test_interrupted_recording_keeps_the_finished_episodes_readable(tmp_path, error):
+    with pytest.raises(error):
+        _record(tmp_path, episodes=3, fail_at=(1, 3), fail=error)
+    dataset = _load(tmp_path / "ds")
+    assert dataset.num_episodes == 1
+    assert dataset[dataset.num_frames - 1]["episode_index"].item() == 0
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_interrupted_first_episode_leaves_nothing(tmp_path):
+    with pytest.raises(_Boom):
+        _record(tmp_path, episodes=2, fail_at=(0, 2), fail=_Boom)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_is_not_overwritten_by_default(tmp_path):
+    (tmp_path / "ds").mkdir()
+    spec = DatasetSpec(repo_id=REPO_ID, fps=4, image_size=SIZE)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        SafeDatasetWriter(tmp_path / "ds", spec)
+    with pytest.raises(ValueError, match="cameras"):
+        DatasetSpec(repo_id=REPO_ID, fps=4, image_size=SIZE, cameras=("top",))
+
+
+def test_collect_command_writes_a_dataset(tmp_path):
+    from wm_control.cli.main import main
+
+    output = tmp_path / "collected"
+    main(
+        [
+            "collect",
+            "env=reach",
+            "episodes=2",
+            "policy=random",
+            "env.image_size=32",
+            "env.max_episode_steps=5",
+            f"output_dir={output}",
+            "progress=false",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ]
+    )
+    dataset = _load(output)
+    assert dataset.num_episodes == 2 and dataset.num_frames == 10
+    assert dataset.meta.tasks.index[0] == "Move the gripper to the goal position."
+
+
+def test_collect_config_is_validated(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from wm_control.cli.collect import config_from_hydra
+    from wm_control.cli.main import config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose("collect", overrides=["env=pick_place", "episodes=0"])
+    with pytest.raises(ValueError, match="episodes must be >= 1, found 0"):
+        config_from_hydra(cfg, tmp_path)
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose("collect", overrides=["env=push", "env.control_hz=2.5"])
+    with pytest.raises(ValueError, match="control_hz must be an integer"):
+        config_from_hydra(cfg, tmp_path)
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        config = config_from_hydra(compose("collect", overrides=["env=grasp"]), tmp_path)
+    assert config.env.id == "wm_control/Grasp-v0" and config.output_dir == tmp_path / "dataset"
+
+
+def test_interruption_inside_save_episode_never_leaves_a_corrupt_dataset(tmp_path, monkeypatch):
+    original = LeRobotDataset._save_episode_video
+
+    def fail_for_the_second_episode(self, video_key, episode_index, *args, **kwargs):
+        if episode_index == 1:
+            raise _Boom("disk full")
+        return original(self, video_key, episode_index, *args, **kwargs)
+
+    monkeypatch.setattr(LeRobotDataset, "_save_episode_video", fail_for_the_second_episode)
+    with pytest.raises(_Boom):
+        _record(tmp_path, episodes=3)
+    monkeypatch.undo()
+    if (tmp_path / "ds").exists():
+        dataset = _load(tmp_path / "ds")
+        assert dataset.num_episodes == 1 and len(dataset) == dataset.num_frames
+        assert dataset[len(dataset) - 1]["episode_index"].item() == 0
+    assert not list(tmp_path.glob(".*partial*"))

@@ -1,0 +1,285 @@
+"""Recording environment episodes into a LeRobot dataset, safely.
+
+The dataset is written with ``lerobot`` itself (``LeRobotDataset.create`` / ``add_frame`` /
+``save_episode`` / ``finalize``), in its current format: camera streams video-encoded as
+``observation.images.<camera>`` (uint8 H x W x 3 frames), ``observation.state`` (7,) float32
+``[x, y, z, roll, pitch, yaw, gripper]``, ``action`` (7,) float32
+``[dx, dy, dz, droll, dpitch, dyaw, dgripper]``, ``next.reward`` (1,) float32, ``next.success``
+(1,) bool, and the task string; ``fps`` is the control rate. Frame ``t`` holds the observation
+*before* action ``t``.
+
+Safe writing: :class:`SafeDatasetWriter` builds the dataset in a temporary sibling folder and moves
+it to its final place only when it is finalized. If recording stops with an exception (including
+``KeyboardInterrupt``), the unfinished episode is dropped, the finished ones are finalized, read
+back as a check and moved into place (or, when there are none or they do not read back, the
+temporary folder is removed), and the exception is re-raised: the output folder either does not
+exist or holds a readable dataset. A killed process leaves only the hidden temporary folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+from tqdm import tqdm
+
+log = logging.getLogger(__name__)
+
+STATE_NAMES = ["x", "y", "z", "roll", "pitch", "yaw", "gripper"]
+ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "dgripper"]
+CAMERA_OBSERVATION_KEYS = {"exterior": "pixels", "wrist": "wrist_pixels"}
+"""Camera name -> key of its image in the environment observation."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Shape of the recorded dataset.
+
+    Attributes:
+        repo_id: dataset name (``"<user>/<name>"``); used locally only.
+        fps: frames per second = the environment's control rate (Hz).
+        image_size: side of the square camera frames (px).
+        cameras: recorded cameras, a subset of ``("exterior", "wrist")``.
+        robot_type: free-form robot name stored in the metadata.
+    """
+
+    repo_id: str
+    fps: int
+    image_size: int
+    cameras: tuple[str, ...] = ("exterior",)
+    robot_type: str = "wm_control_sim_arm"
+
+    def __post_init__(self) -> None:
+        if self.repo_id.count("/") != 1:
+            raise ValueError(
+                f"DatasetSpec.repo_id must look like 'user/name', found {self.repo_id!r}"
+            )
+        if self.fps < 1:
+            raise ValueError(f"DatasetSpec.fps must be an integer >= 1, found {self.fps}")
+        if self.image_size < 1:
+            raise ValueError(f"DatasetSpec.image_size must be >= 1 px, found {self.image_size}")
+        unknown = set(self.cameras) - set(CAMERA_OBSERVATION_KEYS)
+        if not self.cameras or unknown:
+            raise ValueError(
+                f"DatasetSpec.cameras must be a non-empty subset of "
+                f"{tuple(CAMERA_OBSERVATION_KEYS)}, found {self.cameras}"
+            )
+
+    def features(self) -> dict[str, dict[str, Any]]:
+        """The LeRobot feature description of the dataset."""
+        size = self.image_size
+        features: dict[str, dict[str, Any]] = {
+            f"observation.images.{camera}": {
+                "dtype": "video",
+                "shape": (size, size, 3),
+                "names": ["height", "width", "channels"],
+            }
+            for camera in self.cameras
+        }
+        features["observation.state"] = {"dtype": "float32", "shape": (7,), "names": STATE_NAMES}
+        features["action"] = {"dtype": "float32", "shape": (7,), "names": ACTION_NAMES}
+        features["next.reward"] = {"dtype": "float32", "shape": (1,), "names": None}
+        features["next.success"] = {"dtype": "bool", "shape": (1,), "names": None}
+        return features
+
+
+class SafeDatasetWriter:
+    """A LeRobot dataset written into ``output_dir`` all at once (see the module docstring).
+
+    Use as a context manager::
+
+        with SafeDatasetWriter(path, spec) as writer:
+            writer.add_frame(observation, action, reward, success, task)
+            writer.save_episode()
+
+    Args:
+        output_dir: final dataset folder; must not exist unless ``overwrite``.
+        spec: what the frames contain.
+        overwrite: replace an existing ``output_dir`` (only once the new dataset is complete).
+    """
+
+    def __init__(self, output_dir: str | Path, spec: DatasetSpec, overwrite: bool = False) -> None:
+        self.output_dir = Path(output_dir)
+        self.spec = spec
+        self.overwrite = overwrite
+        if self.output_dir.exists() and not overwrite:
+            raise FileExistsError(
+                f"dataset folder {self.output_dir} already exists; choose another output_dir or "
+                f"pass overwrite=True"
+            )
+        self._partial_dir = self.output_dir.with_name(
+            f".{self.output_dir.name}.partial-{os.getpid()}"
+        )
+        self._dataset: LeRobotDataset | None = None
+        self._frames_in_episode = 0
+        self.episodes_saved = 0
+
+    def __enter__(self) -> SafeDatasetWriter:
+        self.output_dir.parent.mkdir(parents=True, exist_ok=True)
+        if self._partial_dir.exists():
+            shutil.rmtree(self._partial_dir)
+        self._dataset = LeRobotDataset.create(
+            repo_id=self.spec.repo_id,
+            fps=self.spec.fps,
+            features=self.spec.features(),
+            root=self._partial_dir,
+            robot_type=self.spec.robot_type,
+            use_videos=True,
+        )
+        return self
+
+    def add_frame(
+        self,
+        observation: dict[str, np.ndarray],
+        action: np.ndarray,
+        reward: float,
+        success: bool,
+        task: str,
+    ) -> None:
+        """Append one frame (the observation before ``action``) to the current episode."""
+        frame: dict[str, Any] = {
+            f"observation.images.{camera}": observation[CAMERA_OBSERVATION_KEYS[camera]]
+            for camera in self.spec.cameras
+        }
+        frame["observation.state"] = np.asarray(observation["state"], dtype=np.float32)
+        frame["action"] = np.asarray(action, dtype=np.float32)
+        frame["next.reward"] = np.array([reward], dtype=np.float32)
+        frame["next.success"] = np.array([success], dtype=bool)
+        frame["task"] = task
+        self._require_open().add_frame(frame)
+        self._frames_in_episode += 1
+
+    def save_episode(self) -> None:
+        """Encode and store the current episode."""
+        if self._frames_in_episode == 0:
+            raise RuntimeError("save_episode() called on an empty episode")
+        self._require_open().save_episode()
+        self._frames_in_episode = 0
+        self.episodes_saved += 1
+
+    def discard_episode(self) -> None:
+        """Drop the frames of the current, unsaved episode."""
+        if self._frames_in_episode:
+            self._require_open().clear_episode_buffer()
+            self._frames_in_episode = 0
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        dataset = self._require_open()
+        try:
+            if exc_type is not None:
+                self.discard_episode()
+            dataset.finalize()
+        except BaseException:
+            shutil.rmtree(self._partial_dir, ignore_errors=True)
+            raise
+        finally:
+            self._dataset = None
+        if exc_type is not None and self.episodes_saved and not self._readable():
+            # Interrupted inside save_episode: the last episode may be half written.
+            log.error("the interrupted dataset did not read back; removed it")
+            self.episodes_saved = 0
+        if self.episodes_saved == 0:
+            shutil.rmtree(self._partial_dir, ignore_errors=True)
+            log.warning("no finished episode: nothing written to %s", self.output_dir)
+            return
+        if self.output_dir.exists():
+            shutil.rmtree(self.output_dir)
+        os.replace(self._partial_dir, self.output_dir)
+        if exc_type is not None:
+            log.warning(
+                "recording stopped by %s: kept the %d finished episodes in %s",
+                exc_type.__name__,
+                self.episodes_saved,
+                self.output_dir,
+            )
+
+    def _readable(self) -> bool:
+        """Whether the temporary dataset loads with the saved episodes and its last frame decodes."""
+        try:
+            dataset = LeRobotDataset(
+                self.spec.repo_id, root=self._partial_dir, video_backend="pyav"
+            )
+            dataset[len(dataset) - 1]
+        except Exception as error:  # any failure to load means the dataset is not usable
+            log.error("reading the interrupted dataset back failed: %r", error)
+            return False
+        return dataset.meta.total_episodes == self.episodes_saved
+
+    def _require_open(self) -> LeRobotDataset:
+        if self._dataset is None:
+            raise RuntimeError("SafeDatasetWriter is not open: use it in a `with` block")
+        return self._dataset
+
+
+class Policy(Protocol):
+    """A policy as :mod:`envs.experts` defines it."""
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class RecordingSummary:
+    """What :func:`record_episodes` wrote."""
+
+    episodes: int
+    frames: int
+    successes: int
+
+
+def record_episodes(
+    env: gym.Env,
+    policy: Policy,
+    writer: SafeDatasetWriter,
+    episodes: int,
+    task: str,
+    seed: int = 0,
+    steps_after_success: int | None = 2,
+    progress: bool = True,
+) -> RecordingSummary:
+    """Run ``episodes`` episodes (reset seeds ``seed``, ``seed + 1``, ...) and record them.
+
+    An episode ends at the environment's termination/truncation or ``steps_after_success`` steps
+    after the first success (``None``: never early). The recorded action is the one the environment
+    executed (``info["executed_action"]``, i.e. after clipping).
+    """
+    frames = successes = 0
+    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    bar = tqdm(total=episodes, desc=f"recording {name}", unit="episode", disable=not progress)
+    try:
+        for episode in range(episodes):
+            observation, info = env.reset(seed=seed + episode)
+            policy.reset(seed + episode)
+            since_success: int | None = None
+            step = 0
+            while True:
+                action = policy(observation, info)
+                next_observation, reward, terminated, truncated, info = env.step(action)
+                writer.add_frame(
+                    observation, info["executed_action"], float(reward), info["success"], task
+                )
+                step += 1
+                observation = next_observation
+                if info["success"] and since_success is None:
+                    since_success = 0
+                elif since_success is not None:
+                    since_success += 1
+                early = steps_after_success is not None and since_success is not None
+                if terminated or truncated or (early and since_success >= steps_after_success):
+                    break
+            writer.save_episode()
+            frames += step
+            successes += int(since_success is not None)
+            bar.update(1)
+            bar.set_postfix(success_rate=f"{successes / (episode + 1):.2f}")
+    finally:
+        bar.close()
+    return RecordingSummary(episodes=episodes, frames=frames, successes=successes)

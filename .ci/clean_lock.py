@@ -11,7 +11,16 @@ HEADER = (
     "# Regenerate with `make lock`.\n"
 )
 
-lines = [line.strip() for line in sys.stdin if line.strip() and not line.startswith("-e")]
+def pinned(line: str) -> str:
+    """`name @ file:///…/name-1.2.3-….whl` (a local wheel) → `name==1.2.3`; other lines unchanged."""
+    if " @ " not in line:
+        return line
+    name, url = line.split(" @ ", 1)
+    version = url.rsplit("/", 1)[-1].split("-")[1]
+    return f"{name}=={version}"
+
+
+lines = [pinned(line.strip()) for line in sys.stdin if line.strip() and not line.startswith(("-e", "#"))]
 names = {line.split("==")[0].lower().replace("_", "-") for line in lines}
 kept = [
     line for line in lines

@@ -1,0 +1,121 @@
+"""Node specifications shared by the launch files, and a small runner for machines without ``launch``.
+
+A launch file describes its nodes as ``NodeSpec`` values (package, executable, name, parameter
+files and values, remappings). ``generate_launch_description()`` turns them into
+``launch_ros.actions.Node`` actions on a machine with a ROS 2 distribution; without one,
+``run(specs)`` starts the same nodes (the ``main`` of the console scripts ``wm-sim-arm`` and
+``wm-planner``) as subprocesses with the equivalent ``--ros-args``, and stops them together on
+Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PACKAGE = "wm_control_ros"
+CONSOLE_SCRIPTS = {"sim_arm": "wm-sim-arm", "planner": "wm-planner"}
+"""ROS executable -> console script installed by the project."""
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of a launch description.
+
+    parameter_files: YAML files (``<node name>: ros__parameters: {...}``), applied first.
+    parameters: values that override the files. remappings: (from, to) topic names.
+    """
+
+    executable: str
+    name: str
+    parameter_files: tuple[str, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
+    remappings: tuple[tuple[str, str], ...] = ()
+    package: str = PACKAGE
+
+    def __post_init__(self) -> None:
+        if self.executable not in CONSOLE_SCRIPTS:
+            raise ValueError(f"executable: expected one of {sorted(CONSOLE_SCRIPTS)}, found {self.executable!r}")
+        for path in self.parameter_files:
+            if not Path(path).is_file():
+                raise ValueError(f"parameter file: expected an existing YAML file, found no file at {path!r}")
+
+    def ros_args(self) -> list[str]:
+        """The equivalent command-line arguments: ``--ros-args -r __node:=name ...``."""
+        args = ["--ros-args", "-r", f"__node:={self.name}"]
+        for path in self.parameter_files:
+            args += ["--params-file", path]
+        for name, value in self.parameters.items():
+            args += ["-p", f"{name}:={_yaml_value(value)}"]
+        for source, target in self.remappings:
+            args += ["-r", f"{source}:={target}"]
+        return args
+
+    def launch_ros_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``launch_ros.actions.Node``."""
+        return {
+            "package": self.package,
+            "executable": self.executable,
+            "name": self.name,
+            "output": "screen",
+            "parameters": [*self.parameter_files, dict(self.parameters)],
+            "remappings": list(self.remappings),
+        }
+
+
+def _yaml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_yaml_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f"'{value}'" if value == "" or any(c in value for c in ",[]:'\" ") else value
+    return repr(value)
+
+
+def parse_launch_arguments(argv: Sequence[str], known: dict[str, str]) -> dict[str, str]:
+    """``name:=value`` arguments (the ``ros2 launch`` syntax) over the defaults in ``known``."""
+    values = dict(known)
+    for arg in argv:
+        name, sep, value = arg.partition(":=")
+        if not sep or name not in known:
+            raise SystemExit(f"launch argument: expected name:=value with name in {sorted(known)}, found {arg!r}")
+        values[name] = value
+    return values
+
+
+def run(specs: Sequence[NodeSpec]) -> int:
+    """Start every node as a subprocess (same interpreter); stop all when one exits or on Ctrl-C.
+
+    Returns the first non-zero exit status (0 when all stopped cleanly).
+    """
+    processes = [
+        # own sessions: a terminal's Ctrl-C reaches only this runner, which forwards exactly one SIGINT
+        subprocess.Popen([sys.executable, "-m", f"{PACKAGE}.{spec.executable}", *spec.ros_args()],
+                         start_new_session=True)
+        for spec in specs
+    ]
+    try:
+        while all(p.poll() is None for p in processes):
+            try:
+                processes[0].wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=10.0)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return next((p.returncode for p in processes if p.returncode), 0)

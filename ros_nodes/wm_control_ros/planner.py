@@ -1,0 +1,368 @@
+"""``planner`` node: the world-model MPC controller as a ROS 2 node.
+
+Inputs: ``camera/image_raw`` (sensor_msgs/Image), ``ee_pose`` (geometry_msgs/PoseStamped),
+``gripper/state`` (std_msgs/Float64, optional), ``goal_image`` (sensor_msgs/Image, transient local).
+Outputs: ``delta_twist_cmds`` (geometry_msgs/TwistStamped) or ``target_pose`` (PoseStamped),
+``gripper/command`` (std_msgs/Float64), ``planner/status`` (std_msgs/String, JSON).
+Services (std_srvs/Trigger): ``~/start``, ``~/pause``, ``~/stop``, ``~/capture_goal``.
+
+Encoding and CEM run in a worker thread; subscriptions, timers, services and the watchdog run on a
+MultiThreadedExecutor and are never blocked by planning. Every command goes through the safety
+filter; a stale input (watchdog), an error or shutdown publishes a zero command.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_msgs.msg import Float64, String
+from std_srvs.srv import Trigger
+
+from . import params
+from .node_main import run_node
+from .command_output import CommandOutput
+from .controller import Controller, build_controller
+from .conversions import ImageConversionError, image_to_array, pose_msg_to_state
+from .goals import GoalError, GoalSequence, load_goal_image
+from .qos import COMMAND_QOS, GOAL_QOS, SENSOR_QOS
+from .planner_config import PLANNER_PARAMS, PlannerConfig
+from .safety import SafeCommand, UnsafeCommandError, limit_action
+from .watchdog import Watchdog
+
+
+class PlannerNode(Node):
+    """See the module docstring. ``controller_factory`` builds the controller from the config."""
+
+    def __init__(
+        self,
+        *,
+        node_name: str = "planner",
+        parameter_overrides: dict[str, Any] | None = None,
+        controller_factory: Callable[[PlannerConfig], Controller] = build_controller,
+        **node_kwargs: Any,
+    ) -> None:
+        super().__init__(node_name, **node_kwargs)
+        params.declare(self, PLANNER_PARAMS, parameter_overrides)
+        self.config: PlannerConfig = params.read_config(self, PlannerConfig, PLANNER_PARAMS)
+        self._limits = self.config.safety_limits()
+        self._lock = threading.RLock()
+        self._goals = GoalSequence()
+        if self.config.goal_files:
+            self._goals.replace([load_goal_image(path) for path in self.config.goal_files])
+        self._controller = controller_factory(self.config)
+        self._watchdog = Watchdog(("camera", "pose"), self.config.watchdog_timeout)
+        self._frame: np.ndarray | None = None
+        self._pose: np.ndarray | None = None  # [6] xyz + Euler
+        self._pose_frame = ""
+        self._gripper: float | None = None
+        self._state = "stopped"
+        self._reason = "waiting for start" if not self.config.autostart else "autostart"
+        self._autostart_pending = self.config.autostart
+        self._generation = 0
+        self._held: tuple[SafeCommand, np.ndarray, float, int] | None = None  # command, state, until, gen
+        self._counters = {"step": 0, "overruns": 0, "rejected_commands": 0, "rejected_goals": 0}
+        self._last_step: dict[str, Any] = {}
+        self._reset_pending = True
+        self._loaded_goal_version = -1
+
+        self._output = CommandOutput(self, self.config.command_mode, self.config.publish_gripper)
+        self._status_pub = self.create_publisher(String, "planner/status", COMMAND_QOS)
+
+        # Inputs, services and timers: each group runs concurrently with the others.
+        inputs = MutuallyExclusiveCallbackGroup()
+        self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR_QOS,
+                                 callback_group=inputs)
+        self.create_subscription(PoseStamped, "ee_pose", self._on_pose, SENSOR_QOS,
+                                 callback_group=inputs)
+        self.create_subscription(Float64, "gripper/state", self._on_gripper, SENSOR_QOS,
+                                 callback_group=inputs)
+        self.create_subscription(Image, "goal_image", self._on_goal_image, GOAL_QOS,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+        services = MutuallyExclusiveCallbackGroup()
+        for name, handler in (("~/start", self._srv_start), ("~/pause", self._srv_pause),
+                              ("~/stop", self._srv_stop), ("~/capture_goal", self._srv_capture_goal)):
+            self.create_service(Trigger, name, handler, callback_group=services)
+        safety = MutuallyExclusiveCallbackGroup()
+        self.create_timer(min(0.05, self.config.watchdog_timeout / 4.0), self._check_watchdog,
+                          callback_group=safety)
+        self.create_timer(1.0 / self.config.command_rate, self._publish_held, callback_group=safety)
+        self.create_timer(self.config.control_period, self._tick, callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_timer(0.5, self._publish_status, callback_group=MutuallyExclusiveCallbackGroup())
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self._job: tuple[np.ndarray, np.ndarray, int] | None = None
+        self._job_ready = threading.Condition(self._lock)
+        self._closing = False
+        self._worker = threading.Thread(target=self._work, name="planner-worker", daemon=True)
+        self._worker.start()
+
+    # ------------------------------------------------------------------ inputs
+    def _on_image(self, msg: Image) -> None:
+        try:
+            frame = image_to_array(msg)
+        except ImageConversionError as error:
+            self.get_logger().error(f"camera image rejected: {error}", throttle_duration_sec=2.0)
+            return
+        with self._lock:
+            self._frame = frame
+            self._watchdog.feed("camera")
+
+    def _on_pose(self, msg: PoseStamped) -> None:
+        frame_id = msg.header.frame_id
+        if self.config.command_frame and frame_id and frame_id != self.config.command_frame:
+            self.get_logger().error(
+                f"ee_pose rejected: expected frame_id {self.config.command_frame!r} (command_frame), "
+                f"found {frame_id!r}", throttle_duration_sec=2.0)
+            return
+        try:
+            pose = pose_msg_to_state(msg, 0.0)[:6]
+        except ValueError as error:
+            self.get_logger().error(f"ee_pose rejected: {error}", throttle_duration_sec=2.0)
+            return
+        if not np.all(np.isfinite(pose)):
+            self.get_logger().error(f"ee_pose rejected: non-finite {pose.tolist()}", throttle_duration_sec=2.0)
+            return
+        with self._lock:
+            self._pose, self._pose_frame = pose, frame_id
+            self._watchdog.feed("pose")
+
+    def _on_gripper(self, msg: Float64) -> None:
+        if np.isfinite(msg.data):
+            with self._lock:
+                self._gripper = float(np.clip(msg.data, 0.0, 1.0))
+
+    def _on_goal_image(self, msg: Image) -> None:
+        try:
+            goal = image_to_array(msg)
+        except ImageConversionError as error:
+            with self._lock:
+                self._counters["rejected_goals"] += 1
+            self.get_logger().error(f"goal image rejected: {error}")
+            self._publish_status(event=f"goal rejected: {error}")
+            return
+        with self._lock:
+            self._goals.replace([goal])
+        self.get_logger().info(f"new goal image {goal.shape[1]}x{goal.shape[0]} from goal_image")
+        self._publish_status(event="goal set from goal_image")
+
+    def _on_set_parameters(self, parameters: list[Any]) -> Any:
+        result, config = params.validate_update(self, PlannerConfig, PLANNER_PARAMS, parameters)
+        if config is None:
+            return result
+        goals = None
+        if any(p.name == "goal_image_paths" for p in parameters) and config.goal_files:
+            try:
+                goals = [load_goal_image(path) for path in config.goal_files]
+            except GoalError as error:
+                result.successful, result.reason = False, str(error)
+                return result
+        with self._lock:
+            self.config, self._limits = config, config.safety_limits()
+            if goals is not None:
+                self._goals.replace(goals)
+        return result
+
+    # ------------------------------------------------------------------ state machine
+    def _fresh_reason(self) -> str:
+        """'' when camera and pose are fresh, else why not (caller holds the lock)."""
+        return self._watchdog.describe_stale()
+
+    def _halt(self, state: str, reason: str) -> None:
+        """Zero command, new state (caller holds the lock)."""
+        self._generation += 1
+        self._held = None
+        self._state, self._reason = state, reason
+        self._publish_zero()
+        if state in ("paused", "error"):
+            self.get_logger().warning(f"{state}: {reason}")
+
+    def _start(self) -> tuple[bool, str]:
+        with self._lock:
+            if self._goals.current is None:
+                return False, "no goal: publish goal_image, set goal_image_paths or call capture_goal"
+            stale = self._fresh_reason()
+            if stale:
+                return False, f"inputs not fresh: {stale}"
+            if self._state != "running":
+                if self._state in ("stopped", "done"):
+                    self._goals.restart()
+                self._generation += 1
+                self._state, self._reason = "running", "started"
+                self._reset_pending = True
+            return True, "running"
+
+    def _srv_start(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success, response.message = self._start()
+        self._publish_status(event=f"start: {response.message}")
+        return response
+
+    def _srv_pause(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        with self._lock:
+            self._halt("paused", "pause requested")
+        response.success, response.message = True, "paused"
+        self._publish_status(event="pause")
+        return response
+
+    def _srv_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        with self._lock:
+            self._halt("stopped", "stop requested")
+            self._goals.restart()
+        response.success, response.message = True, "stopped"
+        self._publish_status(event="stop")
+        return response
+
+    def _srv_capture_goal(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        with self._lock:
+            if self._frame is None or "camera" in self._watchdog.stale():
+                response.success, response.message = False, "no fresh camera image to capture"
+            else:
+                self._goals.replace([self._frame.copy()])
+                response.success, response.message = True, "goal set from the current camera image"
+        self._publish_status(event=f"capture_goal: {response.message}")
+        return response
+
+    def _check_watchdog(self) -> None:
+        with self._lock:
+            stale = self._fresh_reason()
+            if self._state == "running" and stale:
+                self._halt("paused", f"watchdog: {stale}")
+                self._publish_status(event="watchdog")
+            elif self._autostart_pending and not stale and self._goals.current is not None:
+                self._autostart_pending = False
+                self._start()
+                self._publish_status(event="autostart")
+
+    # ------------------------------------------------------------------ planning
+    def _tick(self) -> None:
+        with self._lock:
+            if self._state != "running" or self._frame is None or self._pose is None:
+                return
+            if self._job is not None:
+                self._counters["overruns"] += 1
+                return
+            gripper = self._gripper if self._gripper is not None else 0.0
+            state = np.concatenate([self._pose, [gripper]]).astype(np.float32)
+            self._job = (self._frame, state, self._generation)
+            self._job_ready.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._job is None and not self._closing:
+                    self._job_ready.wait()
+                if self._closing:
+                    return
+                frame, state, generation = self._job  # type: ignore[misc]
+                goal, goal_version = self._goals.current, self._goals.version
+                reset, self._reset_pending = self._reset_pending, False
+            try:
+                self._plan_once(frame, state, generation, goal, goal_version, reset)
+            except Exception as error:  # noqa: BLE001 - any planning failure must stop the arm
+                with self._lock:
+                    if generation == self._generation:
+                        self._halt("error", f"planning failed: {type(error).__name__}: {error}")
+                self.get_logger().error(f"planning failed: {error!r}")
+                self._publish_status(event="error")
+            finally:
+                with self._lock:
+                    self._job = None
+
+    def _plan_once(self, frame: np.ndarray, state: np.ndarray, generation: int,
+                   goal: np.ndarray | None, goal_version: int, reset: bool) -> None:
+        if reset:
+            self._controller.reset()
+        if goal is not None and goal_version != self._loaded_goal_version:
+            self._controller.set_goal(goal)
+            self._loaded_goal_version = goal_version
+        step = self._controller.act(frame, state)
+        with self._lock:
+            if generation != self._generation or self._state != "running" or self._fresh_reason():
+                return  # paused, stopped or stale while planning: the plan is dropped
+            try:
+                command = limit_action(np.asarray(step.action), state, self.config.control_period, self._limits)
+            except UnsafeCommandError as error:
+                self._counters["rejected_commands"] += 1
+                self._halt("paused", f"unsafe command rejected: {error}")
+                self._publish_status(event="unsafe command")
+                return
+            self._held = (command, state, time.monotonic() + self.config.control_period, generation)
+            self._output.send(command, state, self._frame_id())
+            self._output.send_gripper(command)
+            self._counters["step"] += 1
+            self._last_step = {"energy": float(step.energy), "planning_seconds": float(step.planning_seconds),
+                               "limited": list(command.limited),
+                               "linear_velocity": command.linear_velocity.tolist(),
+                               "angular_velocity": command.angular_velocity.tolist(),
+                               "gripper_target": command.gripper_target}
+            outcome = self._goals.after_step(float(step.energy), self.config.subgoal_steps,
+                                             self.config.subgoal_energy_threshold)
+            if outcome == "next":
+                self._reset_pending = True
+            elif outcome == "done":
+                self._halt("done", "final goal reached")
+        self._publish_status()
+
+    # ------------------------------------------------------------------ outputs
+    def _frame_id(self) -> str:
+        return self.config.command_frame or self._pose_frame
+
+    def _publish_zero(self) -> None:
+        self._output.send_zero(self._pose, self._limits, self._frame_id())
+
+    def _publish_held(self) -> None:
+        """Republish the current command at command_rate; zero once it expired."""
+        with self._lock:
+            if self._state != "running":
+                return
+            held = self._held
+            if held is not None and held[3] == self._generation and time.monotonic() < held[2]:
+                self._output.send(held[0], held[1], self._frame_id())
+            else:
+                self._held = None
+                self._publish_zero()
+
+    def _publish_status(self, event: str = "") -> None:
+        with self._lock:
+            status = {"state": self._state, "reason": self._reason, "event": event,
+                      "goal_index": self._goals.index, "num_goals": len(self._goals.images),
+                      "input_ages": {k: (None if v == float("inf") else round(v, 3))
+                                     for k, v in self._watchdog.ages().items()},
+                      **self._counters, **self._last_step}
+            self._status_pub.publish(String(data=json.dumps(status)))
+
+    # ------------------------------------------------------------------ shutdown
+    def close(self, reason: str = "shutdown") -> None:
+        """Zero command (delivered before returning, up to 1 s), stop the worker. Idempotent."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            self._job_ready.notify_all()
+            if self.context.ok():
+                self._halt("stopped", reason)
+                self._output.wait_delivered(1.0)
+        self._worker.join(timeout=5.0)
+
+    def destroy_node(self) -> None:
+        """Zero command first (see close), then the ROS entities."""
+        self.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of ``ros2 run wm_control_ros planner`` and ``wm-planner``."""
+    run_node(PlannerNode, lambda: MultiThreadedExecutor(num_threads=4), args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Fixtures of the ROS node tests: an rclpy context per test (ROS_DOMAIN_ID and ROS_LOG_DIR come
+from tests/conftest.py), a tiny random world model checkpoint, torch limited to one thread."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import rclpy
+import torch
+from rclpy.context import Context
+
+from wm_control import WorldModel
+from wm_control.models.config import EncoderConfig, PredictorConfig, WorldModelConfig
+
+
+@pytest.fixture
+def ros_context():
+    context = Context()
+    rclpy.init(context=context)
+    yield context
+    rclpy.try_shutdown(context=context)
+
+
+@pytest.fixture
+def ns():
+    """A ROS namespace of this test alone: nodes of earlier tests (and their transient-local goal
+    images) never reach it, even on the same ROS_DOMAIN_ID."""
+    return f"/t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A random 1-layer world model on 64x64 frames, saved like a trained one."""
+    torch.manual_seed(0)
+    encoder = EncoderConfig(width=48, depth=1, num_heads=4, mlp_hidden=96, image_size=(64, 64))
+    predictor = PredictorConfig(width=48, depth=1, num_heads=4, mlp_hidden=96, encoder_width=48,
+                                image_size=(64, 64))
+    path = tmp_path_factory.mktemp("tiny_world_model")
+    WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor)).save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """The planner sets torch's thread count (torch_threads=1 in these tests); restore it after."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

@@ -1,0 +1,80 @@
+"""The nodes' main() as separate processes (what ``ros2 run`` and the console scripts start):
+messages cross process boundaries over DDS, and Ctrl-C / SIGTERM end them with a zero command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from geometry_msgs.msg import PoseStamped
+from ros_helpers import InputStream, Probe, spinning, wait_for
+
+from wm_control_ros.conversions import array_to_image
+from wm_control_ros.qos import COMMAND_QOS
+
+STATE = np.array([0.5, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0], np.float32)
+
+
+def _start(module: str, ns: str, *ros_args: str) -> subprocess.Popen:
+    # The whole environment is inherited: the ROS wheels' bootstrap flag and LD_LIBRARY_PATH must
+    # travel together (and ROS_DOMAIN_ID / ROS_LOG_DIR keep the child in this test session).
+    return subprocess.Popen([sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={ns}", *ros_args],
+                            env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _stop(process: subprocess.Popen, sig: int) -> tuple[int, str]:
+    process.send_signal(sig)
+    try:
+        output, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return process.returncode, output
+
+
+@pytest.mark.slow
+def test_planner_process_sends_zero_on_ctrl_c(ros_context, ns, tiny_checkpoint):
+    process = _start("wm_control_ros.planner", ns, "-p", f"checkpoint:={tiny_checkpoint}", "-p", "device:=cpu",
+                     "-p", "torch_threads:=1", "-p", "cem_samples:=16", "-p", "cem_iterations:=1", "-p",
+                     "cem_elites:=4", "-p", "autostart:=true", "-p", "watchdog_timeout:=1.0")
+    probe = Probe(ros_context, ns)
+    stream = None
+    try:
+        with spinning(ros_context, probe):
+            probe.goal_pub.publish(array_to_image(np.full((64, 64, 3), 150, np.uint8),
+                                                  probe.get_clock().now().to_msg(), "camera"))
+            stream = InputStream(probe, np.full((64, 64, 3), 60, np.uint8), STATE)
+            moving = lambda: any(np.any(v) for _, v in probe.twists_since(0.0))  # noqa: E731
+            started = time.monotonic()
+            assert wait_for(moving, 60.0), process.poll() or probe.last_status()
+            print(f"planner process: first motion command {time.monotonic() - started:.1f} s after start")
+            code, output = _stop(process, signal.SIGINT)
+            assert wait_for(lambda: not np.any(probe.twists[-1][1]), 2.0), "last command is not zero"
+            stream.stop()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 0, output
+
+
+@pytest.mark.slow
+def test_sim_arm_process_publishes_and_stops_on_sigterm(ros_context, ns):
+    process = _start("wm_control_ros.sim_arm", ns, "-p", "image_size:=32", "-p", "publish_rate:=20.0")
+    probe = Probe(ros_context, ns)
+    poses: list[PoseStamped] = []
+    probe.create_subscription(PoseStamped, "ee_pose", poses.append, COMMAND_QOS)
+    try:
+        with spinning(ros_context, probe):
+            assert wait_for(lambda: len(poses) >= 3, 30.0), process.poll()
+            time.sleep(0.1)
+            code, output = _stop(process, signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 0, output
+    assert poses[-1].header.frame_id == "base"

@@ -1,0 +1,242 @@
+"""The planner node over real DDS, with a fake controller: watchdog, goals, NaN, services, shutdown."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.msg import ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from ros_helpers import FakeController, InputStream, Probe, spinning, wait_for
+from sensor_msgs.msg import Image
+
+from wm_control_ros.conversions import array_to_image
+from wm_control_ros.planner import PlannerNode
+
+STATE = np.array([0.5, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0], np.float32)
+FRAME = np.full((32, 32, 3), 90, np.uint8)
+GOAL = np.full((32, 32, 3), 200, np.uint8)
+TIMEOUT = 0.3  # the default watchdog timeout
+MOVE = np.array([0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+
+
+def _planner(context, ns, controller, **overrides) -> PlannerNode:
+    # tests that are not about the watchdog give it slack: a loaded CI machine can stall the
+    # 30 Hz input thread for longer than the 0.3 s default
+    parameters = {"control_rate": 10.0, "autostart": True, "watchdog_timeout": 2.0, **overrides}
+    return PlannerNode(context=context, namespace=ns, controller_factory=lambda config: controller,
+                       parameter_overrides=parameters)
+
+
+def _moving(probe: Probe, since: float) -> int:
+    return sum(bool(np.any(v)) for _, v in probe.twists_since(since))
+
+
+def _running_with_goal(context, ns, controller, **overrides):
+    planner = _planner(context, ns, controller, **overrides)
+    probe = Probe(context, ns)
+    return planner, probe
+
+
+def test_watchdog_zero_command_and_pause_until_started(ros_context, ns):
+    controller = FakeController(lambda state: MOVE)
+    planner, probe = _running_with_goal(ros_context, ns, controller, watchdog_timeout=TIMEOUT)
+    with spinning(ros_context, planner, probe):
+        probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
+        stream = InputStream(probe, FRAME, STATE)
+        assert wait_for(lambda: _moving(probe, 0.0) >= 3, 15.0), probe.last_status()
+        linear = probe.twists_since(0.0)[-1][1]
+        np.testing.assert_allclose(linear, [0.1, 0, 0, 0, 0, 0], atol=1e-9)  # 0.01 m per 0.1 s
+        last_input = stream.stop()
+        assert wait_for(lambda: planner._state == "paused", 2.0)
+        time.sleep(0.3)
+        after = probe.twists_since(last_input)
+        moving = [t for t, v in after if np.any(v)]
+        stopped_at = max(moving, default=last_input)
+        zeros = [t for t, v in after if not np.any(v) and t >= stopped_at]
+        assert zeros, "no zero command after the camera stopped"
+        # staleness is detected once the age exceeds the timeout (checked every 50 ms; plus scheduling
+        # on a busy 2-core CI machine); the last
+        # motion command and the zero that follows it both come within that time
+        delay = zeros[0] - last_input
+        timeline = [(round(t - last_input, 3), bool(np.any(v))) for t, v in after]
+        assert delay <= TIMEOUT + 0.25, f"zero command {delay:.3f} s after the last input: {timeline}"
+        assert "watchdog" in planner._reason
+        print(f"watchdog: zero command {delay * 1000:.0f} ms after the last camera/pose message")
+
+        stream = InputStream(probe, FRAME, STATE)  # fresh inputs again: still paused until asked
+        time.sleep(0.5)
+        assert planner._state == "paused" and _moving(probe, zeros[0]) == 0, "moved without start"
+        resumed = time.monotonic()
+        response = probe.call("planner/start")
+        assert response.success, response.message
+        assert wait_for(lambda: _moving(probe, resumed) >= 2, 5.0)
+        stream.stop()
+
+
+def _set_goal_paths(probe: Probe, paths: list[str]):
+    client = probe.create_client(SetParameters, "planner/set_parameters")
+    assert client.wait_for_service(timeout_sec=5.0)
+    value = ParameterValue(type=ParameterType.PARAMETER_STRING_ARRAY, string_array_value=paths)
+    future = client.call_async(SetParameters.Request(parameters=[ParameterMsg(name="goal_image_paths", value=value)]))
+    assert wait_for(future.done, 5.0)
+    return future.result().results[0]
+
+
+def test_bad_goal_images_are_rejected_and_the_node_keeps_running(ros_context, ns, tmp_path):
+    controller = FakeController(lambda state: MOVE)
+    planner, probe = _running_with_goal(ros_context, ns, controller)
+    with spinning(ros_context, planner, probe):
+        probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
+        stream = InputStream(probe, FRAME, STATE)
+        assert wait_for(lambda: planner._counters["step"] >= 2, 15.0), probe.last_status()
+
+        wrong_encoding = Image(height=4, width=4, encoding="32FC1", step=16, data=bytes(64))
+        probe.goal_pub.publish(wrong_encoding)
+        assert wait_for(lambda: planner._counters["rejected_goals"] == 1, 5.0)
+        probe.goal_pub.publish(Image(encoding="rgb8"))  # empty
+        assert wait_for(lambda: planner._counters["rejected_goals"] == 2, 5.0)
+        def rejected(text: str) -> bool:
+            return any(text in s["event"] for s in probe.statuses if s["event"].startswith("goal rejected"))
+
+        assert wait_for(lambda: rejected("32FC1") and rejected("non-empty"), 5.0), probe.statuses
+
+        (tmp_path / "empty.png").write_bytes(b"")
+        result = _set_goal_paths(probe, [str(tmp_path / "missing.png")])
+        assert not result.successful and "no file" in result.reason
+        result = _set_goal_paths(probe, [str(tmp_path / "empty.png")])
+        assert not result.successful and "readable image" in result.reason
+
+        steps = planner._counters["step"]
+        assert wait_for(lambda: planner._counters["step"] >= steps + 3, 5.0), "the node stopped planning"
+        assert planner._state == "running" and len(controller.goals) == 1
+        np.testing.assert_array_equal(controller.goals[0], GOAL)
+
+        PILImage.fromarray(np.full((16, 16, 3), 33, np.uint8)).save(tmp_path / "new.png")
+        assert _set_goal_paths(probe, [str(tmp_path / "new.png")]).successful
+        assert wait_for(lambda: len(controller.goals) == 2, 5.0)
+        assert controller.goals[1][0, 0, 0] == 33
+        stream.stop()
+
+
+def test_nan_or_inf_actions_never_leave_the_planner(ros_context, ns):
+    actions = iter([MOVE, MOVE, MOVE, np.array([np.nan, 0, 0, 0, 0, 0, 0]), MOVE, MOVE])
+    controller = FakeController(lambda state: next(actions))
+    planner, probe = _running_with_goal(ros_context, ns, controller)
+    with spinning(ros_context, planner, probe):
+        probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
+        stream = InputStream(probe, FRAME, STATE)
+        assert wait_for(lambda: planner._state == "paused", 15.0), probe.last_status()
+        assert "unsafe command" in planner._reason and planner._counters["rejected_commands"] == 1
+        time.sleep(0.2)
+        stream.stop()
+    twists = np.array([v for _, v in probe.twists])
+    assert len(twists) > 3 and np.all(np.isfinite(twists)) and np.all(np.isfinite(probe.grippers))
+    assert not np.any(twists[-1]), "the last command is not zero"
+
+
+def test_pose_frame_mismatch_blocks_start(ros_context, ns):
+    controller = FakeController(lambda state: MOVE)
+    planner = _planner(ros_context, ns, controller, command_frame="base", autostart=False)
+    probe = Probe(ros_context, ns)
+    with spinning(ros_context, planner, probe):
+        probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
+        for _ in range(10):
+            probe.publish_inputs(FRAME, STATE, frame_id="world")
+            time.sleep(0.02)
+        response = probe.call("planner/start")
+        assert not response.success and "no pose yet" in response.message
+        assert controller.calls == 0
+
+
+def test_subgoal_sequence_then_done_and_zero_on_shutdown(ros_context, ns, tmp_path):
+    paths = []
+    for value in (10, 20):
+        paths.append(str(tmp_path / f"goal{value}.png"))
+        PILImage.fromarray(np.full((8, 8, 3), value, np.uint8)).save(paths[-1])
+    controller = FakeController(lambda state: MOVE)
+    planner = _planner(ros_context, ns, controller, goal_image_paths=paths, subgoal_steps=2)
+    probe = Probe(ros_context, ns)
+    with spinning(ros_context, planner, probe):
+        stream = InputStream(probe, FRAME, STATE)
+        assert wait_for(lambda: planner._state == "done", 15.0), probe.last_status()
+        assert [int(g[0, 0, 0]) for g in controller.goals] == [10, 20] and planner._counters["step"] == 4
+        assert controller.resets >= 2  # fresh warm start for each sub-goal
+        assert wait_for(lambda: probe.twists and not np.any(probe.twists[-1][1]), 2.0)
+
+        started = time.monotonic()
+        assert probe.call("planner/start").success  # restarts the sequence
+        assert wait_for(lambda: _moving(probe, started) >= 1, 5.0)
+        assert probe.call("planner/pause").success
+        paused = time.monotonic()
+        time.sleep(0.3)
+        assert _moving(probe, paused + 0.05) == 0
+        assert probe.call("planner/start").success
+        assert wait_for(lambda: _moving(probe, paused + 0.05) >= 1, 5.0)
+        planner.close()  # shutdown: zero command delivered before returning
+        assert wait_for(lambda: not np.any(probe.twists[-1][1]), 2.0)
+        stream.stop()
+
+
+def test_pose_mode_targets_stay_in_the_workspace(ros_context, ns):
+    controller = FakeController(lambda state: np.array([0.3, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0]))
+    near_edge = STATE.copy()
+    near_edge[0] = 0.89
+    planner = _planner(ros_context, ns, controller, command_mode="pose")
+    probe = Probe(ros_context, ns)
+    with spinning(ros_context, planner, probe):
+        probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
+        stream = InputStream(probe, FRAME, near_edge)
+        assert wait_for(lambda: len(probe.targets) >= 3, 15.0), probe.last_status()
+        stream.stop()
+    for target in probe.targets:
+        p = target.pose.position
+        assert p.x <= 0.9 + 1e-9 and p.z <= 0.7 + 1e-9 and target.header.frame_id == "base"
+        step = np.linalg.norm([p.x - near_edge[0], p.y - near_edge[1], p.z - near_edge[2]])
+        assert step <= 0.05 + 1e-9
+
+
+def test_parameters_are_declared_with_descriptions_and_ranges(ros_context, ns):
+    planner = PlannerNode(context=ros_context, namespace=ns, controller_factory=lambda config: FakeController(lambda s: MOVE))
+    descriptor = planner.describe_parameter("watchdog_timeout")
+    assert "steady clock" in descriptor.description and descriptor.read_only
+    assert planner.get_parameter("watchdog_timeout").value == pytest.approx(0.3)
+    from rclpy.parameter import Parameter
+
+    result = planner.set_parameters([Parameter("max_linear_speed", Parameter.Type.DOUBLE, -1.0)])[0]
+    assert not result.successful
+    result = planner.set_parameters([Parameter("workspace_min", Parameter.Type.DOUBLE_ARRAY, [2.0, 0.0, 0.0])])[0]
+    assert not result.successful and "workspace_min < workspace_max" in result.reason
+    assert planner.set_parameters([Parameter("max_linear_speed", Parameter.Type.DOUBLE, 0.05)])[0].successful
+    assert planner._limits.max_linear_speed == 0.05
+    planner.destroy_node()
+
+
+def test_planning_error_sends_zero_and_waits_for_start(ros_context, ns):
+    def action(state):
+        if controller.calls == 4:
+            raise RuntimeError("CUDA out of memory")
+        return MOVE
+
+    controller = FakeController(action)
+    planner, probe = _running_with_goal(ros_context, ns, controller)
+    with spinning(ros_context, planner, probe):
+        probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
+        stream = InputStream(probe, FRAME, STATE)
+        assert wait_for(lambda: planner._state == "error", 15.0), probe.last_status()
+        assert "CUDA out of memory" in planner._reason
+        assert wait_for(lambda: not np.any(probe.twists[-1][1]), 2.0)
+        calls = controller.calls
+        time.sleep(0.3)
+        assert controller.calls == calls, "planning went on after the error"
+
+        captured = probe.call("planner/capture_goal")  # the current camera image as the new goal
+        assert captured.success, captured.message
+        restarted = time.monotonic()
+        assert probe.call("planner/start").success
+        assert wait_for(lambda: _moving(probe, restarted) >= 2, 5.0)
+        np.testing.assert_array_equal(controller.goals[-1], FRAME)
+        stream.stop()

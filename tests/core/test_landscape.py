@@ -1,0 +1,52 @@
+"""Energy landscape: grid energies equal direct rollout energies; the command writes its outputs."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from wm_control import WorldModel, energy
+from wm_control.cli.main import main
+from wm_control.landscape import energy_landscape
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def setup():
+    data = np.load(FIXTURES / "vjepa2_tiny_official.npz")
+    model = WorldModel.from_pretrained(
+        FIXTURES / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
+    )
+    return data, model
+
+
+def test_grid_energies_are_rollout_energies(setup):
+    data, model = setup
+    frame, goal, state = data["frames"][0, 0], data["frames"][0, 1], data["states"][0, 0]
+    result = energy_landscape(model, frame, state, goal, axes=("dx", "dz"), extent=0.05, resolution=5)
+    assert result.energies.shape == (5, 5) and result.values.tolist() == pytest.approx([-0.05, -0.025, 0, 0.025, 0.05])
+    i, j = 3, 1  # dx = +2.5 cm, dz = -2.5 cm
+    action = torch.tensor([[[0.025, 0.0, -0.025, 0.0, 0.0, 0.0, 0.0]]])
+    with torch.no_grad():
+        imagined = model.rollout(model.encode(frame), torch.from_numpy(state).view(1, 1, 7), action).tokens
+    expected = energy(imagined, model.encode(goal)[0, 0]).item()
+    assert result.energies[i, j] == pytest.approx(expected, rel=1e-5)
+    flat = int(result.energies.argmin())
+    bi, bj = np.unravel_index(flat, (5, 5))
+    assert result.best[0] == pytest.approx(result.values[bi]) and result.best[2] == pytest.approx(result.values[bj])
+    with pytest.raises(ValueError, match="distinct names"):
+        energy_landscape(model, frame, state, goal, axes=("dx", "dx"))
+
+
+def test_landscape_command_writes_heat_map_and_summary(tmp_path, capsys):
+    main(["landscape", "resolution=4", "axes=[dx,dy,dz]", "true_action=[0.01,0,0,0,0,0,0]",
+          f"hydra.run.dir={tmp_path}"])
+    summary = json.loads((tmp_path / "landscape.json").read_text())
+    assert np.array(summary["energies"]).shape == (4, 4, 4)
+    assert summary["true_action"][0] == pytest.approx(0.01)
+    png = (tmp_path / "landscape.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert "grid minimum" in capsys.readouterr().out

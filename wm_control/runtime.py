@@ -1,4 +1,8 @@
-"""Process-level performance settings for CPU planning, applied by the entry points.
+"""Process-level settings applied by the entry points (never as an import side effect).
+
+Rendering: without a display, MuJoCo is pointed at EGL (headless OpenGL) unless ``MUJOCO_GL`` says
+otherwise (``osmesa`` for pure software rendering).
+
 
 Planning on CPU allocates and frees the same tens-of-megabyte activation buffers at every CEM
 iteration. glibc returns such blocks to the kernel on free (mmap/trim), so every allocation pays
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -32,3 +37,11 @@ def tune_cpu_allocator() -> bool:
     ok_mmap = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
     ok_trim = libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
     return bool(ok_mmap and ok_trim)
+
+
+def headless_rendering_default() -> str:
+    """Use EGL for MuJoCo when there is no display and ``MUJOCO_GL`` is unset; returns the backend."""
+    if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
+        os.environ["MUJOCO_GL"] = "egl"
+        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    return os.environ.get("MUJOCO_GL", "glfw")

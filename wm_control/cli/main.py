@@ -56,9 +56,10 @@ def main(argv: list[str] | None = None) -> None:
     if command not in available_commands():
         print(f"wm-control: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         raise SystemExit(2)
-    from ..runtime import tune_cpu_allocator
+    from ..runtime import headless_rendering_default, tune_cpu_allocator
 
     tune_cpu_allocator()
+    headless_rendering_default()
     module = importlib.import_module(f"wm_control.cli.{command}")
     saved = sys.argv
     sys.argv = [f"wm-control {command}", *overrides]

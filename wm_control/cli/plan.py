@@ -1,7 +1,12 @@
-"""`wm-control plan`: plan the next action from an observation image toward a goal image.
+"""`wm-control plan`: goal-image model-predictive control.
 
-With no images given it plans on the reference clip shipped with the tests (frame 0 → frame 2),
-using the tiny model saved by Meta's official code: real CEM through the real predictor.
+- With ``env=<task>``: receding-horizon MPC in a simulated task (observe → encode → CEM → first
+  action → re-plan) toward the task's goal image(s) or ``goal=<image file>``, with a progress line
+  per step; writes ``episode.mp4`` (observation | goal, energy overlaid), ``episode.png`` (energy and
+  distance per step) and ``episode.json`` into the Hydra run folder.
+- Without ``env``: the next action from an observation image toward a goal image; with no images,
+  on the reference clip shipped with the tests (frame 0 → last frame) and the tiny model saved by
+  Meta's official code.
 """
 
 from __future__ import annotations
@@ -13,28 +18,14 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from ..images import read_rgb_image
-from . import output_dir
 from ..model_source import ModelSource
 from ..planning import MPCController
 from ..planning.config import PlannerConfig
+from . import output_dir
 
 CONFIG_NAME = "plan"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_CLIP = REPO_ROOT / "tests" / "fixtures" / "vjepa2_tiny_official.npz"
-
-
-def _inputs(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(observation [H, W, 3], goal [H, W, 3], state [7]) from the config or the reference clip."""
-    reference = np.load(REFERENCE_CLIP) if None in (cfg.observation, cfg.goal, cfg.state) else None
-    observation = read_rgb_image(cfg.observation) if cfg.observation else reference["frames"][0, 0]
-    goal = read_rgb_image(cfg.goal) if cfg.goal else reference["frames"][0, -1]
-    if cfg.state is not None:
-        state = np.asarray(list(cfg.state), dtype=np.float32)
-        if state.shape != (7,):
-            raise ValueError(f"state: expected 7 numbers [x, y, z, roll, pitch, yaw, gripper], found {state.tolist()}")
-    else:
-        state = reference["states"][0, 0]
-    return observation, goal, state
 
 
 def run(cfg: DictConfig) -> None:
@@ -45,11 +36,21 @@ def run(cfg: DictConfig) -> None:
         model, planner_cfg.planner(), planner_cfg.action_spec(),
         discount=planner_cfg.discount, warm_start=planner_cfg.warm_start,
     )
-    observation, goal, state = _inputs(cfg)
-    controller.set_goal(goal)
     print(f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})")
     print(f"planner: {planner_cfg.samples} samples x {planner_cfg.iterations} iterations, "
           f"top-{planner_cfg.elites}, horizon {planner_cfg.horizon}")
+    if cfg.get("env") is None:
+        _plan_images(cfg, controller)
+    else:
+        _plan_episode(cfg, controller)
+
+
+def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
+    reference = np.load(REFERENCE_CLIP) if None in (cfg.observation, cfg.goal, cfg.state) else None
+    observation = read_rgb_image(cfg.observation) if cfg.observation else reference["frames"][0, 0]
+    goal = read_rgb_image(cfg.goal) if cfg.goal else reference["frames"][0, -1]
+    state = _state(cfg.state) if cfg.state is not None else reference["states"][0, 0]
+    controller.set_goal(goal)
     for replan in range(cfg.replans):
         step = controller.act(observation, state)
         action = " ".join(f"{v:+.4f}" for v in step.action)
@@ -60,3 +61,52 @@ def run(cfg: DictConfig) -> None:
     path = output_dir() / "plan.json"
     path.write_text(json.dumps(summary, indent=2))
     print(f"summary: {path}")
+
+
+def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
+    from envs.config import EnvConfig, make_env
+
+    from ..episode import run_mpc_episode
+    from ..episode_media import plot_episode, write_episode_video
+
+    env_cfg = EnvConfig(**{str(k): v for k, v in cfg.env.items()})
+    episode = cfg.episode
+    env = make_env(env_cfg)
+    try:
+        max_steps = episode.max_steps or env.spec.max_episode_steps
+        goals = [read_rgb_image(cfg.goal)] if cfg.goal else None
+        print(f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz")
+
+        def progress(record) -> None:
+            print(f"step {record.step + 1:3d}/{max_steps}  goal {record.subgoal}  energy {record.energy:.5f}  "
+                  f"distance {record.distance * 100:6.2f} cm  planning {record.planning_seconds * 1000:5.0f} ms",
+                  flush=True)
+
+        result = run_mpc_episode(
+            env, controller, seed=episode.seed, max_steps=max_steps,
+            subgoal_steps=list(episode.subgoal_steps) if episode.subgoal_steps else None,
+            goal_images=goals, on_step=progress,
+        )
+    finally:
+        env.close()
+    folder = output_dir()
+    summary = {
+        "task": env_cfg.id, "seed": episode.seed, "success": result.success, "steps": len(result.steps),
+        "final_distance_m": result.final_distance, "seconds_per_action": result.seconds_per_action,
+        "energies": [s.energy for s in result.steps], "distances_m": [s.distance for s in result.steps],
+        "actions": [s.action.tolist() for s in result.steps],
+    }
+    (folder / "episode.json").write_text(json.dumps(summary, indent=2))
+    plot_episode(result, folder / "episode.png")
+    if episode.video:
+        write_episode_video(result, folder / "episode.mp4", fps=env_cfg.control_hz)
+    print(f"{'SUCCESS' if result.success else 'no success'} after {len(result.steps)} steps; final distance "
+          f"{result.final_distance * 100:.2f} cm; {result.seconds_per_action:.2f} s per action")
+    print(f"outputs: {folder}")
+
+
+def _state(values) -> np.ndarray:
+    state = np.asarray(list(values), dtype=np.float32)
+    if state.shape != (7,):
+        raise ValueError(f"state: expected 7 numbers [x, y, z, roll, pitch, yaw, gripper], found {state.tolist()}")
+    return state

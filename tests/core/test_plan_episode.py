@@ -1,0 +1,83 @@
+"""`wm-control plan env=...`: MPC in a simulated task end to end, and the episode runner."""
+
+import json
+from pathlib import Path
+
+import cv2
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import envs  # noqa: F401  (registers the tasks)
+from wm_control import WorldModel
+from wm_control.cli.main import main
+from wm_control.episode import goal_schedule, run_mpc_episode
+from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+SMALL = ["planner.samples=24", "planner.iterations=2", "planner.elites=4", "env.image_size=64"]
+
+
+def test_plan_in_reach_writes_video_plot_and_summary(tmp_path, capsys):
+    main(["plan", "env=reach", "episode.max_steps=3", *SMALL, f"hydra.run.dir={tmp_path}"])
+    out = capsys.readouterr().out
+    assert out.count("distance") >= 3 and "s per action" in out
+    summary = json.loads((tmp_path / "episode.json").read_text())
+    assert summary["steps"] == 3 and len(summary["energies"]) == 3
+    assert all(np.abs(np.array(summary["actions"])[:, :3]).max(0) <= 0.075 + 1e-6)
+    video = cv2.VideoCapture(str(tmp_path / "episode.mp4"))
+    frames = 0
+    while video.read()[0]:
+        frames += 1
+    assert frames == 4  # start + one per step
+    assert (tmp_path / "episode.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_goal_image_of_wrong_type_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    (tmp_path / "goal.txt").write_text("hello")
+    with pytest.raises(ValueError, match="could not decode it as an image"):
+        main(["plan", "env=reach", f"goal={tmp_path / 'goal.txt'}", *SMALL, f"hydra.run.dir={tmp_path / 'r'}"])
+
+
+class _RecordingController(MPCController):
+    """The real controller, remembering the goals it was given and its resets."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.goals, self.resets = [], 0
+
+    def set_goal(self, image):
+        self.goals.append(image)
+        super().set_goal(image)
+
+    def reset(self):
+        self.resets += 1
+        super().reset()
+
+
+def test_pick_place_follows_the_subgoal_schedule():
+    env = gym.make("wm_control/PickPlace-v0", image_size=32)
+    try:
+        model = WorldModel.from_pretrained(
+            FIXTURES / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
+        )
+        controller = _RecordingController(
+            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
+        )
+        result = run_mpc_episode(env, controller, seed=1, max_steps=6, subgoal_steps=[2, 3, 1])
+        goals = env.unwrapped.goal_images()
+    finally:
+        env.close()
+    assert [s.subgoal for s in result.steps] == [0, 0, 1, 1, 1, 2]
+    assert len(controller.goals) == 3 and controller.resets == 3
+    assert all(np.array_equal(a, b) for a, b in zip(controller.goals, goals))
+    assert len(result.frames) == 7 and all(np.isfinite(s.energy) for s in result.steps)
+
+
+def test_goal_schedule_validation():
+    assert goal_schedule(1, 3, [4, 10, 4]) == [0, 0, 0]
+    assert goal_schedule(3, 5, [1, 1, 1]) == [0, 1, 2, 2, 2]
+    with pytest.raises(ValueError, match="expected 3 positive step counts"):
+        goal_schedule(3, 5, [1, 1])

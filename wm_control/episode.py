@@ -1,32 +1,39 @@
-"""A goal-image MPC episode in a simulated task: observe → encode → CEM → first action → re-plan.
+"""Episodes in a simulated task, for any agent; the goal-image MPC agent with its sub-goal schedule.
 
-Works with any gymnasium task whose ``unwrapped`` env offers ``goal_images()`` and
-``goal_configurations()`` (the tasks in ``envs``) and whose observations are
-``{"pixels": uint8 [H, W, 3], "state": float32 [7]}``. Multi-goal tasks (pick-and-place) follow a
-sub-goal schedule: goal ``i`` is planned toward for ``subgoal_steps[i]`` steps, the last one until
-the end.
+An agent follows the policy protocol of ``envs.experts``: ``reset(seed)`` (called right after
+``env.reset``, so the episode's goals are known) and ``agent(observation, info) -> action [7]``.
+Tasks are those of ``envs`` (``unwrapped.goal_images()``, ``unwrapped.goal_configurations()``,
+observations ``{"pixels": uint8 [H, W, 3], "state": float32 [7]}``, ``info["ee_position"]``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 
 from .planning.mpc import MPCController
 
 
+class Agent(Protocol):
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class StepRecord:
-    """One control step: the sub-goal planned toward, the executed action [7], the plan's energy,
-    the end-effector distance to the sub-goal's end-effector position after the step (m), and the
-    time spent encoding and planning (s)."""
+    """One control step: the sub-goal pursued, the executed action [7], the plan's energy (None for
+    agents that do not plan), the end-effector distance to that sub-goal's end-effector position
+    after the step (m), and the agent's decision time (s)."""
 
     step: int
     subgoal: int
     action: np.ndarray
-    energy: float
+    energy: float | None
     distance: float
     planning_seconds: float
 
@@ -51,9 +58,9 @@ class EpisodeResult:
 
 
 def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -> list[int]:
-    """Index of the goal to plan toward at each of ``steps`` steps."""
+    """Index of the goal to pursue at each of ``steps`` steps (the last goal after the schedule)."""
     if goals == 1 or not subgoal_steps:
-        return [0] * steps
+        return [goals - 1] * steps
     if len(subgoal_steps) != goals or any(n < 1 for n in subgoal_steps):
         raise ValueError(
             f"subgoal_steps: expected {goals} positive step counts (one per goal image), found {list(subgoal_steps)}"
@@ -62,45 +69,76 @@ def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -
     return (schedule + [goals - 1] * steps)[:steps]
 
 
-def run_mpc_episode(
+class MPCAgent:
+    """Goal-image MPC as an agent: plans toward the task's goal images (or given ones), switching
+    sub-goals on the schedule, with a fresh warm start for each."""
+
+    def __init__(
+        self,
+        env,
+        controller: MPCController,
+        *,
+        subgoal_steps: Sequence[int] | None = None,
+        goal_images: list[np.ndarray] | None = None,
+        max_steps: int = 1000,
+    ) -> None:
+        self.env, self.controller = env, controller
+        self.subgoal_steps, self.fixed_goals, self.max_steps = subgoal_steps, goal_images, max_steps
+        self.goals: list[np.ndarray] = []
+        self.subgoal = 0
+        self.last_energy: float | None = None
+        self._schedule: list[int] = []
+        self._step = 0
+
+    def reset(self, seed: int | None = None) -> None:
+        self.goals = list(self.fixed_goals) if self.fixed_goals else self.env.unwrapped.goal_images()
+        self._schedule = goal_schedule(len(self.goals), self.max_steps, self.subgoal_steps)
+        self._step, self.subgoal, self.last_energy = 0, -1, None
+
+    def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        goal = self._schedule[min(self._step, len(self._schedule) - 1)]
+        if goal != self.subgoal:
+            self.controller.set_goal(self.goals[goal])
+            self.controller.reset()
+            self.subgoal = goal
+        decision = self.controller.act(observation["pixels"], observation["state"])
+        self._step += 1
+        self.last_energy = decision.energy
+        return decision.action
+
+
+def run_episode(
     env,
-    controller: MPCController,
+    agent: Agent,
     *,
     seed: int,
     max_steps: int,
-    subgoal_steps: Sequence[int] | None = None,
-    goal_images: list[np.ndarray] | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
 ) -> EpisodeResult:
-    """Run receding-horizon control until the task succeeds (on its last goal), ends, or ``max_steps``.
-
-    ``goal_images`` replaces the task's own goal images (distances stay measured to the task's goals).
-    """
+    """Run ``agent`` until the task succeeds, the episode ends, or ``max_steps`` steps."""
     obs, info = env.reset(seed=seed)
+    agent.reset(seed)
     task = env.unwrapped
-    goals = list(goal_images) if goal_images else task.goal_images()
     positions = [np.asarray(c.state[:3], np.float64) for c in task.goal_configurations()]
-    schedule = goal_schedule(len(goals), max_steps, subgoal_steps)
-    result = EpisodeResult(success=False, frames=[obs["pixels"]], goal_images=goals)
-    current = -1
-    for t, g in enumerate(schedule):
-        if g != current:
-            controller.set_goal(goals[g])
-            controller.reset()
-            current = g
-        decision = controller.act(obs["pixels"], obs["state"])
-        obs, _, terminated, truncated, info = env.step(decision.action)
-        target = positions[min(g, len(positions) - 1)]
+    result = EpisodeResult(success=False, frames=[obs["pixels"]],
+                           goal_images=getattr(agent, "goals", None) or task.goal_images())
+    for t in range(max_steps):
+        started = time.perf_counter()
+        action = np.asarray(agent(obs, info), dtype=np.float32)
+        seconds = time.perf_counter() - started
+        subgoal = getattr(agent, "subgoal", len(positions) - 1)
+        obs, _, terminated, truncated, info = env.step(action)
+        target = positions[min(max(subgoal, 0), len(positions) - 1)]
         record = StepRecord(
-            step=t, subgoal=g, action=decision.action, energy=decision.energy,
+            step=t, subgoal=subgoal, action=action, energy=getattr(agent, "last_energy", None),
             distance=float(np.linalg.norm(np.asarray(info["ee_position"], np.float64) - target)),
-            planning_seconds=decision.planning_seconds,
+            planning_seconds=seconds,
         )
         result.steps.append(record)
         result.frames.append(obs["pixels"])
         if on_step is not None:
             on_step(record)
-        if (info["success"] and g == len(goals) - 1) or terminated or truncated:
+        if info["success"] or terminated or truncated:
             break
     result.success = bool(info["success"])
     result.final_info = info

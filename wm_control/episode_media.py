@@ -34,8 +34,8 @@ def write_episode_video(result: EpisodeResult, path: Path, fps: float = 4.0) -> 
         for i, frame in enumerate(result.frames):
             record = result.steps[min(i, len(result.steps) - 1)] if result.steps else None
             goal = result.goal_images[record.subgoal if record else 0]
-            text = "start" if i == 0 or record is None else (
-                f"step {record.step + 1}  E {record.energy:.4f}  {record.distance * 100:.1f} cm")
+            energy = "" if record is None or record.energy is None else f"  E {record.energy:.4f}"
+            text = "start" if i == 0 or record is None else f"step {record.step + 1}{energy}  {record.distance * 100:.1f} cm"
             writer.write(cv2.cvtColor(_frame(frame, goal, text), cv2.COLOR_RGB2BGR))
     finally:
         writer.release()
@@ -51,7 +51,8 @@ def plot_episode(result: EpisodeResult, path: Path) -> Path:
 
     steps = [s.step + 1 for s in result.steps]
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.plot(steps, [s.energy for s in result.steps], "o-", color="tab:blue", label="energy")
+    ax.plot(steps, [np.nan if s.energy is None else s.energy for s in result.steps], "o-", color="tab:blue",
+            label="energy")
     ax.set_xlabel("control step")
     ax.set_ylabel("energy (L1 to goal tokens)", color="tab:blue")
     twin = ax.twinx()

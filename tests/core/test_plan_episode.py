@@ -11,7 +11,7 @@ import pytest
 import envs  # noqa: F401  (registers the tasks)
 from wm_control import WorldModel
 from wm_control.cli.main import main
-from wm_control.episode import goal_schedule, run_mpc_episode
+from wm_control.episode import MPCAgent, goal_schedule, run_episode
 from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -66,7 +66,8 @@ def test_pick_place_follows_the_subgoal_schedule():
         controller = _RecordingController(
             model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
         )
-        result = run_mpc_episode(env, controller, seed=1, max_steps=6, subgoal_steps=[2, 3, 1])
+        agent = MPCAgent(env, controller, subgoal_steps=[2, 3, 1], max_steps=6)
+        result = run_episode(env, agent, seed=1, max_steps=6)
         goals = env.unwrapped.goal_images()
     finally:
         env.close()
@@ -78,6 +79,7 @@ def test_pick_place_follows_the_subgoal_schedule():
 
 def test_goal_schedule_validation():
     assert goal_schedule(1, 3, [4, 10, 4]) == [0, 0, 0]
+    assert goal_schedule(3, 2, None) == [2, 2]  # no schedule: the final goal
     assert goal_schedule(3, 5, [1, 1, 1]) == [0, 1, 2, 2, 2]
     with pytest.raises(ValueError, match="expected 3 positive step counts"):
         goal_schedule(3, 5, [1, 1])

@@ -66,7 +66,7 @@ def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
 def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
     from envs.config import EnvConfig, make_env
 
-    from ..episode import run_mpc_episode
+    from ..episode import MPCAgent, run_episode
     from ..episode_media import plot_episode, write_episode_video
 
     env_cfg = EnvConfig(**{str(k): v for k, v in cfg.env.items()})
@@ -82,11 +82,11 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
                   f"distance {record.distance * 100:6.2f} cm  planning {record.planning_seconds * 1000:5.0f} ms",
                   flush=True)
 
-        result = run_mpc_episode(
-            env, controller, seed=episode.seed, max_steps=max_steps,
-            subgoal_steps=list(episode.subgoal_steps) if episode.subgoal_steps else None,
-            goal_images=goals, on_step=progress,
+        agent = MPCAgent(
+            env, controller, subgoal_steps=list(episode.subgoal_steps) if episode.subgoal_steps else None,
+            goal_images=goals, max_steps=max_steps,
         )
+        result = run_episode(env, agent, seed=episode.seed, max_steps=max_steps, on_step=progress)
     finally:
         env.close()
     folder = output_dir()

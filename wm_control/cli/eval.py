@@ -1,0 +1,67 @@
+"""`wm-control eval`: success rate, final distance and time per action of the planner and the
+baselines (random actions, the scripted expert) over the same seeded episodes of each task."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig, OmegaConf
+
+from ..episode import MPCAgent
+from ..evaluation import markdown_table, write_report
+from ..model_source import ModelSource
+from ..planning import MPCController
+from ..planning.config import PlannerConfig
+from . import output_dir
+from .main import config_dir
+from .plan import REPO_ROOT
+
+CONFIG_NAME = "eval"
+AGENTS = ("planner", "random", "expert")
+
+
+def _env_config(task: str, overrides: dict):
+    from envs.config import EnvConfig
+
+    path = config_dir() / "env" / f"{task}.yaml"
+    if not path.is_file():
+        available = sorted(p.stem for p in (config_dir() / "env").glob("*.yaml"))
+        raise ValueError(f"eval.tasks: unknown task {task!r}; expected one of {available}")
+    values = {**OmegaConf.to_container(OmegaConf.load(path), resolve=True), **overrides}
+    return EnvConfig(**values)
+
+
+def run(cfg: DictConfig) -> None:
+    from envs.config import make_env
+    from envs.experts import make_policy
+
+    unknown = sorted(set(cfg.agents) - set(AGENTS))
+    if unknown:
+        raise ValueError(f"agents: unknown {unknown}; expected a subset of {list(AGENTS)}")
+    overrides = {k: v for k, v in OmegaConf.to_container(cfg.env_overrides, resolve=True).items() if v is not None}
+    env_configs = {task: _env_config(task, overrides) for task in cfg.tasks}
+    tasks = {task: (lambda c=c: make_env(c)) for task, c in env_configs.items()}
+
+    agents = {}
+    if "planner" in cfg.agents:
+        source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
+        planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
+        model = source.load(REPO_ROOT)
+
+        def planner_agent(env):
+            controller = MPCController(model, planner_cfg.planner(), planner_cfg.action_spec(),
+                                       discount=planner_cfg.discount, warm_start=planner_cfg.warm_start)
+            return MPCAgent(env, controller, subgoal_steps=list(cfg.subgoal_steps) or None,
+                            max_steps=env.spec.max_episode_steps)
+
+        agents["planner"] = planner_agent
+    if "random" in cfg.agents:
+        agents["random"] = lambda env: make_policy("random", env, seed=cfg.seed)
+    if "expert" in cfg.agents:
+        agents["expert"] = lambda env: make_policy("expert", env, noise=0.0, seed=cfg.seed)
+
+    from ..evaluation import evaluate
+
+    outcomes = evaluate(tasks, agents, episodes=cfg.episodes, seed=cfg.seed, progress=cfg.progress)
+    folder = output_dir()
+    rows = write_report(outcomes, folder)
+    print(markdown_table(rows))
+    print(f"outputs: {folder} (summary.md, summary.csv, episodes.csv, success.png)")

@@ -1,0 +1,134 @@
+"""Evaluation harness: agents × tasks over the same seeded episodes; tables and a bar plot.
+
+Every agent plays the same episode seeds of every task (``seed``, ``seed + 1``, …), so the planner
+and the baselines (random actions, the scripted expert as an upper bound, a goal-conditioned
+behaviour-cloning policy) are compared on identical starts and goals.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .episode import Agent, run_episode
+
+AgentFactory = Callable[[object], Agent]  # env → agent for that env
+
+
+@dataclass(frozen=True)
+class EpisodeOutcome:
+    task: str
+    agent: str
+    seed: int
+    success: bool
+    final_distance: float
+    seconds_per_action: float
+    steps: int
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    task: str
+    agent: str
+    episodes: int
+    success_rate: float
+    final_distance_mean: float
+    seconds_per_action: float
+
+
+def evaluate(
+    tasks: dict[str, Callable[[], object]],
+    agents: dict[str, AgentFactory],
+    *,
+    episodes: int,
+    seed: int,
+    progress: bool = True,
+) -> list[EpisodeOutcome]:
+    """Play ``episodes`` seeded episodes of every task (name → env factory) with every agent."""
+    if episodes < 1:
+        raise ValueError(f"evaluate: expected episodes >= 1, found {episodes}")
+    outcomes: list[EpisodeOutcome] = []
+    for task, make_env in tasks.items():
+        env = make_env()
+        try:
+            max_steps = env.spec.max_episode_steps
+            for name, make_agent in agents.items():
+                agent = make_agent(env)
+                bar = tqdm(range(episodes), desc=f"{task:<12} {name:<8}", disable=not progress, leave=True)
+                successes = 0
+                for i in bar:
+                    result = run_episode(env, agent, seed=seed + i, max_steps=max_steps)
+                    successes += result.success
+                    outcomes.append(EpisodeOutcome(
+                        task=task, agent=name, seed=seed + i, success=result.success,
+                        final_distance=result.final_distance, seconds_per_action=result.seconds_per_action,
+                        steps=len(result.steps),
+                    ))
+                    bar.set_postfix(success=f"{successes}/{i + 1}")
+        finally:
+            env.close()
+    return outcomes
+
+
+def summarise(outcomes: list[EpisodeOutcome]) -> list[SummaryRow]:
+    rows = []
+    keys = dict.fromkeys((o.task, o.agent) for o in outcomes)
+    for task, agent in keys:
+        group = [o for o in outcomes if o.task == task and o.agent == agent]
+        rows.append(SummaryRow(
+            task=task, agent=agent, episodes=len(group),
+            success_rate=float(np.mean([o.success for o in group])),
+            final_distance_mean=float(np.mean([o.final_distance for o in group])),
+            seconds_per_action=float(np.mean([o.seconds_per_action for o in group])),
+        ))
+    return rows
+
+
+def markdown_table(rows: list[SummaryRow]) -> str:
+    lines = ["| task | agent | episodes | success | final distance (cm) | s / action |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | {r.final_distance_mean * 100:.1f} | "
+              f"{r.seconds_per_action:.3f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_report(outcomes: list[EpisodeOutcome], folder: Path) -> list[SummaryRow]:
+    """``episodes.csv`` (one row per episode), ``summary.csv``, ``summary.md`` and ``success.png``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = summarise(outcomes)
+    for name, items in (("episodes.csv", outcomes), ("summary.csv", rows)):
+        with open(folder / name, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(asdict(items[0])))
+            writer.writeheader()
+            writer.writerows(asdict(item) for item in items)
+    (folder / "summary.md").write_text(markdown_table(rows) + "\n")
+    _bar_plot(rows, folder / "success.png")
+    return rows
+
+
+def _bar_plot(rows: list[SummaryRow], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r.task for r in rows))
+    agents = list(dict.fromkeys(r.agent for r in rows))
+    width = 0.8 / len(agents)
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(tasks), 3.8))
+    for k, agent in enumerate(agents):
+        rates = [next((r.success_rate for r in rows if r.task == t and r.agent == agent), 0.0) * 100 for t in tasks]
+        bars = ax.bar(np.arange(len(tasks)) + (k - (len(agents) - 1) / 2) * width, rates, width, label=agent)
+        ax.bar_label(bars, fmt="%.0f", fontsize=7)
+    ax.set_xticks(np.arange(len(tasks)), tasks)
+    ax.set_ylabel("success rate (%)")
+    ax.set_ylim(0, 110)
+    ax.legend(ncols=len(agents), fontsize=8, loc="upper center")
+    ax.set_title(f"success over {rows[0].episodes} seeded episodes per task")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -45,13 +45,19 @@ def save_native(
     """Write a checkpoint atomically; ``path`` is a folder (created) or a ``.safetensors`` file."""
     path = Path(path)
     file = path if path.suffix == ".safetensors" else path / WEIGHTS_FILE
-    file.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "config": json.dumps(config.to_dict()),
         "metadata": json.dumps(metadata or {}, default=str),
     }
+    return write_safetensors_atomic(file, state, header)
+
+
+def write_safetensors_atomic(file: Path, state: dict[str, torch.Tensor], header: dict[str, str]) -> Path:
+    """Tensors + string header into ``file``: temporary file in the same folder, fsync, rename,
+    fsync of the folder; a crash leaves the old file or the new one, never a partial one."""
+    file.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
     tmp = file.with_name(f".{file.name}.tmp-{os.getpid()}")
     try:

@@ -1,10 +1,12 @@
 """`wm-control eval`: success rate, final distance and time per action of the planner and the
-baselines (random actions, the scripted expert) over the same seeded episodes of each task."""
+baselines (random actions, the scripted expert, goal-conditioned behaviour cloning) over the same
+seeded episodes of each task."""
 
 from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
+from ..behavior_cloning import BCAgent, BCConfig, GoalConditionedPolicy, load_demonstrations, train_policy
 from ..episode import MPCAgent
 from ..evaluation import markdown_table, write_report
 from ..model_source import ModelSource
@@ -15,7 +17,7 @@ from .main import config_dir
 from .plan import REPO_ROOT
 
 CONFIG_NAME = "eval"
-AGENTS = ("planner", "random", "expert")
+AGENTS = ("planner", "bc", "random", "expert")
 
 
 def _env_config(task: str, overrides: dict):
@@ -53,6 +55,9 @@ def run(cfg: DictConfig) -> None:
                             max_steps=env.spec.max_episode_steps)
 
         agents["planner"] = planner_agent
+    if "bc" in cfg.agents:
+        policy = _bc_policy(cfg)
+        agents["bc"] = lambda env: BCAgent(env, policy)
     if "random" in cfg.agents:
         agents["random"] = lambda env: make_policy("random", env, seed=cfg.seed)
     if "expert" in cfg.agents:
@@ -65,3 +70,27 @@ def run(cfg: DictConfig) -> None:
     rows = write_report(outcomes, folder)
     print(markdown_table(rows))
     print(f"outputs: {folder} (summary.md, summary.csv, episodes.csv, success.png)")
+
+
+def _bc_policy(cfg: DictConfig) -> GoalConditionedPolicy:
+    """The behaviour-cloning baseline: loaded from ``bc.checkpoint`` or trained on ``bc.datasets``
+    (the datasets the world model was trained on) and saved into the run folder."""
+    from pathlib import Path
+
+    from ..data.trajectories import DatasetConfig, TrajectoryReader
+
+    if cfg.bc.checkpoint:
+        return GoalConditionedPolicy.load(Path(cfg.bc.checkpoint).expanduser())
+    if not cfg.bc.datasets:
+        raise ValueError("agents includes bc: give bc.checkpoint=<policy> or bc.datasets=[<dataset folder>, ...]")
+    readers = [
+        TrajectoryReader(DatasetConfig(repo_id="local/bc", root=str(Path(root).expanduser()),
+                                       camera_key=cfg.bc.camera_key, action_source="dataset"))
+        for root in cfg.bc.datasets
+    ]
+    config = BCConfig(**OmegaConf.to_container(cfg.bc.policy, resolve=True))
+    demos = load_demonstrations(readers, config.image_size, progress=cfg.progress)
+    policy = train_policy(demos, config, progress=cfg.progress)
+    path = policy.save(output_dir() / "bc_policy.safetensors", metadata={"datasets": list(cfg.bc.datasets)})
+    print(f"behaviour-cloning policy: {len(demos.actions)} steps, saved to {path}")
+    return policy

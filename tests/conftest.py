@@ -23,9 +23,19 @@ import torch  # noqa: E402
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
-@pytest.fixture
-def reference_fixture_dir():
-    """Folder of the reference data produced with Meta's official code (see tests/fixtures/README.md)."""
-    from pathlib import Path
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
-    return Path(__file__).parent / "fixtures"
+
+@pytest.fixture(scope="session")
+def reference():
+    """(arrays, model): the reference clip and the tiny model saved by Meta's official code
+    (see tests/fixtures/README.md)."""
+    import numpy as np
+
+    from wm_control import WorldModel
+
+    data = np.load(os.path.join(FIXTURES, "vjepa2_tiny_official.npz"))
+    model = WorldModel.from_pretrained(
+        os.path.join(FIXTURES, "vjepa2_tiny_official.pt"), encoder_num_heads=4, predictor_num_heads=4, image_size=64
+    )
+    return data, model

@@ -1,30 +1,21 @@
 """Energy landscape: grid energies equal direct rollout energies; the command writes its outputs."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from wm_control import WorldModel, energy
+from wm_control import energy
 from wm_control.cli.main import main
 from wm_control.landscape import energy_landscape
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
-@pytest.fixture(scope="module")
-def setup():
-    data = np.load(FIXTURES / "vjepa2_tiny_official.npz")
-    model = WorldModel.from_pretrained(
-        FIXTURES / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
-    )
-    return data, model
 
 
-def test_grid_energies_are_rollout_energies(setup):
-    data, model = setup
+def test_grid_energies_are_rollout_energies(reference):
+    data, model = reference
     frame, goal, state = data["frames"][0, 0], data["frames"][0, 1], data["states"][0, 0]
     result = energy_landscape(model, frame, state, goal, axes=("dx", "dz"), extent=0.05, resolution=5)
     assert result.energies.shape == (5, 5) and result.values.tolist() == pytest.approx([-0.05, -0.025, 0, 0.025, 0.05])

@@ -1,24 +1,14 @@
 """The receding-horizon controller over the real world model."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from wm_control import WorldModel
 from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
-@pytest.fixture(scope="module")
-def setup():
-    data = np.load(FIXTURES / "vjepa2_tiny_official.npz")
-    model = WorldModel.from_pretrained(
-        FIXTURES / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
-    )
-    return data, model
 
 
 def _controller(model, **cem):
@@ -26,8 +16,8 @@ def _controller(model, **cem):
     return MPCController(model, CEMPlanner(config), ActionSpec.droid(max_step=0.05))
 
 
-def test_act_returns_bounded_first_action(setup):
-    data, model = setup
+def test_act_returns_bounded_first_action(reference):
+    data, model = reference
     ctrl = _controller(model, horizon=2)
     ctrl.set_goal(data["frames"][0, 2])
     step = ctrl.act(data["frames"][0, 0], data["states"][0, 0])
@@ -38,8 +28,8 @@ def test_act_returns_bounded_first_action(setup):
     assert np.isfinite(step.energy)
 
 
-def test_plan_energy_is_the_model_energy_of_the_plan(setup):
-    data, model = setup
+def test_plan_energy_is_the_model_energy_of_the_plan(reference):
+    data, model = reference
     ctrl = _controller(model)
     ctrl.set_goal(data["frames"][1, 2])
     step = ctrl.act(data["frames"][1, 0], data["states"][1, 0])
@@ -54,8 +44,8 @@ def test_plan_energy_is_the_model_energy_of_the_plan(setup):
     assert step.energy <= float((idle.tokens[0, -1] - goal).abs().mean()) + 1e-6
 
 
-def test_same_seed_same_actions_after_reset(setup):
-    data, model = setup
+def test_same_seed_same_actions_after_reset(reference):
+    data, model = reference
     ctrl = _controller(model)
     ctrl.set_goal(data["frames"][0, 2])
     first = ctrl.act(data["frames"][0, 0], data["states"][0, 0]).action
@@ -63,8 +53,8 @@ def test_same_seed_same_actions_after_reset(setup):
     assert np.array_equal(first, ctrl.act(data["frames"][0, 0], data["states"][0, 0]).action)
 
 
-def test_errors_are_clear(setup):
-    data, model = setup
+def test_errors_are_clear(reference):
+    data, model = reference
     ctrl = _controller(model)
     with pytest.raises(RuntimeError, match="no goal set"):
         ctrl.act(data["frames"][0, 0], data["states"][0, 0])

@@ -1,25 +1,13 @@
 """Our encoder and predictor reproduce Meta's official code on the reference fixture."""
 
 import numpy as np
-import pytest
 import torch
 
-from wm_control import WorldModel
 from wm_control.preprocess import to_model_input
 
 TOL = 1e-4
 
 
-@pytest.fixture(scope="module")
-def reference(request):
-    from pathlib import Path
-
-    folder = Path(request.config.rootpath) / "tests" / "fixtures"
-    data = np.load(folder / "vjepa2_tiny_official.npz")
-    model = WorldModel.from_pretrained(
-        folder / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
-    )
-    return data, model
 
 
 def test_architecture_read_from_shapes(reference):

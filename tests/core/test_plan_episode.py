@@ -1,7 +1,6 @@
 """`wm-control plan env=...`: MPC in a simulated task end to end, and the episode runner."""
 
 import json
-from pathlib import Path
 
 import cv2
 import gymnasium as gym
@@ -9,12 +8,10 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the tasks)
-from wm_control import WorldModel
 from wm_control.cli.main import main
 from wm_control.episode import MPCAgent, goal_schedule, run_episode
 from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 SMALL = ["planner.samples=24", "planner.iterations=2", "planner.elites=4", "env.image_size=64"]
 
@@ -57,12 +54,10 @@ class _RecordingController(MPCController):
         super().reset()
 
 
-def test_pick_place_follows_the_subgoal_schedule():
+def test_pick_place_follows_the_subgoal_schedule(reference):
+    _, model = reference
     env = gym.make("wm_control/PickPlace-v0", image_size=32)
     try:
-        model = WorldModel.from_pretrained(
-            FIXTURES / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
-        )
         controller = _RecordingController(
             model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
         )

@@ -1,6 +1,5 @@
 """The one rollout: equal to step-by-step teacher forcing on its own predictions; shapes; gradients."""
 
-import numpy as np
 import pytest
 import torch
 

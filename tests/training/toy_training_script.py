@@ -1,0 +1,41 @@
+"""Runs a toy training in its own process (for the kill/resume test and the torchrun DDP test).
+
+Usage: python toy_training_script.py DATASET CHECKPOINT OUT CACHE STEPS CHECKPOINT_EVERY BATCH [HANG_AT]
+With HANG_AT, the process prints ``HANGING <step>`` after update HANG_AT and sleeps, to be killed.
+``TOY_TRAINING_THREADS`` sets torch's thread count (to match the process it is compared with).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from training_toys import toy_config  # noqa: E402
+
+from wm_control.training.trainer import train  # noqa: E402
+
+
+def main(argv: list[str]) -> None:
+    if "TOY_TRAINING_THREADS" in os.environ:
+        torch.set_num_threads(int(os.environ["TOY_TRAINING_THREADS"]))
+    dataset, checkpoint, out, cache = (Path(a) for a in argv[:4])
+    steps, every, batch = (int(a) for a in argv[4:7])
+    hang_at = int(argv[7]) if len(argv) > 7 else None
+
+    def hook(step: int) -> None:
+        if step == hang_at:
+            print(f"HANGING {step}", flush=True)
+            time.sleep(600)
+
+    config = toy_config(dataset, checkpoint, out, cache, steps=steps, checkpoint_every=every, batch_size=batch)
+    train(config, step_hook=hook)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

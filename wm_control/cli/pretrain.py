@@ -1,0 +1,79 @@
+"""`wm-control pretrain`: self-supervised pretraining of a small video encoder (V-JEPA style).
+
+Converts the composed Hydra config (configs/pretrain.yaml) into a
+:class:`~wm_control.training.pretrain.PretrainConfig` and runs
+:func:`wm_control.training.pretrain.pretrain`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ..data.trajectories import DatasetConfig
+from ..models.presets import encoder_preset
+from ..training.masks import MaskSpec
+from ..training.optim import OptimConfig
+from ..training.pretrain import PretrainConfig
+
+CONFIG_NAME = "pretrain"
+
+
+def _dataset(data: dict[str, Any], section: str) -> DatasetConfig:
+    known = set(DatasetConfig.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{section}: unknown settings {unknown}; expected a subset of {sorted(known)}")
+    if data.get("root") is not None:
+        data["root"] = str(Path(data["root"]).expanduser().resolve())
+    if data.get("episodes") is not None:
+        data["episodes"] = tuple(data["episodes"])
+    return DatasetConfig(**data)
+
+
+def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
+    """The typed run config of a composed ``pretrain`` Hydra config (``run_dir``: the default out_dir)."""
+    raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    datasets = [_dataset(dict(raw["data"]), "data")]
+    datasets += [_dataset(dict(d), f"extra_datasets[{i}]") for i, d in enumerate(raw["extra_datasets"])]
+    for data in datasets:
+        if data.root is None and data.repo_id.startswith("local/"):
+            raise ValueError(f"data.root: the local dataset {data.repo_id!r} needs its folder; set data.root=<path>")
+    optim = dict(raw["optim"])
+    optim["betas"] = tuple(optim["betas"])
+    masks = tuple(MaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}) for m in raw["masks"])
+    predictor = raw["predictor"]
+    return PretrainConfig(
+        datasets=tuple(datasets),
+        encoder=encoder_preset(raw["encoder"], image_size=raw["image_size"]),
+        out_dir=str(Path(raw["out_dir"]).expanduser() if raw["out_dir"] is not None else run_dir),
+        frames_root=str(Path(raw["frames_root"]).expanduser()),
+        predictor_width=predictor["width"],
+        predictor_depth=predictor["depth"],
+        predictor_heads=predictor["num_heads"],
+        predictor_mlp_hidden=predictor["mlp_hidden"],
+        masks=masks,
+        clip_frames=raw["clip_frames"],
+        steps=raw["steps"],
+        batch_size=raw["batch_size"],
+        optim=OptimConfig(**optim),
+        ema=tuple(raw["ema"]),
+        checkpoint_every=raw["checkpoint_every"],
+        keep_last=raw["keep_last"],
+        log_every=raw["log_every"],
+        seed=raw["seed"],
+        resume=raw["resume"],
+        bf16=raw["bf16"],
+        device=raw["device"],
+        progress=raw["progress"],
+    )
+
+
+def run(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from ..training.pretrain import pretrain
+
+    pretrain(build_config(cfg, Path(HydraConfig.get().runtime.output_dir)))

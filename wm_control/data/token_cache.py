@@ -1,0 +1,215 @@
+"""An on-disk cache of frozen-encoder tokens for every resampled frame of a dataset.
+
+The encoder runs once per frame; training then reads tokens, not pixels. A cache is a folder::
+
+    <cache root>/<dataset>-<key[:16]>/
+        tokens.npy    [F, N, D]  float16 (or float32), layer-normed, memory-mapped when read
+        states.npy    [F, P]     float32
+        actions.npy   [F, A]     float32; row t is the action from frame t to t+1 (zeros on the
+                                 last frame of each episode, never used)
+        offsets.npy   [E+1]      int64; episode e owns rows offsets[e]:offsets[e+1]
+        episodes.npy  [E]        int64; the dataset's episode index of each episode
+        manifest.json            key, format version, shapes, normalisation stats
+
+The key hashes the encoder fingerprint (weights and preprocessing, from
+``WorldModel.encoder_fingerprint()``), the dataset identity (id, metadata, file sizes), the keys
+read, the action source and the resample rate. A cache whose key or manifest does not match is
+rebuilt; a new cache is written into a temporary folder, fsynced and renamed into place, so a
+killed build never leaves a half-written cache behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from wm_control.data.atomic import publish, temporary_sibling
+from wm_control.data.trajectories import DatasetConfig, TrajectoryReader
+
+if TYPE_CHECKING:
+    from wm_control.world_model import WorldModel
+
+CACHE_FORMAT = "wm-control-token-cache"
+CACHE_VERSION = 1
+_ARRAYS = ("tokens", "states", "actions", "offsets", "episodes")
+
+
+@dataclass(frozen=True)
+class TokenCacheConfig:
+    """Where caches live, the stored precision and how many frames go through the encoder at once."""
+
+    root: str = "cache/tokens"
+    dtype: Literal["float16", "float32"] = "float16"
+    encode_batch: int = 32
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.root, str) or not self.root:
+            raise ValueError(f"TokenCacheConfig.root: expected a folder path, found {self.root!r}")
+        if self.dtype not in ("float16", "float32"):
+            raise ValueError(f"TokenCacheConfig.dtype: expected 'float16' or 'float32', found {self.dtype!r}")
+        if not isinstance(self.encode_batch, int) or self.encode_batch <= 0:
+            raise ValueError(f"TokenCacheConfig.encode_batch: expected a positive int, found {self.encode_batch!r}")
+
+
+class TokenCache:
+    """A finished cache opened read-only; arrays are memory-mapped.
+
+    ``tokens [F, N, D]``, ``states [F, P]``, ``actions [F, A]``, ``offsets [E+1]``,
+    ``episodes [E]``; ``manifest`` is the parsed ``manifest.json``; ``built_now`` tells whether this
+    process encoded it (False when an existing cache was reused).
+    """
+
+    def __init__(self, path: Path, *, built_now: bool = False) -> None:
+        self.path = Path(path)
+        self.manifest = json.loads((self.path / "manifest.json").read_text())
+        arrays = {name: np.load(self.path / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+        self.tokens: np.ndarray = arrays["tokens"]
+        self.states: np.ndarray = arrays["states"]
+        self.actions: np.ndarray = arrays["actions"]
+        self.offsets: np.ndarray = np.asarray(arrays["offsets"])
+        self.episodes: np.ndarray = np.asarray(arrays["episodes"])
+        self.built_now = built_now
+
+    @property
+    def key(self) -> str:
+        return str(self.manifest["key"])
+
+    @property
+    def stats(self) -> dict[str, dict[str, list[float]]]:
+        """Per-dimension mean/std/min/max of states and actions (JSON-ready)."""
+        return self.manifest["stats"]
+
+    def window_starts(self, length: int, episodes: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``s`` such that frames ``s … s+length-1`` lie in one episode (``episodes``: positions
+        into ``self.episodes`` to draw from, all when None)."""
+        chosen = np.arange(len(self.episodes)) if episodes is None else np.asarray(episodes)
+        starts = [np.arange(self.offsets[e], self.offsets[e + 1] - length + 1) for e in chosen]
+        return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, dtype=np.int64)
+
+
+def cache_key(fingerprint: str, identity: dict[str, object], data: DatasetConfig, dtype: str) -> str:
+    """The sha256 naming a cache: encoder fingerprint + dataset identity + what is read and how."""
+    payload = {
+        "format": CACHE_FORMAT,
+        "version": CACHE_VERSION,
+        "encoder": fingerprint,
+        "dataset": identity,
+        "camera_key": data.camera_key,
+        "state_key": data.state_key,
+        "action_key": data.action_key if data.action_source == "dataset" else None,
+        "action_source": data.action_source,
+        "rate_hz": float(data.rate_hz),
+        "episodes": None if data.episodes is None else list(data.episodes),
+        "dtype": dtype,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def cache_path(cache: TokenCacheConfig, data: DatasetConfig, key: str) -> Path:
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in data.repo_id)
+    return Path(cache.root) / f"{slug}-{key[:16]}"
+
+
+def open_token_cache(
+    wm: WorldModel, data: DatasetConfig, cache: TokenCacheConfig, *, progress: bool = True
+) -> TokenCache:
+    """The cache of ``data`` under ``wm``'s encoder: reused when valid, (re)built otherwise."""
+    reader = TrajectoryReader(data)
+    key = cache_key(wm.encoder_fingerprint(), reader.identity(), data, cache.dtype)
+    path = cache_path(cache, data, key)
+    if _is_valid(path, key):
+        return TokenCache(path)
+    if path.exists():
+        shutil.rmtree(path)
+    _build(wm, reader, cache, key, path, progress=progress)
+    return TokenCache(path, built_now=True)
+
+
+def _is_valid(path: Path, key: str) -> bool:
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        return False
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError:
+        return False
+    if manifest.get("format") != CACHE_FORMAT or manifest.get("version") != CACHE_VERSION or manifest.get("key") != key:
+        return False
+    for name in _ARRAYS:
+        file = path / f"{name}.npy"
+        if not file.is_file() or file.stat().st_size != manifest["sizes"][name]:
+            return False
+    return True
+
+
+def _build(
+    wm: WorldModel, reader: TrajectoryReader, cache: TokenCacheConfig, key: str, path: Path, *, progress: bool
+) -> None:
+    from tqdm.auto import tqdm
+
+    episodes = reader.episode_indices
+    lengths = [len(reader.read(e, with_frames=False).states) for e in episodes]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    total = int(offsets[-1])
+    n, d = wm.tokens_per_frame, wm.token_dim
+    tmp = temporary_sibling(path)
+    tokens = np.lib.format.open_memmap(tmp / "tokens.npy", mode="w+", dtype=np.dtype(cache.dtype), shape=(total, n, d))
+    states = np.zeros((total, 7), dtype=np.float32)
+    actions = np.zeros((total, 7), dtype=np.float32)
+    bar = tqdm(total=total, desc="encoding frames", unit="frame", disable=not progress)
+    for e, episode in enumerate(episodes):
+        traj = reader.read(episode)
+        lo = int(offsets[e])
+        if len(traj.states) != lengths[e]:
+            raise RuntimeError(f"episode {episode} changed length while the cache was built")
+        for i in range(0, len(traj.frames), cache.encode_batch):
+            chunk = traj.frames[i : i + cache.encode_batch]  # [t, H, W, 3]
+            encoded = wm.encode(chunk[None])[0]  # [t, N, D]
+            tokens[lo + i : lo + i + len(chunk)] = encoded.float().cpu().numpy().astype(cache.dtype)
+            bar.update(len(chunk))
+        states[lo : lo + len(traj.states)] = traj.states
+        actions[lo : lo + len(traj.actions)] = traj.actions
+    bar.close()
+    tokens.flush()
+    del tokens
+    valid_actions = np.concatenate([actions[offsets[e] : offsets[e + 1] - 1] for e in range(len(episodes))])
+    arrays = {
+        "states": states,
+        "actions": actions,
+        "offsets": offsets,
+        "episodes": np.asarray(episodes, dtype=np.int64),
+    }
+    for name, array in arrays.items():
+        np.save(tmp / f"{name}.npy", array)
+    manifest = {
+        "format": CACHE_FORMAT,
+        "version": CACHE_VERSION,
+        "key": key,
+        "dataset": asdict(reader.config),
+        "frames": total,
+        "tokens_per_frame": n,
+        "token_dim": d,
+        "dtype": cache.dtype,
+        "stats": {"state": _stats(states), "action": _stats(valid_actions)},
+        "sizes": {name: (tmp / f"{name}.npy").stat().st_size for name in _ARRAYS},
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    publish(tmp, path)
+
+
+def _stats(values: np.ndarray) -> dict[str, list[float]]:
+    if len(values) == 0:
+        zeros = [0.0] * values.shape[1]
+        return {"mean": zeros, "std": zeros, "min": zeros, "max": zeros}
+    return {
+        "mean": values.mean(0).tolist(),
+        "std": values.std(0).tolist(),
+        "min": values.min(0).tolist(),
+        "max": values.max(0).tolist(),
+    }

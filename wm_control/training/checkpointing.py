@@ -1,0 +1,182 @@
+"""Training checkpoints: a self-describing model plus the state needed to continue the same run.
+
+Layout of ``<run>/checkpoints/``::
+
+    step_00001000/
+        model/            WorldModel.save_pretrained: model.safetensors with config + metadata
+        training_state.pt optimizer, step, data order, RNG states (tensors and plain containers)
+        manifest.json     format, version, step and the size of every file above
+    latest                name of the newest complete checkpoint
+
+A checkpoint is written into a temporary folder, every file fsynced, then renamed into place; only
+then does ``latest`` move (written the same way). ``training_state.pt`` holds no pickled objects
+and is read with ``torch.load(weights_only=True)``. A file whose size differs from the manifest is
+reported as truncated instead of being half-loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from wm_control.data.atomic import fsync_path, publish, temporary_sibling
+
+if TYPE_CHECKING:
+    from wm_control.world_model import WorldModel
+
+STATE_FORMAT = "wm-control-training-state"
+STATE_VERSION = 1
+LATEST = "latest"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used: missing, truncated, corrupt or from another format."""
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step_{step:08d}"
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, numpy, torch (CPU and CUDA) generator states as tensors and plain containers."""
+    np_state = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": {
+            "name": np_state[0],
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    np_state = state["numpy"]
+    np.random.set_state(
+        (
+            np_state["name"],
+            np_state["keys"].numpy().astype(np.uint32),
+            np_state["pos"],
+            np_state["has_gauss"],
+            np_state["cached_gaussian"],
+        )
+    )
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(
+    directory: Path,
+    step: int,
+    wm: WorldModel,
+    metadata: dict[str, Any],
+    training_state: dict[str, Any],
+    *,
+    keep_last: int,
+) -> Path:
+    """Write checkpoint ``step`` atomically under ``directory``, point ``latest`` at it, prune old ones.
+
+    Returns the final checkpoint folder.
+    """
+    final = directory / checkpoint_name(step)
+    tmp = temporary_sibling(final)
+    wm.save_pretrained(tmp / "model", metadata=metadata)
+    state = {"format": STATE_FORMAT, "version": STATE_VERSION, "step": step, **training_state}
+    with open(tmp / "training_state.pt", "wb") as handle:
+        torch.save(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    files = {p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
+    manifest = {"format": STATE_FORMAT, "version": STATE_VERSION, "step": step, "files": files}
+    _write_synced(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
+    publish(tmp, final)
+    _write_synced(directory / f".{LATEST}.tmp-{os.getpid()}", final.name.encode())
+    os.replace(directory / f".{LATEST}.tmp-{os.getpid()}", directory / LATEST)
+    fsync_path(directory)
+    _prune(directory, keep_last)
+    return final
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    """The checkpoint ``latest`` points at, or None when the run has none yet."""
+    pointer = directory / LATEST
+    if not pointer.is_file():
+        return None
+    path = directory / pointer.read_text().strip()
+    if not path.is_dir():
+        raise CheckpointError(
+            f"{pointer} names {path.name!r}, which does not exist; remove {pointer} to start afresh "
+            f"or write the name of an existing checkpoint folder into it"
+        )
+    return path
+
+
+def verify_checkpoint(path: Path) -> dict[str, Any]:
+    """The manifest of checkpoint ``path`` after checking that every file is present and complete."""
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise CheckpointError(f"{path} is not a complete checkpoint: manifest.json is missing")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{manifest_path} is corrupt ({error}); use an earlier checkpoint") from error
+    if manifest.get("format") != STATE_FORMAT or manifest.get("version") != STATE_VERSION:
+        raise CheckpointError(
+            f"{path}: expected a {STATE_FORMAT} checkpoint version {STATE_VERSION}, found "
+            f"{manifest.get('format')!r} version {manifest.get('version')!r}"
+        )
+    for name, size in manifest["files"].items():
+        file = path / name
+        if not file.is_file():
+            raise CheckpointError(f"checkpoint {path} is incomplete: {name} is missing")
+        found = file.stat().st_size
+        if found != size:
+            raise CheckpointError(
+                f"checkpoint {path} is truncated or corrupt: {name} has {found} bytes, the manifest "
+                f"records {size}; resume from an earlier checkpoint (point {path.parent / LATEST} at it) "
+                f"or start a new run"
+            )
+    return manifest
+
+
+def load_training_state(path: Path) -> dict[str, Any]:
+    """The verified training state of checkpoint ``path`` (loaded with ``weights_only=True``)."""
+    verify_checkpoint(path)
+    file = path / "training_state.pt"
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for damaged archives
+        raise CheckpointError(
+            f"cannot read {file}: {type(error).__name__}: {error}; the file is damaged, resume from an "
+            f"earlier checkpoint or start a new run"
+        ) from error
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{file} is not a {STATE_FORMAT} file")
+    return state
+
+
+def _prune(directory: Path, keep_last: int) -> None:
+    done = sorted(p for p in directory.glob("step_*") if p.is_dir())
+    for old in done[: max(len(done) - keep_last, 0)]:
+        shutil.rmtree(old)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -17,8 +17,9 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 class ModelSource:
     """A checkpoint to load with :meth:`WorldModel.from_pretrained`.
 
-    ``path`` is relative to the repository root when not absolute; ``device`` "auto" picks CUDA
-    when present; ``dtype`` "auto" is bfloat16 on CUDA and float32 on CPU.
+    A relative ``path`` is looked up from the current folder, then from the repository root (where
+    the shipped checkpoints and the reference fixture live); ``device`` "auto" picks CUDA when
+    present; ``dtype`` "auto" is bfloat16 on CUDA and float32 on CPU.
     """
 
     path: str
@@ -38,7 +39,9 @@ class ModelSource:
 
     def resolved_path(self, root: Path) -> Path:
         path = Path(self.path).expanduser()
-        return path if path.is_absolute() else root / path
+        if path.is_absolute() or path.exists() or not (root / path).exists():
+            return path
+        return root / path
 
     def torch_device(self) -> torch.device:
         if self.device == "auto":

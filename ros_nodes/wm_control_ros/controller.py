@@ -25,11 +25,9 @@ def build_controller(config: PlannerConfig) -> Controller:
 
     from wm_control import WorldModel
     from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
-    from wm_control.runtime import tune_cpu_allocator
 
     if not config.checkpoint:
         raise ValueError("checkpoint: expected the path of a world model checkpoint, found ''")
-    tune_cpu_allocator()
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -361,6 +361,9 @@ class PlannerNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``ros2 run wm_control_ros planner`` and ``wm-planner``."""
+    from wm_control.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # process-level: planning buffers stay in the heap (see wm_control.runtime)
     run_node(PlannerNode, lambda: MultiThreadedExecutor(num_threads=4), args)
 
 

@@ -47,3 +47,12 @@ def one_torch_thread():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Real DDS between threads of one process on a shared 2-core machine: a scheduling stall of
+    about a second happens now and then (measured), so each ROS test gets up to two more tries.
+    A broken feature still fails all three."""
+    for item in items:
+        if "tests/ros/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))

@@ -62,11 +62,14 @@ def test_sim_arm_publishes_the_robot_interface_and_refuses_nan_commands(ros_cont
             probe.twist_pub.publish(velocity_to_twist_msg(np.array([0.1, 0.0, 0.0]), np.zeros(3),
                                                           probe.get_clock().now().to_msg(), "base"))
             time.sleep(1 / 30)
+        commanded = time.monotonic() - begin  # the loop may overrun 1 s on a busy machine
         probe.twist_pub.publish(velocity_to_twist_msg(np.zeros(3), np.zeros(3), probe.get_clock().now().to_msg(),
                                                       "base"))
         time.sleep(0.4)  # the sim applies what is left of the last control period
         moved = sim.ee_state()[:3] - moved_from[:3]
-        assert 0.07 < moved[0] < 0.13 and abs(moved[1]) < 0.01 and abs(moved[2]) < 0.01, moved
+        expected = 0.1 * commanded
+        assert 0.7 * expected < moved[0] < 1.3 * expected and abs(moved[1]) < 0.01 and abs(moved[2]) < 0.01, (
+            moved, commanded)
 
         # a pose target is tracked; a gripper command closes the jaws
         target_pose = PoseStamped()
@@ -99,7 +102,7 @@ def test_end_to_end_oracle_controller_reaches_the_goal_through_ros(ros_context, 
     goal = np.asarray(sim.last_info["goal_state"][:3], np.float64)
     controller = FakeController(lambda state: np.concatenate([np.clip(goal - state[:3], -0.05, 0.05), np.zeros(4)]))
     planner = PlannerNode(context=ros_context, namespace=ns, controller_factory=lambda config: controller,
-                          parameter_overrides={"control_rate": 8.0, "autostart": True, "watchdog_timeout": 1.0,
+                          parameter_overrides={"control_rate": 8.0, "autostart": True, "watchdog_timeout": 3.0,
                                                **SIM_SAFETY})
     start = np.linalg.norm(sim.ee_state()[:3] - goal)
     with spinning(ros_context, sim, planner):
@@ -119,7 +122,7 @@ def test_end_to_end_tiny_world_model_drives_the_sim(ros_context, ns, tiny_checkp
     goal = np.asarray(sim.last_info["goal_state"][:3], np.float64)
     planner = PlannerNode(context=ros_context, namespace=ns, parameter_overrides={
         "checkpoint": str(tiny_checkpoint), "device": "cpu", "torch_threads": 1, "cem_samples": 32,
-        "cem_iterations": 2, "cem_elites": 4, "autostart": True, "watchdog_timeout": 1.0, **SIM_SAFETY})
+        "cem_iterations": 2, "cem_elites": 4, "autostart": True, "watchdog_timeout": 3.0, **SIM_SAFETY})
     probe = Probe(ros_context, ns)
     with spinning(ros_context, sim, planner, probe):
         assert wait_for(lambda: planner._counters["step"] >= 2, 20.0), (planner._state, planner._reason)

@@ -56,10 +56,6 @@ def main(argv: list[str] | None = None) -> None:
     if command not in available_commands():
         print(f"wm-control: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         raise SystemExit(2)
-    from ..runtime import headless_rendering_default, tune_cpu_allocator
-
-    tune_cpu_allocator()
-    headless_rendering_default()
     module = importlib.import_module(f"wm_control.cli.{command}")
     saved = sys.argv
     sys.argv = [f"wm-control {command}", *overrides]
@@ -69,5 +65,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.argv = saved
 
 
-if __name__ == "__main__":
+def console_main() -> None:
+    """The `wm-control` executable: process-level settings first (allocator, headless rendering),
+    then :func:`main`. Tests and embedding code call :func:`main` and keep their process as it is."""
+    from ..runtime import headless_rendering_default, tune_cpu_allocator
+
+    tune_cpu_allocator()
+    headless_rendering_default()
     main()
+
+
+if __name__ == "__main__":
+    console_main()

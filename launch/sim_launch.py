@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from wm_control_ros.launch_specs import NodeSpec, parse_launch_arguments, run
+from wm_control_ros.launch_specs import NodeSpec, launch_description, parse_launch_arguments, run_from_command_line
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "robot"
 
@@ -61,20 +61,8 @@ def node_specs(**arguments: str) -> list[NodeSpec]:
 
 def generate_launch_description():  # noqa: ANN201 - launch.LaunchDescription (needs a ROS 2 distribution)
     """``ros2 launch`` entry point."""
-    from launch import LaunchDescription
-    from launch.actions import DeclareLaunchArgument, OpaqueFunction
-    from launch.substitutions import LaunchConfiguration
-    from launch_ros.actions import Node
-
-    def setup(context):  # noqa: ANN001, ANN202
-        values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-        return [Node(**spec.launch_ros_kwargs()) for spec in node_specs(**values)]
-
-    declared = [DeclareLaunchArgument(name, default_value=default, description=text)
-                for name, (default, text) in ARGUMENTS.items()]
-    return LaunchDescription([*declared, OpaqueFunction(function=setup)])
+    return launch_description(ARGUMENTS, node_specs)
 
 
 if __name__ == "__main__":
-    defaults = {name: default for name, (default, _) in ARGUMENTS.items()}
-    sys.exit(run(node_specs(**parse_launch_arguments(sys.argv[1:], defaults))))
+    sys.exit(run_from_command_line(ARGUMENTS, node_specs, sys.argv[1:]))

@@ -119,3 +119,26 @@ def run(specs: Sequence[NodeSpec]) -> int:
                 process.kill()
                 process.wait()
     return next((p.returncode for p in processes if p.returncode), 0)
+
+
+def launch_description(arguments: dict[str, tuple[str, str]], node_specs):  # noqa: ANN201 - launch.LaunchDescription
+    """The ``ros2 launch`` description of a launch file: its declared arguments (default,
+    description) and the nodes ``node_specs(**values)`` builds from them (needs a ROS 2 distribution)."""
+    from launch import LaunchDescription
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+
+    def setup(context):  # noqa: ANN001, ANN202
+        values = {name: LaunchConfiguration(name).perform(context) for name in arguments}
+        return [Node(**spec.launch_ros_kwargs()) for spec in node_specs(**values)]
+
+    declared = [DeclareLaunchArgument(name, default_value=default, description=text)
+                for name, (default, text) in arguments.items()]
+    return LaunchDescription([*declared, OpaqueFunction(function=setup)])
+
+
+def run_from_command_line(arguments: dict[str, tuple[str, str]], node_specs, argv: Sequence[str]) -> int:
+    """Run a launch file as a plain script (``name:=value`` arguments), without ``ros2 launch``."""
+    defaults = {name: default for name, (default, _) in arguments.items()}
+    return run(node_specs(**parse_launch_arguments(argv, defaults)))

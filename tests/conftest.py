@@ -39,3 +39,13 @@ def reference():
         os.path.join(FIXTURES, "vjepa2_tiny_official.pt"), encoder_num_heads=4, predictor_num_heads=4, image_size=64
     )
     return data, model
+
+
+@pytest.fixture(autouse=True)
+def _normal_scheduling():
+    """Tests that write videos through lerobot directly would leave the test process at real-time
+    priority (see wm_control.runtime.preserved_scheduling); every test starts and ends at normal."""
+    from wm_control.runtime import preserved_scheduling
+
+    with preserved_scheduling():
+        yield

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+from contextlib import contextmanager
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -45,3 +46,20 @@ def headless_rendering_default() -> str:
         os.environ["MUJOCO_GL"] = "egl"
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     return os.environ.get("MUJOCO_GL", "glfw")
+
+
+@contextmanager
+def preserved_scheduling():
+    """Restore the calling thread's CPU scheduling policy and priority on exit.
+
+    The SVT-AV1 video encoder that LeRobot uses (through PyAV) switches the thread that starts it to
+    real-time SCHED_FIFO priority 99 when it runs as root. Left like that, the process (and every
+    process it starts, which inherits the policy) can starve the rest of the machine, so video
+    encoding is wrapped in this.
+    """
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if os.sched_getscheduler(0) != policy or os.sched_getparam(0) != param:
+            os.sched_setscheduler(0, policy, param)

@@ -50,9 +50,8 @@ def one_torch_thread():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Real DDS between threads of one process on a shared 2-core machine: a scheduling stall of
-    about a second happens now and then (measured), so each ROS test gets up to two more tries.
-    A broken feature still fails all three."""
+    """Real DDS and wall-clock deadlines on a shared 2-core machine: each ROS test gets up to two
+    more tries when a deadline is missed by scheduling noise. A broken feature still fails all three."""
     for item in items:
         if "tests/ros/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))

@@ -30,6 +30,8 @@ import numpy as np
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from tqdm import tqdm
 
+from ..runtime import preserved_scheduling
+
 log = logging.getLogger(__name__)
 
 STATE_NAMES = ["x", "y", "z", "roll", "pitch", "yaw", "gripper"]
@@ -160,7 +162,8 @@ class SafeDatasetWriter:
         """Encode and store the current episode."""
         if self._frames_in_episode == 0:
             raise RuntimeError("save_episode() called on an empty episode")
-        self._require_open().save_episode()
+        with preserved_scheduling():  # the AV1 encoder would leave this thread at real-time priority
+            self._require_open().save_episode()
         self._frames_in_episode = 0
         self.episodes_saved += 1
 
@@ -175,7 +178,8 @@ class SafeDatasetWriter:
         try:
             if exc_type is not None:
                 self.discard_episode()
-            dataset.finalize()
+            with preserved_scheduling():
+                dataset.finalize()
         except BaseException:
             shutil.rmtree(self._partial_dir, ignore_errors=True)
             raise

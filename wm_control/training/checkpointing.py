@@ -111,6 +111,19 @@ def save_checkpoint(
     return final
 
 
+def checkpoint_to_resume(out_dir: Path, resume: bool) -> tuple[Path, Path | None]:
+    """(checkpoint folder of the run in ``out_dir``, its latest checkpoint or None). A run folder
+    that already holds checkpoints is only continued when ``resume`` is set, never overwritten."""
+    directory = Path(out_dir) / "checkpoints"
+    latest = latest_checkpoint(directory)
+    if latest is not None and not resume:
+        raise FileExistsError(
+            f"{out_dir} already holds checkpoints (latest {latest.name}); pass resume=true to continue "
+            f"that run or choose another out_dir"
+        )
+    return directory, latest
+
+
 def latest_checkpoint(directory: Path) -> Path | None:
     """The checkpoint ``latest`` points at, or None when the run has none yet."""
     pointer = directory / LATEST

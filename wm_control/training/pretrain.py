@@ -196,13 +196,7 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
         raise RuntimeError("pretrain runs in a single process (one GPU or the CPU); launch it without torchrun")
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     out = Path(config.out_dir)
-    ckpt_dir = out / "checkpoints"
-    resume_from = checkpointing.latest_checkpoint(ckpt_dir)
-    if resume_from is not None and not config.resume:
-        raise FileExistsError(
-            f"{out} already holds checkpoints (latest {resume_from.name}); pass resume=true to continue or "
-            f"choose another out_dir"
-        )
+    ckpt_dir, resume_from = checkpointing.checkpoint_to_resume(out, config.resume)
     torch.manual_seed(config.seed)
     source = _ClipSource(
         [open_frame_cache(d, Path(config.frames_root), progress=config.progress) for d in config.datasets],

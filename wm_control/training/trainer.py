@@ -78,13 +78,7 @@ def _train(
     config: TrainConfig, ctx: DistributedContext, wm: WorldModel | None, step_hook: Callable[[int], None] | None
 ) -> dict[str, Any]:
     out = Path(config.out_dir)
-    ckpt_dir = out / "checkpoints"
-    resume_from = checkpointing.latest_checkpoint(ckpt_dir)
-    if resume_from is not None and not config.resume:
-        raise FileExistsError(
-            f"{out} already holds checkpoints (latest {resume_from.name}); pass resume=true to continue "
-            f"that run or choose another out_dir"
-        )
+    ckpt_dir, resume_from = checkpointing.checkpoint_to_resume(out, config.resume)
     torch.manual_seed(config.seed)
     state: dict[str, Any] | None = None
     if resume_from is not None:

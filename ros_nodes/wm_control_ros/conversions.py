@@ -23,6 +23,7 @@ from geometry_msgs.msg import Pose, PoseStamped, TwistStamped
 from sensor_msgs.msg import CameraInfo, Image
 
 from envs.rotations import euler_to_matrix, matrix_to_euler, rotation_log
+from envs.rotations import quaternion_to_matrix as _wxyz_to_matrix
 
 __all__ = [
     "ImageConversionError",
@@ -115,19 +116,12 @@ def camera_info_for(height: int, width: int, fovy_deg: float, stamp: Time, frame
 
 
 def quaternion_to_matrix(quat_xyzw: np.ndarray) -> np.ndarray:
-    """Quaternion ``(x, y, z, w)`` (normalised here) -> rotation matrix ``[3, 3]``."""
+    """Quaternion ``(x, y, z, w)`` (ROS order, normalised here) -> rotation matrix ``[3, 3]``."""
     q = np.asarray(quat_xyzw, dtype=np.float64)
     norm = np.linalg.norm(q)
     if not np.isfinite(norm) or norm < 1e-9:
         raise ValueError(f"quaternion: expected a finite non-zero quaternion, found {q.tolist()}")
-    x, y, z, w = q / norm
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
+    return _wxyz_to_matrix(np.roll(q, 1))  # (x, y, z, w) -> MuJoCo's (w, x, y, z)
 
 
 def matrix_to_quaternion(mat: np.ndarray) -> np.ndarray:

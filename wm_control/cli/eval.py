@@ -14,7 +14,7 @@ from ..planning import MPCController
 from ..planning.config import PlannerConfig
 from . import output_dir
 from .main import config_dir
-from .plan import REPO_ROOT
+from .image_inputs import REPO_ROOT
 
 CONFIG_NAME = "eval"
 AGENTS = ("planner", "bc", "random", "expert")

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from ..images import read_rgb_image
 from ..landscape import energy_landscape, plot_landscape
 from ..model_source import ModelSource
 from . import output_dir
-from .plan import REFERENCE_CLIP, REPO_ROOT
+from .image_inputs import REPO_ROOT, image_inputs, seven_numbers
 
 CONFIG_NAME = "landscape"
 
@@ -23,14 +21,8 @@ CONFIG_NAME = "landscape"
 def run(cfg: DictConfig) -> None:
     source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
     model = source.load(REPO_ROOT)
-    reference = np.load(REFERENCE_CLIP) if None in (cfg.observation, cfg.goal, cfg.state) else None
-    frame = read_rgb_image(cfg.observation) if cfg.observation else reference["frames"][0, 0]
-    goal = read_rgb_image(cfg.goal) if cfg.goal else reference["frames"][0, 1]
-    state = np.asarray(list(cfg.state), np.float32) if cfg.state is not None else reference["states"][0, 0]
-    true_action = None if cfg.true_action is None else np.asarray(list(cfg.true_action), np.float32)
-    for name, value in (("state", state), ("true_action", true_action)):
-        if value is not None and value.shape != (7,):
-            raise ValueError(f"{name}: expected 7 numbers, found {value.tolist()}")
+    frame, goal, state = image_inputs(cfg, reference_goal_frame=1)
+    true_action = None if cfg.true_action is None else seven_numbers("true_action", cfg.true_action)
     result = energy_landscape(
         model, frame, state, goal, axes=tuple(cfg.axes), extent=cfg.extent, resolution=cfg.resolution
     )

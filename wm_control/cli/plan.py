@@ -12,9 +12,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from ..images import read_rgb_image
@@ -22,10 +20,9 @@ from ..model_source import ModelSource
 from ..planning import MPCController
 from ..planning.config import PlannerConfig
 from . import output_dir
+from .image_inputs import REPO_ROOT, image_inputs
 
 CONFIG_NAME = "plan"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_CLIP = REPO_ROOT / "tests" / "fixtures" / "vjepa2_tiny_official.npz"
 
 
 def run(cfg: DictConfig) -> None:
@@ -46,10 +43,7 @@ def run(cfg: DictConfig) -> None:
 
 
 def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
-    reference = np.load(REFERENCE_CLIP) if None in (cfg.observation, cfg.goal, cfg.state) else None
-    observation = read_rgb_image(cfg.observation) if cfg.observation else reference["frames"][0, 0]
-    goal = read_rgb_image(cfg.goal) if cfg.goal else reference["frames"][0, -1]
-    state = _state(cfg.state) if cfg.state is not None else reference["states"][0, 0]
+    observation, goal, state = image_inputs(cfg, reference_goal_frame=-1)
     controller.set_goal(goal)
     for replan in range(cfg.replans):
         step = controller.act(observation, state)
@@ -104,9 +98,3 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
           f"{result.final_distance * 100:.2f} cm; {result.seconds_per_action:.2f} s per action")
     print(f"outputs: {folder}")
 
-
-def _state(values) -> np.ndarray:
-    state = np.asarray(list(values), dtype=np.float32)
-    if state.shape != (7,):
-        raise ValueError(f"state: expected 7 numbers [x, y, z, roll, pitch, yaw, gripper], found {state.tolist()}")
-    return state

@@ -11,7 +11,7 @@ step once, and a single new step needs no attention mask at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -34,11 +34,6 @@ class PredictorCache:
         return cls(layers=[LayerCache() for _ in range(depth)])
 
 
-@dataclass
-class _MaskCache:
-    masks: dict[tuple[int, int, int, str], torch.Tensor] = field(default_factory=dict)
-
-
 class ACPredictor(nn.Module):
     """Action-conditioned predictor over frozen-encoder tokens (parameter names as in Meta's release)."""
 
@@ -55,7 +50,7 @@ class ACPredictor(nn.Module):
         self.predictor_norm = nn.LayerNorm(config.width, eps=config.norm_eps)
         self.predictor_proj = nn.Linear(config.width, config.encoder_width)
         init_vit_weights(self, self.predictor_blocks)
-        self._masks = _MaskCache()
+        self._masks: dict[tuple[int, int, int, str], torch.Tensor] = {}  # block-causal masks by shape
 
     def new_cache(self) -> PredictorCache:
         return PredictorCache.empty(self.config.depth)
@@ -130,10 +125,10 @@ class ACPredictor(nn.Module):
         if T == 1:
             return None
         key = (t0, T, per_step, str(device))
-        mask = self._masks.masks.get(key)
+        mask = self._masks.get(key)
         if mask is None:
             q_step = torch.arange(t0, t0 + T, device=device).repeat_interleave(per_step)
             k_step = torch.arange(t0 + T, device=device).repeat_interleave(per_step)
             mask = k_step.unsqueeze(0) <= q_step.unsqueeze(1)
-            self._masks.masks[key] = mask
+            self._masks[key] = mask
         return mask

@@ -43,3 +43,19 @@ def test_gripper_is_clipped():
     state = torch.tensor([0.0, 0, 0, 0, 0, 0, 0.9])
     assert integrate_state(state, torch.tensor([0.0, 0, 0, 0, 0, 0, 0.5]))[6] == 1.0
     assert integrate_state(state, torch.tensor([0.0, 0, 0, 0, 0, 0, -2.0]))[6] == 0.0
+
+
+def test_simulator_and_world_model_share_the_convention():
+    """envs (numpy, no torch) and wm_control.pose (torch, batched) implement the same extrinsic xyz
+    Euler convention: the states the simulator records are the states the rollout integrates."""
+    import numpy as np
+
+    from envs.rotations import euler_to_matrix as np_euler_to_matrix
+    from envs.rotations import matrix_to_euler as np_matrix_to_euler
+
+    rng = np.random.default_rng(0)
+    for euler in (rng.uniform(-1, 1, 3) * [math.pi, 1.5, math.pi] for _ in range(50)):
+        expected = np_euler_to_matrix(euler)
+        got = euler_to_matrix(torch.from_numpy(euler))
+        assert np.allclose(got.numpy(), expected, atol=1e-12)
+        assert np.allclose(matrix_to_euler(torch.from_numpy(expected)).numpy(), np_matrix_to_euler(expected), atol=1e-9)

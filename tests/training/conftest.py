@@ -18,6 +18,12 @@ def toy_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def second_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another toy dataset (3 shorter episodes), for training on several datasets."""
+    return make_dataset(tmp_path_factory.mktemp("datasets") / "toy_arm_b", episodes=3, length=24, seed=5)
+
+
+@pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved tiny world model (encoder + predictor) that ``from_pretrained`` loads."""
     path = tmp_path_factory.mktemp("models") / "tiny"

@@ -72,3 +72,32 @@ def test_damaged_cache_is_rebuilt(toy_dataset: Path, tmp_path: Path) -> None:
     tokens_file.write_bytes(data[: len(data) // 2])
     rebuilt = open_token_cache(wm, _data(toy_dataset), replace(config), progress=False)
     assert rebuilt.built_now and rebuilt.tokens.shape[0] == 80
+
+
+def test_combined_cache_concatenates_datasets_and_is_reused(
+    toy_dataset: Path, second_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wm_control.data.token_cache import open_token_caches
+
+    wm = tiny_world_model()
+    config = TokenCacheConfig(root=str(tmp_path))
+    datasets = [_data(toy_dataset), _data(second_dataset)]
+    a, b = (open_token_cache(wm, d, config, progress=False) for d in datasets)
+    combined = open_token_caches(wm, datasets, config, progress=False)
+    assert combined.path not in (a.path, b.path)
+    assert len(combined.tokens) == len(a.tokens) + len(b.tokens)
+    assert [p["episodes"] for p in combined.parts] == [len(a.episodes), len(b.episodes)]
+    np.testing.assert_array_equal(combined.tokens[len(a.tokens):], b.tokens)
+    np.testing.assert_array_equal(combined.states[: len(a.states)], a.states)
+    assert combined.offsets[-1] == len(combined.tokens) and len(combined.offsets) == len(a.episodes) + len(b.episodes) + 1
+    # windows never cross from one dataset into the other
+    starts = combined.window_starts(4)
+    assert len(starts) == len(a.window_starts(4)) + len(b.window_starts(4))
+    assert combined.episode_ids(np.array([0, len(a.episodes)])) == [[0, 0], [1, 0]]
+    states = np.concatenate([a.states, b.states])
+    assert combined.stats["state"]["max"] == pytest.approx(states.max(0).tolist())
+
+    _forbid_encoding(wm, monkeypatch)
+    again = open_token_caches(wm, datasets, config, progress=False)
+    assert again.path == combined.path and not again.built_now
+    assert open_token_caches(wm, datasets[:1], config, progress=False).path == a.path

@@ -135,3 +135,28 @@ def test_finetunes_the_predictor_of_a_meta_checkpoint(toy_dataset: Path, shared_
     assert changed, "the released predictor's weights must be trained"
     for name, value in tuned.encoder.state_dict().items():
         assert torch.equal(value, start.encoder.state_dict()[name]), name
+
+
+def test_split_parts_holds_out_episodes_of_every_dataset() -> None:
+    import numpy as np
+
+    from wm_control.training.batches import split_episodes, split_parts
+
+    train_eps, val_eps = split_parts([10, 3], 0.2, seed=0)
+    assert sorted(np.concatenate([train_eps, val_eps]).tolist()) == list(range(13))
+    assert (val_eps < 10).any() and (val_eps >= 10).any()
+    single = split_parts([10], 0.2, seed=0)
+    expected = split_episodes(10, 0.2, seed=0)
+    assert all((x == y).all() for x, y in zip(single, expected))
+
+
+def test_trains_on_several_datasets(
+    toy_dataset: Path, second_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path
+) -> None:
+    base = toy_config(toy_dataset, tiny_checkpoint, tmp_path / "run", shared_cache, steps=4)
+    extra = replace(base.data, root=str(second_dataset))
+    summary = train(replace(base, extra_datasets=(extra,)))
+    meta = WorldModel.read_metadata(tmp_path / "run" / "model")
+    assert meta["extra_datasets"][0]["root"] == str(second_dataset)
+    assert {part for part, _ in meta["validation_episodes"]} == {0, 1}
+    assert "combined" in Path(summary["cache"]).name

@@ -8,39 +8,22 @@ Converts the composed Hydra config (configs/pretrain.yaml) into a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ..data.trajectories import DatasetConfig
 from ..models.presets import encoder_preset
 from ..training.masks import MaskSpec
 from ..training.optim import OptimConfig
 from ..training.pretrain import PretrainConfig
+from .datasets import dataset_configs
 
 CONFIG_NAME = "pretrain"
-
-
-def _dataset(data: dict[str, Any], section: str) -> DatasetConfig:
-    known = set(DatasetConfig.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{section}: unknown settings {unknown}; expected a subset of {sorted(known)}")
-    if data.get("root") is not None:
-        data["root"] = str(Path(data["root"]).expanduser().resolve())
-    if data.get("episodes") is not None:
-        data["episodes"] = tuple(data["episodes"])
-    return DatasetConfig(**data)
 
 
 def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
     """The typed run config of a composed ``pretrain`` Hydra config (``run_dir``: the default out_dir)."""
     raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    datasets = [_dataset(dict(raw["data"]), "data")]
-    datasets += [_dataset(dict(d), f"extra_datasets[{i}]") for i, d in enumerate(raw["extra_datasets"])]
-    for data in datasets:
-        if data.root is None and data.repo_id.startswith("local/"):
-            raise ValueError(f"data.root: the local dataset {data.repo_id!r} needs its folder; set data.root=<path>")
+    datasets = dataset_configs(dict(raw["data"]), raw["extra_datasets"])
     optim = dict(raw["optim"])
     optim["betas"] = tuple(optim["betas"])
     masks = tuple(MaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}) for m in raw["masks"])

@@ -16,11 +16,11 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ..data.token_cache import TokenCacheConfig
-from ..data.trajectories import DatasetConfig
 from ..model_source import ModelSource
 from ..training.config import TrainConfig
 from ..training.evaluate import ValidationConfig
 from ..training.optim import OptimConfig
+from .datasets import dataset_configs
 
 CONFIG_NAME = "train"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,19 +34,11 @@ def _typed(cls: type, data: dict[str, Any], section: str) -> Any:
     return cls(**data)
 
 
-def _dataset(data: dict[str, Any]) -> DatasetConfig:
-    if data.get("root") is not None:
-        data["root"] = str(Path(data["root"]).expanduser().resolve())
-    if data.get("episodes") is not None:
-        data["episodes"] = tuple(data["episodes"])
-    return _typed(DatasetConfig, data, "data")
-
-
 def build_config(cfg: DictConfig, run_dir: Path) -> TrainConfig:
     """The typed run config of a composed ``train`` Hydra config (``run_dir``: the default out_dir)."""
     raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     section = dict(raw["train"])
-    top_level = {"data", "model", "out_dir", "predictor", "cache", "resume", "device", "progress"}
+    top_level = {"data", "extra_datasets", "model", "out_dir", "predictor", "cache", "resume", "device", "progress"}
     allowed = set(TrainConfig.__dataclass_fields__) - top_level
     unknown = sorted(set(section) - allowed)
     if unknown:
@@ -59,8 +51,10 @@ def build_config(cfg: DictConfig, run_dir: Path) -> TrainConfig:
     cache["root"] = str(Path(cache["root"]).expanduser())
     if raw["out_dir"] is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("out_dir: several processes need one shared run folder; set out_dir=<folder>")
+    main, *extra = dataset_configs(dict(raw["data"]), raw["extra_datasets"])
     return TrainConfig(
-        data=_dataset(dict(raw["data"])),
+        data=main,
+        extra_datasets=tuple(extra),
         model=source,
         out_dir=str(Path(raw["out_dir"]).expanduser() if raw["out_dir"] is not None else run_dir),
         predictor=raw["predictor"],
@@ -80,7 +74,4 @@ def run(cfg: DictConfig) -> None:
     from ..training.trainer import train
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    config = build_config(cfg, run_dir)
-    if config.data.root is None and config.data.repo_id.startswith("local/"):
-        raise ValueError(f"data.root: the local dataset {config.data.repo_id!r} needs its folder; set data.root=<path>")
-    train(config)
+    train(build_config(cfg, run_dir))

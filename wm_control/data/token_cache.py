@@ -16,6 +16,11 @@ The key hashes the encoder fingerprint (weights and preprocessing, from
 read, the action source and the resample rate. A cache whose key or manifest does not match is
 rebuilt; a new cache is written into a temporary folder, fsynced and renamed into place, so a
 killed build never leaves a half-written cache behind.
+
+Several datasets (e.g. one per task) train together through a *combined* cache: the caches of the
+datasets, concatenated episode after episode into one folder of the same layout, keyed by the
+keys of its parts; its manifest lists the parts (dataset, key, episode count) and its
+normalisation stats cover all of them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -81,6 +87,23 @@ class TokenCache:
         return str(self.manifest["key"])
 
     @property
+    def parts(self) -> list[dict]:
+        """The datasets of a combined cache (``dataset``, ``key``, ``episodes``); one entry otherwise."""
+        return self.manifest.get("parts") or [
+            {"dataset": self.manifest["dataset"], "key": self.key, "episodes": len(self.episodes)}
+        ]
+
+    def episode_ids(self, positions: np.ndarray) -> list:
+        """Names of the episodes at ``positions``: the dataset's episode index for a single-dataset
+        cache, ``[part, episode index]`` pairs for a combined one."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if "parts" not in self.manifest:
+            return self.episodes[positions].tolist()
+        bounds = np.cumsum([0] + [part["episodes"] for part in self.parts])
+        part_of = np.searchsorted(bounds, positions, side="right") - 1
+        return [[int(p), int(e)] for p, e in zip(part_of, self.episodes[positions])]
+
+    @property
     def stats(self) -> dict[str, dict[str, list[float]]]:
         """Per-dimension mean/std/min/max of states and actions (JSON-ready)."""
         return self.manifest["stats"]
@@ -129,6 +152,72 @@ def open_token_cache(
         shutil.rmtree(path)
     _build(wm, reader, cache, key, path, progress=progress)
     return TokenCache(path, built_now=True)
+
+
+def open_token_caches(
+    wm: WorldModel, datasets: Sequence[DatasetConfig], cache: TokenCacheConfig, *, progress: bool = True
+) -> TokenCache:
+    """One cache over several datasets: each dataset's cache (reused or built), then their
+    concatenation (reused when its parts are unchanged). A single dataset gives its own cache."""
+    if not datasets:
+        raise ValueError("open_token_caches: expected at least one dataset, found none")
+    parts = [open_token_cache(wm, data, cache, progress=progress) for data in datasets]
+    if len(parts) == 1:
+        return parts[0]
+    shapes = {(p.manifest["tokens_per_frame"], p.manifest["token_dim"]) for p in parts}
+    if len(shapes) > 1:  # cannot happen with one encoder, but a corrupt manifest must not slip through
+        raise ValueError(f"the datasets' token caches disagree on tokens per frame / width: {sorted(shapes)}")
+    payload = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "parts": [p.key for p in parts]}
+    key = hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+    path = Path(cache.root) / f"combined-{len(parts)}-{key[:16]}"
+    if _is_valid(path, key):
+        return TokenCache(path)
+    if path.exists():
+        shutil.rmtree(path)
+    _combine(parts, key, path)
+    return TokenCache(path, built_now=True)
+
+
+def _combine(parts: list[TokenCache], key: str, path: Path) -> None:
+    """Concatenate finished caches into one at ``path`` (atomic)."""
+    tmp = temporary_sibling(path)
+    total = sum(len(p.tokens) for p in parts)
+    first = parts[0].tokens
+    tokens = np.lib.format.open_memmap(tmp / "tokens.npy", mode="w+", dtype=first.dtype, shape=(total, *first.shape[1:]))
+    row = 0
+    for part in parts:
+        tokens[row : row + len(part.tokens)] = part.tokens
+        row += len(part.tokens)
+    tokens.flush()
+    del tokens
+    starts = np.cumsum([0] + [len(p.tokens) for p in parts[:-1]])
+    offsets = np.concatenate([[0]] + [p.offsets[1:] + start for p, start in zip(parts, starts)]).astype(np.int64)
+    states = np.concatenate([np.asarray(p.states) for p in parts])
+    actions = np.concatenate([np.asarray(p.actions) for p in parts])
+    arrays = {
+        "states": states,
+        "actions": actions,
+        "offsets": offsets,
+        "episodes": np.concatenate([p.episodes for p in parts]).astype(np.int64),
+    }
+    for name, array in arrays.items():
+        np.save(tmp / f"{name}.npy", array)
+    valid_actions = np.concatenate([actions[offsets[e] : offsets[e + 1] - 1] for e in range(len(offsets) - 1)])
+    manifest = {
+        "format": CACHE_FORMAT,
+        "version": CACHE_VERSION,
+        "key": key,
+        "dataset": "combined",
+        "parts": [{"dataset": p.manifest["dataset"], "key": p.key, "episodes": len(p.episodes)} for p in parts],
+        "frames": total,
+        "tokens_per_frame": parts[0].manifest["tokens_per_frame"],
+        "token_dim": parts[0].manifest["token_dim"],
+        "dtype": parts[0].manifest["dtype"],
+        "stats": {"state": _stats(states), "action": _stats(valid_actions)},
+        "sizes": {name: (tmp / f"{name}.npy").stat().st_size for name in _ARRAYS},
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    publish(tmp, path)
 
 
 def _is_valid(path: Path, key: str) -> bool:

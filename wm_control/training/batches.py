@@ -34,6 +34,18 @@ def split_episodes(count: int, val_fraction: float, seed: int) -> tuple[np.ndarr
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+def split_parts(counts: list[int], val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_episodes` within each part of a combined cache (``counts``: episodes per part, in
+    order), so that every dataset keeps its share of validation episodes; global positions."""
+    train, val, offset = [], [], 0
+    for i, count in enumerate(counts):
+        t, v = split_episodes(count, val_fraction, seed + i)
+        train.append(t + offset)
+        val.append(v + offset)
+        offset += count
+    return np.concatenate(train), np.concatenate(val)
+
+
 class WindowSampler:
     """Global batches of window starts in a per-epoch permutation; state is ``(epoch, cursor)``."""
 

@@ -23,13 +23,15 @@ class TrainConfig:
     the checkpoint's encoder; ``None`` fine-tunes the checkpoint's own predictor.
     Steps are optimizer updates; ``batch_size`` is the global batch (split evenly over the
     processes of a distributed run); ``clip_frames`` frames per sample (T); ``rollout_steps`` the
-    rollout loss's R (≤ T−1).
+    rollout loss's R (≤ T−1). ``extra_datasets``: more datasets trained on together with ``data``
+    (e.g. one per task); validation episodes are held out of each in proportion.
     """
 
     data: DatasetConfig
     model: ModelSource
     out_dir: str
     predictor: str | None = None
+    extra_datasets: tuple[DatasetConfig, ...] = ()
     cache: TokenCacheConfig = field(default_factory=TokenCacheConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
@@ -60,6 +62,12 @@ class TrainConfig:
                 raise ValueError(
                     f"TrainConfig.{name}: expected a {kind.__name__}, found {type(getattr(self, name)).__name__}"
                 )
+        extra = tuple(self.extra_datasets)
+        if not all(isinstance(d, DatasetConfig) for d in extra):
+            raise ValueError(
+                f"TrainConfig.extra_datasets: expected DatasetConfig entries, found {[type(d).__name__ for d in extra]}"
+            )
+        object.__setattr__(self, "extra_datasets", extra)
         if self.predictor is not None and (not isinstance(self.predictor, str) or not self.predictor):
             raise ValueError(f"TrainConfig.predictor: expected a preset name or None, found {self.predictor!r}")
         if not isinstance(self.out_dir, str) or not self.out_dir:
@@ -85,12 +93,18 @@ class TrainConfig:
         if self.device not in (None, "cpu", "cuda"):
             raise ValueError(f"TrainConfig.device: expected None, 'cpu' or 'cuda', found {self.device!r}")
 
+    @property
+    def datasets(self) -> tuple[DatasetConfig, ...]:
+        """``data`` followed by ``extra_datasets``."""
+        return (self.data, *self.extra_datasets)
+
     def run_identity(self) -> dict[str, object]:
         """The fields a resumed run must share with the interrupted one to continue it exactly."""
         from dataclasses import asdict
 
         return {
             "data": asdict(self.data),
+            "extra_datasets": [asdict(d) for d in self.extra_datasets],
             "model": asdict(self.model),
             "predictor": self.predictor,
             "optim": asdict(self.optim),

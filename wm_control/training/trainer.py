@@ -19,10 +19,10 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from wm_control.data.token_cache import TokenCache, open_token_cache
+from wm_control.data.token_cache import TokenCache, open_token_caches
 from wm_control.models.presets import predictor_preset, predictor_preset_names
 from wm_control.training import checkpointing
-from wm_control.training.batches import WindowSampler, read_batch, shard, split_episodes
+from wm_control.training.batches import WindowSampler, read_batch, shard, split_parts
 from wm_control.training.config import TrainConfig
 from wm_control.training.distributed import DistributedContext, average, setup
 from wm_control.training.evaluate import evaluate, validation_starts
@@ -96,7 +96,7 @@ def _train(
     wm.train()
 
     cache = _shared_cache(wm, config, ctx)
-    train_eps, val_eps = split_episodes(len(cache.episodes), config.val_fraction, config.seed)
+    train_eps, val_eps = split_parts([part["episodes"] for part in cache.parts], config.val_fraction, config.seed)
     sampler = WindowSampler(cache.window_starts(config.clip_frames, train_eps), config.batch_size, config.seed)
     val_starts = validation_starts(cache, val_eps, config.clip_frames, config.validation.windows)
     action_low = torch.tensor(cache.stats["action"]["min"])
@@ -133,10 +133,11 @@ def _train(
             "command": " ".join(sys.argv),
             "step": step,
             "data": asdict(config.data),
+            "extra_datasets": [asdict(d) for d in config.extra_datasets],
             "clip_frames": config.clip_frames,
             "normalization": {"state": cache.stats["state"], "action": cache.stats["action"], "applied": FORMAT_NOTE},
             "token_cache_key": cache.key,
-            "validation_episodes": cache.episodes[val_eps].tolist(),
+            "validation_episodes": cache.episode_ids(val_eps),
             "validation": metrics,
             "train_config": json.loads(json.dumps(asdict(config))),
         }
@@ -209,10 +210,10 @@ def _train(
 def _shared_cache(wm: WorldModel, config: TrainConfig, ctx: DistributedContext) -> TokenCache:
     """The token cache, built by the main process while the others wait, then opened by all."""
     if ctx.is_main:
-        cache = open_token_cache(wm, config.data, config.cache, progress=config.progress)
+        cache = open_token_caches(wm, config.datasets, config.cache, progress=config.progress)
     ctx.barrier()
     if not ctx.is_main:
-        cache = open_token_cache(wm, config.data, config.cache, progress=False)
+        cache = open_token_caches(wm, config.datasets, config.cache, progress=False)
         if cache.built_now:
             raise RuntimeError(
                 f"process {ctx.rank} computed another token cache key than the main process: the processes "

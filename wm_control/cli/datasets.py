@@ -9,7 +9,6 @@ folder) or a mapping of settings that override the main dataset's, e.g.::
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ..data.trajectories import DatasetConfig
@@ -23,7 +22,7 @@ def dataset_config(data: dict[str, Any], section: str) -> DatasetConfig:
         raise ValueError(f"{section}: unknown settings {unknown}; expected a subset of {sorted(known)}")
     data = dict(data)
     if data.get("root") is not None:
-        data["root"] = str(Path(data["root"]).expanduser().resolve())
+        data["root"] = str(data["root"])  # kept as given: checkpoints record it
     if data.get("episodes") is not None:
         data["episodes"] = tuple(data["episodes"])
     config = DatasetConfig(**data)

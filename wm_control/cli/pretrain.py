@@ -32,7 +32,7 @@ def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
         datasets=tuple(datasets),
         encoder=encoder_preset(raw["encoder"], image_size=raw["image_size"]),
         out_dir=str(Path(raw["out_dir"]).expanduser() if raw["out_dir"] is not None else run_dir),
-        frames_root=str(Path(raw["frames_root"]).expanduser()),
+        frames_root=str(raw["frames_root"]),
         predictor_width=predictor["width"],
         predictor_depth=predictor["depth"],
         predictor_heads=predictor["num_heads"],

@@ -48,7 +48,6 @@ def build_config(cfg: DictConfig, run_dir: Path) -> TrainConfig:
     source = ModelSource.from_dict(raw["model"])
     source = replace(source, path=str(source.resolved_path(REPO_ROOT)))
     cache = dict(raw["cache"])
-    cache["root"] = str(Path(cache["root"]).expanduser())
     if raw["out_dir"] is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("out_dir: several processes need one shared run folder; set out_dir=<folder>")
     main, *extra = dataset_configs(dict(raw["data"]), raw["extra_datasets"])

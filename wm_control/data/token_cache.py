@@ -136,7 +136,7 @@ def cache_key(fingerprint: str, identity: dict[str, object], data: DatasetConfig
 
 def cache_path(cache: TokenCacheConfig, data: DatasetConfig, key: str) -> Path:
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in data.repo_id)
-    return Path(cache.root) / f"{slug}-{key[:16]}"
+    return Path(cache.root).expanduser() / f"{slug}-{key[:16]}"
 
 
 def open_token_cache(
@@ -169,7 +169,7 @@ def open_token_caches(
         raise ValueError(f"the datasets' token caches disagree on tokens per frame / width: {sorted(shapes)}")
     payload = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "parts": [p.key for p in parts]}
     key = hashlib.sha256(json.dumps(payload).encode()).hexdigest()
-    path = Path(cache.root) / f"combined-{len(parts)}-{key[:16]}"
+    path = Path(cache.root).expanduser() / f"combined-{len(parts)}-{key[:16]}"
     if _is_valid(path, key):
         return TokenCache(path)
     if path.exists():

@@ -144,7 +144,7 @@ class TrajectoryReader:
         self.config = config
         self._dataset = LeRobotDataset(
             config.repo_id,
-            root=config.root,
+            root=None if config.root is None else Path(config.root).expanduser(),
             episodes=None if config.episodes is None else list(config.episodes),
             video_backend=config.video_backend,
         )

@@ -199,7 +199,7 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
     ckpt_dir, resume_from = checkpointing.checkpoint_to_resume(out, config.resume)
     torch.manual_seed(config.seed)
     source = _ClipSource(
-        [open_frame_cache(d, Path(config.frames_root), progress=config.progress) for d in config.datasets],
+        [open_frame_cache(d, Path(config.frames_root).expanduser(), progress=config.progress) for d in config.datasets],
         config.clip_frames,
     )
     encoder = WorldModel(WorldModelConfig(encoder=config.encoder)).encoder.requires_grad_(True).train()

@@ -27,7 +27,11 @@ class LayerCache:
 
 
 class RopeAttention(nn.Module):
-    """Multi-head self-attention with 3D RoPE on queries and keys, computed with SDPA."""
+    """Multi-head self-attention with 3D RoPE on queries and keys, computed with SDPA.
+
+    Queries, keys and values stay in the projection's ``[B, L, heads, head_dim]`` layout; SDPA reads
+    them through transposed views and writes its output in the same layout, so neither side copies.
+    """
 
     def __init__(self, width: int, num_heads: int) -> None:
         super().__init__()
@@ -36,27 +40,35 @@ class RopeAttention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width, bias=True)
         self.proj = nn.Linear(width, width, bias=True)
 
-    def forward(
+    def project(self, x: torch.Tensor, rope: RotaryTables) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys (rotated) and values ``[B, L, heads, head_dim]`` of the tokens ``x [B, L, width]``."""
+        B, L, _ = x.shape
+        h = self.num_heads
+        qkv = linear(x, self.qkv).view(B, L, 3 * h, self.head_dim)  # [B, L, 3h, hd]
+        qk = rope.rotate(qkv[:, :, :2 * h])  # [B, L, 2h, hd]: queries and keys rotated in one pass
+        return qk[:, :, :h], qk[:, :, h:], qkv[:, :, 2 * h:]
+
+    def attend(
         self,
-        x: torch.Tensor,
-        rope: RotaryTables,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
         attn_mask: torch.Tensor | None = None,
         cache: LayerCache | None = None,
     ) -> torch.Tensor:
-        """x ``[B, L, width]``; ``attn_mask`` boolean ``[L, L_past + L]`` (True = may attend) or None
-        for full attention. With a ``cache`` the new tokens also attend to the cached ones, and
-        their keys/values are appended to it."""
-        B, L, width = x.shape
-        qkv = linear(x, self.qkv).view(B, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
-        qk = rope.rotate(qkv[:2])  # [2, B, h, L, hd]: queries and keys rotated in one pass
-        q, k, v = qk[0], qk[1], qkv[2]
+        """Attention output ``[B, Lq, width]`` (after ``proj``) of the queries ``q [B, Lq, heads, head_dim]``
+        over the keys/values ``k, v [B, L, heads, head_dim]`` (and the cached ones before them).
+        ``attn_mask`` boolean ``[Lq, L_past + L]`` (True = may attend) or None for full attention. With a
+        ``cache`` the keys/values are appended to it."""
+        B, Lq = q.shape[:2]
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, h, ·, hd] views
         if cache is not None:
             if cache.keys is not None:
                 k = torch.cat([cache.keys, k], dim=2)  # [B, h, L_past + L, hd]
                 v = torch.cat([cache.values, v], dim=2)
             cache.keys, cache.values = k, v
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # [B, h, L, hd]
-        return linear(out.transpose(1, 2).reshape(B, L, width), self.proj)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # [B, h, Lq, hd]
+        return linear(out.transpose(1, 2).reshape(B, Lq, -1), self.proj)
 
 
 class Mlp(nn.Module):
@@ -88,10 +100,29 @@ class Block(nn.Module):
     ) -> torch.Tensor:
         """x ``[B, L, width]`` → ``[B, L, width]``. ``rope``: tables from
         :meth:`RotaryTables.from_positions` (computed once for all blocks) or positions ``[L, 3]`` /
-        ``[B, L, 3]``. See :meth:`RopeAttention.forward` for the mask and the cache."""
+        ``[B, L, 3]``. See :meth:`RopeAttention.attend` for the mask and the cache."""
         if not isinstance(rope, RotaryTables):
             rope = RotaryTables.from_positions(rope, self.attn.head_dim, x.dtype)
-        x = x + self.attn(self.norm1(x), rope, attn_mask, cache)
+        return self.attend(x, *self.project(x, rope), attn_mask, cache)
+
+    def project(self, x: torch.Tensor, rope: RotaryTables) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values ``[B, L, heads, head_dim]`` of the tokens ``x [B, L, width]``: the
+        block's first half, which sees each token alone (so tokens may be projected in separate groups)."""
+        return self.attn.project(self.norm1(x), rope)
+
+    def attend(
+        self,
+        x: torch.Tensor,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        cache: LayerCache | None = None,
+    ) -> torch.Tensor:
+        """The rest of the block for the tokens whose queries ``q [B, Lq, heads, head_dim]`` are given:
+        their input ``x [B, Lq, width]`` → output ``[B, Lq, width]``; ``k, v [B, L, heads, head_dim]``
+        of all new tokens (Lq may be fewer than L when only some outputs are needed)."""
+        x = x + self.attn.attend(q, k, v, attn_mask, cache)
         return x + self.mlp(self.norm2(x))
 
 

@@ -33,8 +33,8 @@ class RunLog:
         from tqdm.auto import tqdm
 
         folder.mkdir(parents=True, exist_ok=True)
-        for name in ("train.csv", "val.csv"):
-            _drop_rows_after(folder / name, start_step)
+        for log_file in ("train.csv", "val.csv"):
+            _drop_rows_after(folder / log_file, start_step)
         self._writer = SummaryWriter(log_dir=str(folder / "tensorboard"), purge_step=start_step if start_step else None)
         self._bar = tqdm(
             total=total_steps, initial=start_step, desc=name, unit="step", disable=not progress, dynamic_ncols=True

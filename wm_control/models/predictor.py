@@ -7,6 +7,12 @@ tokens after ``predictor_norm`` and ``predictor_proj``, is the prediction of the
 Because attention is block-causal, the keys and values of earlier steps never change when steps are
 appended: :class:`PredictorCache` keeps them so that an autoregressive rollout processes each new
 step once, and a single new step needs no attention mask at all.
+
+Two shortcuts compute the same thing with less work (both also under autograd):
+- the first block projects the frame tokens apart from the condition tokens, so one observed frame
+  shared by all CEM samples is normalised, projected and rotated once, not once per sample;
+- the last block computes its attention output and MLP for the patch tokens only (the only outputs
+  read); the condition tokens still contribute their keys and values, and the cache keeps them.
 """
 
 from __future__ import annotations
@@ -95,21 +101,56 @@ class ACPredictor(nn.Module):
                 raise ValueError("predictor: this model uses extrinsics; expected extrinsics [B, T, 6], found None")
             cond.append(self.extrinsics_encoder(extrinsics))
         K = len(cond)
-        frames = linear(tokens, self.predictor_embed).expand(B, -1, -1, -1)  # [B, T, N, W] (embedded once if shared)
-        x = torch.cat([torch.stack(cond, dim=2), frames], dim=2)  # [B, T, K+N, W]
-        x = x.flatten(1, 2)  # [B, T·(K+N), W]
-        positions = self._positions(t0, T, K, rows, cols, x.device)  # [T·(K+N), 3]
-        rope = RotaryTables.from_positions(positions, cfg.width // cfg.num_heads, x.dtype)
+        cond = torch.stack(cond, dim=2)  # [B, T, K, W]
+        frames = linear(tokens, self.predictor_embed)  # [1 or B, T, N, W] (embedded once if shared)
+        x = torch.cat([cond, frames.expand(B, -1, -1, -1)], dim=2).flatten(1, 2)  # [B, T·(K+N), W]
+        positions = self._positions(t0, T, K, rows, cols, x.device)  # [T, K+N, 3]
+        rope = RotaryTables.from_positions(positions.flatten(0, 1), cfg.width // cfg.num_heads, x.dtype)
         mask = self._mask(t0, T, K + N, x.device)
+        last = len(self.predictor_blocks) - 1
         for i, block in enumerate(self.predictor_blocks):
-            x = block(x, rope, mask, None if cache is None else cache.layers[i])
+            if i == 0:
+                q, k, v = self._project_first_block(block, cond, frames, positions)
+            else:
+                q, k, v = block.project(x, rope)  # 3×[B, T·(K+N), heads, head_dim]
+            layer_cache = None if cache is None else cache.layers[i]
+            if i == last:  # only the patch tokens' outputs are read: the condition tokens end at their keys/values
+                patch_mask = None if mask is None else _patch_tokens(mask, T, K, dim=0)  # [T·N, (t0+T)·(K+N)]
+                x = block.attend(_patch_tokens(x, T, K), _patch_tokens(q, T, K), k, v, patch_mask, layer_cache)
+            else:
+                x = block.attend(x, q, k, v, mask, layer_cache)
         if cache is not None:
             cache.steps += T
-        x = x.unflatten(1, (T, K + N))[:, :, K:]  # [B, T, N, W]
+        x = x.unflatten(1, (T, N))  # [B, T, N, W]
         return linear(self.predictor_norm(x), self.predictor_proj)  # [B, T, N, D_enc]
 
+    @staticmethod
+    def _project_first_block(
+        block: Block, cond: torch.Tensor, frames: torch.Tensor, positions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """First-block queries, keys and values ``[B, T·(K+N), heads, head_dim]`` of the condition tokens
+        ``cond [B, T, K, W]`` and frame tokens ``frames [1 or B, T, N, W]`` (``positions [T, K+N, 3]``).
+
+        Before attention each token is processed alone, so the two groups are projected separately:
+        frames shared by all samples (planning from one observation) go through LayerNorm, qkv and
+        rotation once and are broadcast. Per-sample frames take the same route, so that a shared frame
+        and the same frame repeated for every sample are computed alike."""
+        B, T, K, _ = cond.shape
+        head_dim = block.attn.head_dim
+        own = block.project(
+            cond.flatten(1, 2), RotaryTables.from_positions(positions[:, :K].flatten(0, 1), head_dim, cond.dtype)
+        )  # 3×[B, T·K, h, hd]
+        seen = block.project(
+            frames.flatten(1, 2), RotaryTables.from_positions(positions[:, K:].flatten(0, 1), head_dim, cond.dtype)
+        )  # 3×[1 or B, T·N, h, hd]
+        return tuple(
+            torch.cat([c.unflatten(1, (T, K)), f.unflatten(1, (T, -1)).expand(B, -1, -1, -1, -1)], dim=2).flatten(1, 2)
+            for c, f in zip(own, seen)
+        )  # 3×[B, T·(K+N), h, hd] in step order
+
     def _positions(self, t0: int, T: int, K: int, rows: int, cols: int, device: torch.device) -> torch.Tensor:
-        """Condition tokens at (t, 0, 0); patches at (t, row·g/rows, col·g/cols), g = configured grid height."""
+        """Positions ``[T, K+N, 3]``: condition tokens at (t, 0, 0); patches at (t, row·g/rows, col·g/cols),
+        g = configured grid height."""
         g = self.config.grid_height
         patches = grid_positions(1, rows, cols, device=device)  # [N, 3]
         patches = patches * torch.tensor([0.0, g / rows, g / cols], device=device)
@@ -117,7 +158,7 @@ class ACPredictor(nn.Module):
         steps = torch.arange(t0, t0 + T, device=device, dtype=torch.float32)  # [T]
         pos = per_step.unsqueeze(0).repeat(T, 1, 1)  # [T, K+N, 3]
         pos[..., 0] = steps[:, None]
-        return pos.flatten(0, 1)
+        return pos
 
     def _mask(self, t0: int, T: int, per_step: int, device: torch.device) -> torch.Tensor | None:
         """Block-causal boolean mask ``[T·per_step, (t0+T)·per_step]``; None when a single step is
@@ -132,3 +173,10 @@ class ACPredictor(nn.Module):
             mask = k_step.unsqueeze(0) <= q_step.unsqueeze(1)
             self._masks[key] = mask
         return mask
+
+
+def _patch_tokens(x: torch.Tensor, T: int, K: int, dim: int = 1) -> torch.Tensor:
+    """The patch tokens of a step-major token axis ``dim`` of ``T·(K+N)`` entries → ``T·N`` entries
+    (a view when ``T = 1``)."""
+    per_step = x.shape[dim] // T
+    return x.unflatten(dim, (T, per_step)).narrow(dim + 1, K, per_step - K).flatten(dim, dim + 1)

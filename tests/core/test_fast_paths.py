@@ -1,0 +1,167 @@
+"""The predictor's shortcuts (shared first-block projection, patch-only last block, attention in the
+projection's layout) compute what the plain block-by-block computation computes, with and without
+gradients, over multi-step rollouts that go through the key/value cache."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from wm_control import WorldModel
+from wm_control.models.config import WorldModelConfig
+from wm_control.models.linear import linear
+from wm_control.models.presets import encoder_preset, predictor_preset
+from wm_control.models.rope import RotaryTables, segment_size
+from wm_control.models.vit import Block
+from wm_control.world_model import layer_norm
+
+TOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    encoder = encoder_preset("vit_tiny")
+    model = WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor_preset("ac_mini", encoder))).eval()
+    with torch.no_grad():  # non-trivial LayerNorm affines, so that a skipped or misplaced one shows
+        for name, p in model.predictor.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    return model
+
+
+def _inputs(model, B=32, C=1, H=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    N, D = model.tokens_per_frame, model.token_dim
+    tokens = layer_norm(torch.randn(1, C, N, D, generator=g))  # one observation shared by all samples
+    states = torch.randn(1, C, 7, generator=g) * 0.2
+    actions = torch.randn(B, H, 7, generator=g) * 0.05
+    context_actions = torch.randn(B, C - 1, 7, generator=g) * 0.05
+    return tokens, states, actions, context_actions
+
+
+def _plain_predict(predictor, tokens, actions, states, grid):
+    """The predictor without shortcuts: every block on every token of the whole sequence."""
+    B, T = actions.shape[:2]
+    N = tokens.shape[2]
+    cond = torch.stack([predictor.action_encoder(actions), predictor.state_encoder(states)], dim=2)  # [B, T, 2, W]
+    frames = predictor.predictor_embed(tokens).expand(B, -1, -1, -1)  # [B, T, N, W]
+    x = torch.cat([cond, frames], dim=2).flatten(1, 2)  # [B, T·(2+N), W]
+    cfg = predictor.config
+    positions = predictor._positions(0, T, 2, *grid, x.device).flatten(0, 1)  # [T·(2+N), 3]
+    rope = RotaryTables.from_positions(positions, cfg.width // cfg.num_heads, x.dtype)
+    for block in predictor.predictor_blocks:
+        x = block(x, rope, predictor._mask(0, T, 2 + N, x.device))
+    x = x.unflatten(1, (T, 2 + N))[:, :, 2:]  # [B, T, N, W]
+    return layer_norm(predictor.predictor_proj(predictor.predictor_norm(x)))
+
+
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("C", [1, 2])
+def test_predict_matches_the_plain_computation(model, grad, C):
+    tokens, states, actions, _ = _inputs(model, B=8, C=C, H=C)
+    tokens, states = tokens.expand(8, -1, -1, -1), states.expand(8, -1, -1) + torch.randn(8, C, 7) * 0.1
+    with torch.set_grad_enabled(grad):
+        fast = model.predict(tokens, actions, states)
+        plain = _plain_predict(model.predictor, tokens, actions, states, model.grid)
+    assert fast.shape == (8, C, model.tokens_per_frame, model.token_dim)
+    assert (fast - plain).abs().max() < TOL
+
+
+@pytest.mark.parametrize("C,H", [(1, 1), (1, 3), (2, 2)])
+def test_shared_context_matches_context_repeated_per_sample(model, C, H):
+    tokens, states, actions, context_actions = _inputs(model, C=C, H=H)
+    B = actions.shape[0]
+    kwargs = {"context_actions": context_actions} if C > 1 else {}
+    with torch.inference_mode():
+        shared = model.rollout(tokens, states, actions, **kwargs)
+        repeated = model.rollout(
+            tokens.expand(B, -1, -1, -1).contiguous(), states.expand(B, -1, -1).contiguous(), actions, **kwargs
+        )
+    with torch.enable_grad():
+        shared_grad = model.rollout(tokens, states, actions, **kwargs)
+    assert (shared.tokens - repeated.tokens).abs().max() < TOL
+    assert (shared.tokens - shared_grad.tokens).abs().max() < TOL
+    assert torch.equal(shared.states, repeated.states)
+
+
+def test_rollout_matches_plain_step_by_step_prediction(model):
+    """Multi-step imagination through the cache (the last block skips the condition tokens' outputs
+    but caches their keys/values) equals re-running the plain computation on the whole sequence."""
+    tokens, states, actions, _ = _inputs(model, B=16, H=3)
+    with torch.inference_mode():
+        rolled = model.rollout(tokens, states, actions)
+        seq_tokens, seq_states = tokens.expand(16, -1, -1, -1), states.expand(16, -1, -1)
+        for h in range(3):
+            nxt = _plain_predict(model.predictor, seq_tokens, actions[:, :h + 1], seq_states, model.grid)[:, -1:]
+            assert (rolled.tokens[:, h:h + 1] - nxt).abs().max() < TOL
+            seq_tokens = torch.cat([seq_tokens, nxt], 1)
+            seq_states = torch.cat([seq_states, rolled.states[:, h:h + 1]], 1)
+
+
+def test_cache_keeps_the_condition_tokens(model):
+    tokens, states, actions, _ = _inputs(model, B=4, H=1)
+    cache = model.predictor.new_cache()
+    with torch.inference_mode():
+        model.predictor(tokens, actions, states.expand(4, -1, -1), grid=model.grid, cache=cache)
+    per_step = 2 + model.tokens_per_frame
+    for layer in cache.layers:
+        assert layer.keys.shape == layer.values.shape == (4, 4, per_step, 24)
+
+
+def test_gradients_match_with_shared_or_repeated_context(model):
+    tokens, states, actions, _ = _inputs(model, B=8, H=2)
+    grads = []
+    for t, s in [(tokens, states), (tokens.expand(8, -1, -1, -1), states.expand(8, -1, -1))]:
+        model.predictor.zero_grad()
+        model.rollout(t, s, actions).tokens.square().mean().backward()
+        grads.append({n: p.grad.clone() for n, p in model.predictor.named_parameters() if p.grad is not None})
+    model.predictor.zero_grad()
+    assert grads[0].keys() == grads[1].keys()
+    assert not any(name.startswith("extrinsics_encoder") for name in grads[0])  # the only unused parameters
+    assert len(grads[0]) == len(list(model.predictor.parameters())) - 2
+    for name, g in grads[0].items():
+        assert g.abs().sum() > 0, name
+        assert (g - grads[1][name]).abs().max() < 1e-6, name
+
+
+def _meta_rotate(x, positions):
+    """V-JEPA 2's RoPE written out per segment: angles tiled twice, adjacent channels paired."""
+    head_dim = x.shape[-1]
+    s = segment_size(head_dim)
+    omega = 1.0 / (10000.0 ** (torch.arange(s // 2, dtype=torch.float32) / (s // 2)))
+    out = x.clone()
+    for axis in range(3):
+        seg = x[..., axis * s:(axis + 1) * s]
+        angles = positions[:, axis, None] * omega  # [L, s/2]
+        angles = torch.cat([angles, angles], dim=-1)[:, None, :]  # [L, 1, s]
+        pairs = seg.unflatten(-1, (-1, 2))
+        rotated = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)
+        out[..., axis * s:(axis + 1) * s] = seg * angles.cos() + rotated * angles.sin()
+    return out
+
+
+def test_rotation_of_a_strided_qkv_view_matches_the_reference():
+    torch.manual_seed(0)
+    L, heads, head_dim = 5, 3, 20  # 3 segments of 6 channels and 2 channels left as they are
+    qkv = torch.randn(2, L, 3 * heads, head_dim)
+    positions = torch.rand(L, 3) * 8
+    rope = RotaryTables.from_positions(positions, head_dim, torch.float32)
+    rotated = rope.rotate(qkv[:, :, :2 * heads])  # queries and keys, strided
+    assert rotated.is_contiguous()
+    assert (rotated - _meta_rotate(qkv[:, :, :2 * heads], positions)).abs().max() < 1e-5
+
+
+def test_block_matches_attention_on_contiguous_heads():
+    """Attention in the projection's layout (views, no copies) gives what the textbook layout gives."""
+    torch.manual_seed(0)
+    block = Block(48, 4, 96).eval()
+    x = torch.randn(6, 10, 48)  # [B, L, W]
+    positions = torch.rand(10, 3) * 4
+    with torch.no_grad():
+        out = block(x, positions)
+        qkv = linear(block.norm1(x), block.attn.qkv).view(6, 10, 3, 4, 12).permute(2, 0, 3, 1, 4)  # [3, B, h, L, hd]
+        q, k = (_meta_rotate(t.transpose(1, 2), positions).transpose(1, 2) for t in qkv[:2])  # [B, h, L, hd]
+        attn = F.scaled_dot_product_attention(q, k, qkv[2]).transpose(1, 2).reshape(6, 10, 48)
+        expected = x + block.attn.proj(attn)
+        expected = expected + block.mlp(block.norm2(expected))
+    assert (out - expected).abs().max() < TOL

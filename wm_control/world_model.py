@@ -51,6 +51,7 @@ class WorldModel(nn.Module):
         self.encoder.requires_grad_(False)
         self.encoder.eval()
         self.predictor = ACPredictor(config.predictor) if config.predictor is not None else None
+        self.metadata: dict[str, Any] = {}  # what the checkpoint it was loaded from says of itself
 
     # ----------------------------------------------------------------------------------- loading
     @classmethod
@@ -100,6 +101,7 @@ class WorldModel(nn.Module):
         """A model with this (frozen) encoder and a freshly initialised predictor."""
         model = WorldModel(WorldModelConfig(encoder=self.config.encoder, predictor=predictor))
         model.encoder.load_state_dict(self.encoder.state_dict())
+        model.metadata = dict(self.metadata)
         return model.to(device=self.device, dtype=self.dtype)
 
     # -------------------------------------------------------------------------------- properties

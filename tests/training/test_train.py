@@ -160,3 +160,16 @@ def test_trains_on_several_datasets(
     assert meta["extra_datasets"][0]["root"] == str(second_dataset)
     assert {part for part, _ in meta["validation_episodes"]} == {0, 1}
     assert "combined" in Path(summary["cache"]).name
+
+
+def test_checkpoint_records_the_starting_model(toy_dataset: Path, shared_cache: Path, tmp_path: Path) -> None:
+    from training_toys import tiny_world_model
+
+    start = tiny_world_model(predictor=False).save_pretrained(
+        tmp_path / "encoder", metadata={"producer": "wm-control pretrain", "command": "wm-control pretrain x=1"}
+    )
+    config = toy_config(toy_dataset, start.parent, tmp_path / "run", shared_cache, steps=2, predictor="ac_tiny")
+    train(config)
+    origin = WorldModel.read_metadata(tmp_path / "run" / "model")["start_model"]
+    assert origin["path"] == str(start.parent)
+    assert origin["metadata"]["command"] == "wm-control pretrain x=1"

@@ -87,6 +87,8 @@ def _train(
         wm = WorldModel.from_pretrained(resume_from / "model", device=ctx.device)
     elif wm is None:
         wm = load_start_model(config, ctx.device)
+    # provenance of the starting model (e.g. the pretrained encoder's own command and data)
+    origin = wm.metadata.get("start_model") if state is not None else {"path": config.model.path, "metadata": wm.metadata}
     wm = wm.to(device=ctx.device, dtype=torch.float32)
     if wm.predictor is not None and wm.config.predictor.use_extrinsics:
         raise ValueError(
@@ -140,6 +142,7 @@ def _train(
             "validation_episodes": cache.episode_ids(val_eps),
             "validation": metrics,
             "train_config": json.loads(json.dumps(asdict(config))),
+            "start_model": origin,
         }
 
     first_metrics = validate(start) if start == 0 else {}

@@ -54,3 +54,33 @@ lock:
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache
+
+# ---------------------------------------------------------------------------------------------
+# The shipped default model, reproduced from scratch on this machine (CPU; CUDA when present):
+# record LeRobot datasets of the four simulated tasks, pretrain the encoder on their frames
+# (V-JEPA style), then train the action-conditioned predictor on them with the encoder frozen.
+# Intermediate results go to $(MODEL_WORK); the finished model is copied to $(DEFAULT_MODEL).
+MODEL_WORK ?= runs/sim_default
+DEFAULT_MODEL := wm_control/pretrained/sim_default
+SIM_TASKS := reach push pick_place grasp
+SIM_DATA = $(foreach t,$(SIM_TASKS),$(MODEL_WORK)/data/$(t)_expert $(MODEL_WORK)/data/$(t)_noisy $(MODEL_WORK)/data/$(t)_random)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+EXTRA_DATA = [$(subst $(space),$(comma),$(wordlist 2,99,$(SIM_DATA)))]
+
+.PHONY: default-model default-model-data
+default-model-data: install
+	@set -e; i=0; for task in $(SIM_TASKS); do i=$$((i+1)); \
+	  d=$(MODEL_WORK)/data/$${task}; \
+	  test -d $${d}_expert || $(BIN)/wm-control collect env=$$task episodes=200 policy=expert noise=0.1 seed=$$((i*100000)) output_dir=$${d}_expert; \
+	  test -d $${d}_noisy || $(BIN)/wm-control collect env=$$task episodes=100 policy=expert noise=0.3 seed=$$((i*100000+10000)) output_dir=$${d}_noisy; \
+	  test -d $${d}_random || $(BIN)/wm-control collect env=$$task episodes=100 policy=random seed=$$((i*100000+20000)) output_dir=$${d}_random; \
+	done
+
+default-model: default-model-data
+	$(BIN)/wm-control pretrain data.root=$(firstword $(SIM_DATA)) 'extra_datasets=$(EXTRA_DATA)' \
+	  encoder=vit_mini image_size=64 steps=3000 batch_size=16 out_dir=$(MODEL_WORK)/encoder
+	$(BIN)/wm-control train model=pretrained_encoder model.path=$(MODEL_WORK)/encoder/model predictor=ac_mini \
+	  data.root=$(firstword $(SIM_DATA)) 'extra_datasets=$(EXTRA_DATA)' train=sim_default out_dir=$(MODEL_WORK)/predictor
+	mkdir -p $(DEFAULT_MODEL) && cp $(MODEL_WORK)/predictor/model/model.safetensors $(DEFAULT_MODEL)/model.safetensors

@@ -1,6 +1,6 @@
-"""The predictor's shortcuts (shared first-block projection, patch-only last block, attention in the
-projection's layout) compute what the plain block-by-block computation computes, with and without
-gradients, over multi-step rollouts that go through the key/value cache."""
+"""The predictor's shortcuts (shared first-block projection, patch-only last block, matmul attention
+for short CPU sequences) compute what the plain computation computes, with and without gradients,
+over multi-step rollouts that go through the key/value cache."""
 
 import pytest
 import torch
@@ -8,10 +8,9 @@ import torch.nn.functional as F
 
 from wm_control import WorldModel
 from wm_control.models.config import WorldModelConfig
-from wm_control.models.linear import linear
 from wm_control.models.presets import encoder_preset, predictor_preset
 from wm_control.models.rope import RotaryTables, segment_size
-from wm_control.models.vit import Block
+from wm_control.models.vit import SHORT_ATTENTION, Block, attention
 from wm_control.world_model import layer_norm
 
 TOL = 1e-5
@@ -125,7 +124,8 @@ def test_gradients_match_with_shared_or_repeated_context(model):
 
 
 def _meta_rotate(x, positions):
-    """V-JEPA 2's RoPE written out per segment: angles tiled twice, adjacent channels paired."""
+    """V-JEPA 2's RoPE written out per segment for ``x [..., L, head_dim]``: angles tiled twice,
+    adjacent channels paired."""
     head_dim = x.shape[-1]
     s = segment_size(head_dim)
     omega = 1.0 / (10000.0 ** (torch.arange(s // 2, dtype=torch.float32) / (s // 2)))
@@ -133,35 +133,49 @@ def _meta_rotate(x, positions):
     for axis in range(3):
         seg = x[..., axis * s:(axis + 1) * s]
         angles = positions[:, axis, None] * omega  # [L, s/2]
-        angles = torch.cat([angles, angles], dim=-1)[:, None, :]  # [L, 1, s]
+        angles = torch.cat([angles, angles], dim=-1)  # [L, s]
         pairs = seg.unflatten(-1, (-1, 2))
         rotated = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)
         out[..., axis * s:(axis + 1) * s] = seg * angles.cos() + rotated * angles.sin()
     return out
 
 
-def test_rotation_of_a_strided_qkv_view_matches_the_reference():
+def test_rotation_matches_the_reference():
     torch.manual_seed(0)
     L, heads, head_dim = 5, 3, 20  # 3 segments of 6 channels and 2 channels left as they are
-    qkv = torch.randn(2, L, 3 * heads, head_dim)
+    qk = torch.randn(2, 4, heads, L, head_dim)  # [2, B, h, L, hd]
     positions = torch.rand(L, 3) * 8
     rope = RotaryTables.from_positions(positions, head_dim, torch.float32)
-    rotated = rope.rotate(qkv[:, :, :2 * heads])  # queries and keys, strided
-    assert rotated.is_contiguous()
-    assert (rotated - _meta_rotate(qkv[:, :, :2 * heads], positions)).abs().max() < 1e-5
+    assert (rope.rotate(qk) - _meta_rotate(qk, positions)).abs().max() < 1e-5
 
 
-def test_block_matches_attention_on_contiguous_heads():
-    """Attention in the projection's layout (views, no copies) gives what the textbook layout gives."""
+def test_block_matches_the_textbook_computation():
     torch.manual_seed(0)
     block = Block(48, 4, 96).eval()
     x = torch.randn(6, 10, 48)  # [B, L, W]
     positions = torch.rand(10, 3) * 4
     with torch.no_grad():
         out = block(x, positions)
-        qkv = linear(block.norm1(x), block.attn.qkv).view(6, 10, 3, 4, 12).permute(2, 0, 3, 1, 4)  # [3, B, h, L, hd]
-        q, k = (_meta_rotate(t.transpose(1, 2), positions).transpose(1, 2) for t in qkv[:2])  # [B, h, L, hd]
+        qkv = F.linear(block.norm1(x), block.attn.qkv.weight, block.attn.qkv.bias)
+        qkv = qkv.view(6, 10, 3, 4, 12).permute(2, 0, 3, 1, 4)  # [3, B, h, L, hd]
+        q, k = (_meta_rotate(t, positions) for t in qkv[:2])
         attn = F.scaled_dot_product_attention(q, k, qkv[2]).transpose(1, 2).reshape(6, 10, 48)
         expected = x + block.attn.proj(attn)
         expected = expected + block.mlp(block.norm2(expected))
     assert (out - expected).abs().max() < TOL
+
+
+@pytest.mark.parametrize("L", [18, 36, SHORT_ATTENTION + 8])
+def test_attention_matches_sdpa_with_and_without_mask(L):
+    torch.manual_seed(0)
+    q = torch.randn(5, 4, L - 2, 24, requires_grad=True)  # [B, h, Lq, hd]: fewer queries than keys
+    k, v = torch.randn(2, 5, 4, L, 24).unbind(0)
+    mask = torch.rand(L - 2, L) < 0.7
+    mask[:, 0] = True  # every query sees at least one key
+    for m in (None, mask):
+        out = attention(q, k, v, m)
+        expected = F.scaled_dot_product_attention(q, k, v, attn_mask=m)
+        assert (out - expected).abs().max() < TOL
+        (grad,) = torch.autograd.grad(out.square().sum(), q)
+        (expected_grad,) = torch.autograd.grad(expected.square().sum(), q)
+        assert (grad - expected_grad).abs().max() < 1e-4

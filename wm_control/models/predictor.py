@@ -112,11 +112,11 @@ class ACPredictor(nn.Module):
             if i == 0:
                 q, k, v = self._project_first_block(block, cond, frames, positions)
             else:
-                q, k, v = block.project(x, rope)  # 3×[B, T·(K+N), heads, head_dim]
+                q, k, v = block.project(x, rope)  # 3×[B, heads, T·(K+N), head_dim]
             layer_cache = None if cache is None else cache.layers[i]
             if i == last:  # only the patch tokens' outputs are read: the condition tokens end at their keys/values
                 patch_mask = None if mask is None else _patch_tokens(mask, T, K, dim=0)  # [T·N, (t0+T)·(K+N)]
-                x = block.attend(_patch_tokens(x, T, K), _patch_tokens(q, T, K), k, v, patch_mask, layer_cache)
+                x = block.attend(_patch_tokens(x, T, K), _patch_tokens(q, T, K, dim=2), k, v, patch_mask, layer_cache)
             else:
                 x = block.attend(x, q, k, v, mask, layer_cache)
         if cache is not None:
@@ -128,7 +128,7 @@ class ACPredictor(nn.Module):
     def _project_first_block(
         block: Block, cond: torch.Tensor, frames: torch.Tensor, positions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """First-block queries, keys and values ``[B, T·(K+N), heads, head_dim]`` of the condition tokens
+        """First-block queries, keys and values ``[B, heads, T·(K+N), head_dim]`` of the condition tokens
         ``cond [B, T, K, W]`` and frame tokens ``frames [1 or B, T, N, W]`` (``positions [T, K+N, 3]``).
 
         Before attention each token is processed alone, so the two groups are projected separately:
@@ -139,14 +139,14 @@ class ACPredictor(nn.Module):
         head_dim = block.attn.head_dim
         own = block.project(
             cond.flatten(1, 2), RotaryTables.from_positions(positions[:, :K].flatten(0, 1), head_dim, cond.dtype)
-        )  # 3×[B, T·K, h, hd]
+        )  # 3×[B, h, T·K, hd]
         seen = block.project(
             frames.flatten(1, 2), RotaryTables.from_positions(positions[:, K:].flatten(0, 1), head_dim, cond.dtype)
-        )  # 3×[1 or B, T·N, h, hd]
+        )  # 3×[1 or B, h, T·N, hd]
         return tuple(
-            torch.cat([c.unflatten(1, (T, K)), f.unflatten(1, (T, -1)).expand(B, -1, -1, -1, -1)], dim=2).flatten(1, 2)
+            torch.cat([c.unflatten(2, (T, K)), f.unflatten(2, (T, -1)).expand(B, -1, -1, -1, -1)], dim=3).flatten(2, 3)
             for c, f in zip(own, seen)
-        )  # 3×[B, T·(K+N), h, hd] in step order
+        )  # 3×[B, h, T·(K+N), hd] in step order
 
     def _positions(self, t0: int, T: int, K: int, rows: int, cols: int, device: torch.device) -> torch.Tensor:
         """Positions ``[T, K+N, 3]``: condition tokens at (t, 0, 0); patches at (t, row·g/rows, col·g/cols),

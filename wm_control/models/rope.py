@@ -13,8 +13,6 @@ the AC predictor relies on for its action/state tokens (only their time segment 
 For speed the three segments are applied at once with full-width tables computed once per forward
 pass: ``x' = x · cos + swap(x) · sin±`` where ``swap`` exchanges the channels of each adjacent pair and
 ``sin±`` carries the sign (−sin on even channels, +sin on odd ones); unrotated channels get cos 1, sin 0.
-The tables broadcast over the heads of the qkv projection's own layout ``[B, L, heads, head_dim]``,
-so queries and keys are rotated where the projection wrote them, without a transposing copy.
 """
 
 from __future__ import annotations
@@ -40,8 +38,8 @@ def grid_positions(frames: int, rows: int, cols: int, *, device: torch.device | 
 
 @dataclass(frozen=True)
 class RotaryTables:
-    """Full-width tables ``cos``, ``sin±`` of shape ``[L, 1, head_dim]`` or ``[B, L, 1, head_dim]``
-    (broadcast over heads in the ``[B, L, heads, head_dim]`` layout)."""
+    """Full-width tables ``cos``, ``sin±`` of shape ``[L, head_dim]`` or ``[B, 1, L, head_dim]``
+    (broadcast over heads in the ``[B, heads, L, head_dim]`` layout)."""
 
     cos: torch.Tensor
     sin: torch.Tensor
@@ -61,11 +59,11 @@ class RotaryTables:
         if rest:
             cos = torch.cat([cos, cos.new_ones(*cos.shape[:-1], rest)], dim=-1)
             sin = torch.cat([sin, sin.new_zeros(*sin.shape[:-1], rest)], dim=-1)
-        cos, sin = cos.unsqueeze(-2), sin.unsqueeze(-2)  # [..., L, 1, head_dim]: broadcast over heads
+        if cos.dim() == 3:  # per-sample positions [B, L, ·]: broadcast over heads
+            cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
         return cls(cos=cos.to(dtype), sin=sin.to(dtype))
 
     def rotate(self, x: torch.Tensor) -> torch.Tensor:
-        """Rotate queries and/or keys ``[B, L, heads, head_dim]`` (any strides; e.g. a view of the qkv
-        projection) into a new contiguous tensor of the same shape."""
+        """Rotate queries and/or keys ``[..., B, heads, L, head_dim]`` (contiguous is fastest)."""
         swapped = x.unflatten(-1, (-1, 2)).roll(1, -1).flatten(-2)  # (x1, x0, x3, x2, …); roll copies faster than flip
         return torch.addcmul(x * self.cos, swapped, self.sin)

@@ -18,6 +18,27 @@ from .linear import linear
 from .rope import RotaryTables, grid_positions
 
 
+SHORT_ATTENTION = 64  # key length up to which CPU attention runs as two batched matmuls
+
+
+def attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``softmax(q kᵀ / √d) v`` ``[B, h, Lq, d]`` for ``q [B, h, Lq, d]``, ``k, v [B, h, L, d]`` (any strides)
+    and a boolean ``attn_mask [Lq, L]`` (True = may attend) or None.
+
+    On many tiny sequences (the predictor's 18 tokens per step) SDPA's CPU kernel hardly gains from
+    a second thread; two batched matmuls cost the same on one thread and scale with threads, so short
+    CPU sequences take them. Long sequences and GPUs use SDPA.
+    """
+    if q.device.type != "cpu" or k.shape[-2] > SHORT_ATTENTION:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+    scores = q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5  # [B, h, Lq, L]
+    if attn_mask is not None:
+        scores = scores.masked_fill(~attn_mask, float("-inf"))
+    return scores.softmax(-1) @ v
+
+
 @dataclass
 class LayerCache:
     """Rotated keys and values ``[B, heads, L_past, head_dim]`` of tokens already processed by one layer."""
@@ -27,11 +48,7 @@ class LayerCache:
 
 
 class RopeAttention(nn.Module):
-    """Multi-head self-attention with 3D RoPE on queries and keys, computed with SDPA.
-
-    Queries, keys and values stay in the projection's ``[B, L, heads, head_dim]`` layout; SDPA reads
-    them through transposed views and writes its output in the same layout, so neither side copies.
-    """
+    """Multi-head self-attention with 3D RoPE on queries and keys (see :func:`attention`)."""
 
     def __init__(self, width: int, num_heads: int) -> None:
         super().__init__()
@@ -41,12 +58,11 @@ class RopeAttention(nn.Module):
         self.proj = nn.Linear(width, width, bias=True)
 
     def project(self, x: torch.Tensor, rope: RotaryTables) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Queries, keys (rotated) and values ``[B, L, heads, head_dim]`` of the tokens ``x [B, L, width]``."""
+        """Queries, keys (rotated) and values ``[B, heads, L, head_dim]`` of the tokens ``x [B, L, width]``."""
         B, L, _ = x.shape
-        h = self.num_heads
-        qkv = linear(x, self.qkv).view(B, L, 3 * h, self.head_dim)  # [B, L, 3h, hd]
-        qk = rope.rotate(qkv[:, :, :2 * h])  # [B, L, 2h, hd]: queries and keys rotated in one pass
-        return qk[:, :, :h], qk[:, :, h:], qkv[:, :, 2 * h:]
+        qkv = linear(x, self.qkv).view(B, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
+        qk = rope.rotate(qkv[:2])  # [2, B, h, L, hd]: queries and keys rotated in one pass
+        return qk[0], qk[1], qkv[2]
 
     def attend(
         self,
@@ -56,18 +72,17 @@ class RopeAttention(nn.Module):
         attn_mask: torch.Tensor | None = None,
         cache: LayerCache | None = None,
     ) -> torch.Tensor:
-        """Attention output ``[B, Lq, width]`` (after ``proj``) of the queries ``q [B, Lq, heads, head_dim]``
-        over the keys/values ``k, v [B, L, heads, head_dim]`` (and the cached ones before them).
+        """Attention output ``[B, Lq, width]`` (after ``proj``) of the queries ``q [B, heads, Lq, head_dim]``
+        over the keys/values ``k, v [B, heads, L, head_dim]`` (and the cached ones before them).
         ``attn_mask`` boolean ``[Lq, L_past + L]`` (True = may attend) or None for full attention. With a
         ``cache`` the keys/values are appended to it."""
-        B, Lq = q.shape[:2]
-        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, h, ·, hd] views
+        B, _, Lq, _ = q.shape
         if cache is not None:
             if cache.keys is not None:
                 k = torch.cat([cache.keys, k], dim=2)  # [B, h, L_past + L, hd]
                 v = torch.cat([cache.values, v], dim=2)
             cache.keys, cache.values = k, v
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # [B, h, Lq, hd]
+        out = attention(q, k, v, attn_mask)  # [B, h, Lq, hd]
         return linear(out.transpose(1, 2).reshape(B, Lq, -1), self.proj)
 
 
@@ -106,7 +121,7 @@ class Block(nn.Module):
         return self.attend(x, *self.project(x, rope), attn_mask, cache)
 
     def project(self, x: torch.Tensor, rope: RotaryTables) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Queries, keys and values ``[B, L, heads, head_dim]`` of the tokens ``x [B, L, width]``: the
+        """Queries, keys and values ``[B, heads, L, head_dim]`` of the tokens ``x [B, L, width]``: the
         block's first half, which sees each token alone (so tokens may be projected in separate groups)."""
         return self.attn.project(self.norm1(x), rope)
 
@@ -119,8 +134,8 @@ class Block(nn.Module):
         attn_mask: torch.Tensor | None = None,
         cache: LayerCache | None = None,
     ) -> torch.Tensor:
-        """The rest of the block for the tokens whose queries ``q [B, Lq, heads, head_dim]`` are given:
-        their input ``x [B, Lq, width]`` → output ``[B, Lq, width]``; ``k, v [B, L, heads, head_dim]``
+        """The rest of the block for the tokens whose queries ``q [B, heads, Lq, head_dim]`` are given:
+        their input ``x [B, Lq, width]`` → output ``[B, Lq, width]``; ``k, v [B, heads, L, head_dim]``
         of all new tokens (Lq may be fewer than L when only some outputs are needed)."""
         x = x + self.attn.attend(q, k, v, attn_mask, cache)
         return x + self.mlp(self.norm2(x))

@@ -28,15 +28,16 @@ def attention(
     and a boolean ``attn_mask [Lq, L]`` (True = may attend) or None.
 
     On many tiny sequences (the predictor's 18 tokens per step) SDPA's CPU kernel hardly gains from
-    a second thread; two batched matmuls cost the same on one thread and scale with threads, so short
-    CPU sequences take them. Long sequences and GPUs use SDPA.
+    a second thread; two batched matmuls scale with threads, so short CPU sequences take them. Their
+    scores are laid out keys first: CPU softmax over a short last dimension is ~1.6× slower than over
+    the one before it. Long sequences and GPUs use SDPA.
     """
     if q.device.type != "cpu" or k.shape[-2] > SHORT_ATTENTION:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-    scores = q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5  # [B, h, Lq, L]
+    scores = k @ q.transpose(-1, -2) * q.shape[-1] ** -0.5  # [B, h, L, Lq]
     if attn_mask is not None:
-        scores = scores.masked_fill(~attn_mask, float("-inf"))
-    return scores.softmax(-1) @ v
+        scores = scores.masked_fill(~attn_mask.t(), float("-inf"))
+    return scores.softmax(-2).transpose(-1, -2) @ v  # [B, h, Lq, d]
 
 
 @dataclass

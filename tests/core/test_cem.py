@@ -100,3 +100,13 @@ def test_config_and_spec_validation():
     with pytest.raises(ValueError, match=r"ActionSpec.low: expected 2 entries"):
         ActionSpec(names=("a", "b"), low=(0.0,), high=(1.0, 1.0), searched=(True, True), fixed=(0.0, 0.0),
                    init_std=(1.0, 1.0), round_below=(0.0, 0.0))
+
+
+def test_yaw_alone_can_be_searched():
+    spec = ActionSpec.droid(max_step=0.05, search_yaw=True, max_rotation=0.25)
+    assert spec.searched == (True, True, True, False, False, True, True)
+    target = torch.tensor([0.02, 0.01, -0.03, 0.0, 0.0, 0.15, 0.0])
+    rollout, energy_fn = _linear_problem(target)
+    result = CEMPlanner(CEMConfig(samples=300, iterations=15, elites=20, seed=1)).plan(rollout, energy_fn, spec)
+    assert abs(float(result.actions[0, 5]) - 0.15) < 0.01
+    assert torch.all(result.actions[0, 3:5] == 0)  # roll and pitch held

@@ -59,18 +59,21 @@ class ActionSpec:
         gripper_round: float = 0.25,
         search_rotation: bool = False,
         max_rotation: float = 0.2,
+        search_yaw: bool = False,
     ) -> ActionSpec:
         """Meta's planner: Δxyz clipped to ±``max_step`` m per coordinate and Δgripper to
-        ±``gripper_limit`` are searched (initial std ``max_step`` and 1); rotation is fixed at 0
-        (or searched within ±``max_rotation`` rad); gripper plan entries below ``gripper_round`` → 0."""
-        rot = max_rotation if search_rotation else 0.0
+        ±``gripper_limit`` are searched (initial std ``max_step`` and 1); rotation is fixed at 0, or
+        searched within ±``max_rotation`` rad: all three angles (``search_rotation``) or the yaw
+        alone (``search_yaw``, e.g. to align a gripper with an object seen from above); gripper plan
+        entries below ``gripper_round`` → 0."""
+        rotation = (search_rotation, search_rotation, search_rotation or search_yaw)  # roll, pitch, yaw
         return cls(
             names=DROID_ACTION_NAMES,
-            low=(-max_step,) * 3 + (-rot,) * 3 + (-gripper_limit,),
-            high=(max_step,) * 3 + (rot,) * 3 + (gripper_limit,),
-            searched=(True,) * 3 + (search_rotation,) * 3 + (True,),
+            low=(-max_step,) * 3 + tuple(-max_rotation if s else 0.0 for s in rotation) + (-gripper_limit,),
+            high=(max_step,) * 3 + tuple(max_rotation if s else 0.0 for s in rotation) + (gripper_limit,),
+            searched=(True,) * 3 + rotation + (True,),
             fixed=(0.0,) * 7,
-            init_std=(max_step,) * 3 + ((max_rotation,) * 3 if search_rotation else (0.0,) * 3) + (1.0,),
+            init_std=(max_step,) * 3 + tuple(max_rotation if s else 0.0 for s in rotation) + (1.0,),
             round_below=(0.0,) * 6 + (gripper_round,),
         )
 

@@ -26,6 +26,7 @@ class PlannerConfig:
     gripper_round: float = 0.25
     search_rotation: bool = False
     max_rotation: float = 0.2
+    search_yaw: bool = False
     discount: float | None = None
     warm_start: bool = True
 
@@ -49,7 +50,7 @@ class PlannerConfig:
     def action_spec(self) -> ActionSpec:
         return ActionSpec.droid(
             max_step=self.max_step, gripper_limit=self.gripper_limit, gripper_round=self.gripper_round,
-            search_rotation=self.search_rotation, max_rotation=self.max_rotation,
+            search_rotation=self.search_rotation, max_rotation=self.max_rotation, search_yaw=self.search_yaw,
         )
 
     def to_dict(self) -> dict[str, Any]:

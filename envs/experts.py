@@ -21,10 +21,10 @@ from typing import Any, Callable, Protocol
 import gymnasium as gym
 import numpy as np
 
-from envs.grasp import LIFT_HEIGHT, GraspEnv
+from envs.grasp import APPROACH_HEIGHT, GRASP_CLEARANCE, LIFT_HEIGHT, GraspEnv
 from envs.objects import grasp_yaw, quaternion_yaw
 from envs.pick_place import RELEASE_CLEARANCE, PickPlaceEnv
-from envs.push import PUSH_HEIGHT, PushEnv
+from envs.push import PUSH_HEIGHT, PUSH_OFFSET, PushEnv
 from envs.reach import ReachEnv
 from envs.scene import CUBE_HALF_SIZE
 
@@ -157,7 +157,7 @@ class PushExpert(_WaypointExpert):
         return _at(contact, PUSH_HEIGHT)
 
     def _final(self, info: dict[str, Any]) -> np.ndarray:
-        return _at(self._goal(info) - self._line * (CUBE_HALF_SIZE + 0.035), PUSH_HEIGHT)
+        return _at(self._goal(info) - self._line * PUSH_OFFSET, PUSH_HEIGHT)
 
     def _cube_to_goal(self, info: dict[str, Any]) -> float:
         return float(np.linalg.norm(self._goal(info) - _cube_xy(info)))
@@ -210,9 +210,9 @@ class GraspExpert(_WaypointExpert):
     def _grasp_phases(self) -> list[_Phase]:
         cube = lambda info: np.asarray(info["object_position"], np.float64)  # noqa: E731
         return [
-            _Phase("above", lambda info: cube(info) + [0, 0, 0.1], gripper=0.0, tolerance=0.012),
-            _Phase("descend", lambda info: cube(info) + [0, 0, 0.003], tolerance=0.008),
-            _Phase("close", lambda info: cube(info) + [0, 0, 0.003], gripper=1.0, steps=2),
+            _Phase("above", lambda info: cube(info) + [0, 0, APPROACH_HEIGHT], gripper=0.0, tolerance=0.012),
+            _Phase("descend", lambda info: cube(info) + [0, 0, GRASP_CLEARANCE], tolerance=0.008),
+            _Phase("close", lambda info: cube(info) + [0, 0, GRASP_CLEARANCE], gripper=1.0, steps=2),
             _Phase("lift", lambda info: _at(_cube_xy(info), LIFT_HEIGHT), tolerance=0.01),
         ]
 

@@ -17,14 +17,22 @@ LIFTED_HEIGHT = CUBE_HALF_SIZE + 0.08
 """Cube centre height (m) above which a held cube counts as lifted."""
 HELD_DISTANCE = 0.03
 """Largest end-effector-to-cube distance (m) of a held cube."""
+APPROACH_HEIGHT = 0.1
+"""End-effector height (m) above the cube centre before descending to grasp."""
+GRASP_CLEARANCE = 0.003
+"""End-effector height (m) above the cube centre where the jaws close."""
 
 
 class GraspEnv(ArmEnv):
     """Grasp a 50 mm cube from the table and lift it.
 
     ## Description
-    The arm of :class:`envs.reach.ReachEnv` and a free cube. The goal image shows the cube held
-    between the jaws, lifted to 0.15 m above its starting place, the jaws aligned with its faces.
+    The arm of :class:`envs.reach.ReachEnv` and a free cube. Four goal images, in order: the open
+    gripper 0.1 m above the cube with its jaws aligned with the cube's faces, the open jaws lowered
+    around the cube, the jaws closed on it, and the final scene: the cube held between the jaws,
+    lifted to 0.15 m above its starting place. A planner pursues them for
+    ``subgoal_steps = (6, 3, 2, 19)`` control steps by default (as V-JEPA 2-AC plans grasps and
+    pick-and-place through sub-goal images).
 
     ## Action Space
     ``Box(-b, b, (7,), float32)`` with ``b = [0.075]*3 + [0.25]*3 + [1]``:
@@ -52,6 +60,7 @@ class GraspEnv(ArmEnv):
     """
 
     scene_spec = SceneSpec(cube=True)
+    subgoal_steps = (6, 3, 2, 19)
 
     def _sample_task(self, rng: np.random.Generator) -> None:
         self._start_xy = rng.uniform([0.42, -0.15], [0.6, 0.15])
@@ -64,8 +73,18 @@ class GraspEnv(ArmEnv):
         yaw = grasp_yaw(self._cube_yaw)
         return self._ik_configuration(cube[:3], yaw, held_closure(), {"cube": cube})
 
+    def _grasp_configurations(self) -> list[Configuration]:
+        """Open aligned jaws above the resting cube, open jaws around it, jaws closed on it."""
+        cube = cube_pose(self._start_xy, self._cube_yaw)
+        yaw, objects = grasp_yaw(self._cube_yaw), {"cube": cube}
+        return [
+            self._ik_configuration(cube[:3] + [0.0, 0.0, APPROACH_HEIGHT], yaw, 0.0, objects),
+            self._ik_configuration(cube[:3] + [0.0, 0.0, GRASP_CLEARANCE], yaw, 0.0, objects),
+            self._ik_configuration(cube[:3] + [0.0, 0.0, GRASP_CLEARANCE], yaw, held_closure(), objects),
+        ]
+
     def _goal_configurations(self) -> list[Configuration]:
-        return [self._held_configuration(self._start_xy, LIFT_HEIGHT)]
+        return [*self._grasp_configurations(), self._held_configuration(self._start_xy, LIFT_HEIGHT)]
 
     def _cube_held(self) -> tuple[np.ndarray, float, bool]:
         cube = self.data.qpos[self._free_qpos["cube"] : self._free_qpos["cube"] + 3].copy()

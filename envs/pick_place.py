@@ -20,9 +20,11 @@ class PickPlaceEnv(GraspEnv):
 
     ## Description
     The arm, a free cube and a flat green 90 mm target square. As V-JEPA 2-AC plans
-    pick-and-place with sub-goals, :meth:`goal_images` returns three images: the cube grasped and
-    lifted at its start, the cube carried above the target, and the final scene (cube in the
-    target, gripper open 0.1 m above it).
+    pick-and-place with sub-goals, :meth:`goal_images` returns five images: the three grasp
+    sub-goals of :class:`envs.grasp.GraspEnv` (open jaws above the cube, around it, closed on it),
+    the cube carried above the target, and the final scene (cube in the target, gripper open 0.1 m
+    above it). A planner pursues them for ``subgoal_steps = (6, 3, 2, 10, 29)`` control steps by
+    default.
 
     ## Action Space
     ``Box(-b, b, (7,), float32)`` with ``b = [0.075]*3 + [0.25]*3 + [1]``:
@@ -50,6 +52,7 @@ class PickPlaceEnv(GraspEnv):
     """
 
     scene_spec = SceneSpec(cube=True, target_zone=True)
+    subgoal_steps = (6, 3, 2, 10, 29)
 
     def _sample_task(self, rng: np.random.Generator) -> None:
         while True:
@@ -65,7 +68,7 @@ class PickPlaceEnv(GraspEnv):
         placed = cube_pose(self._target, self._cube_yaw)
         release = placed[:3] + np.array([0.0, 0.0, RELEASE_CLEARANCE])
         return [
-            self._held_configuration(self._start_xy, LIFT_HEIGHT),
+            *self._grasp_configurations(),
             self._held_configuration(self._target, LIFT_HEIGHT),
             self._ik_configuration(release, grasp_yaw(self._cube_yaw), 0.0, {"cube": placed}),
         ]

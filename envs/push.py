@@ -13,15 +13,22 @@ from envs.scene import CUBE_HALF_SIZE, SceneSpec
 
 PUSH_HEIGHT = 0.03
 """End-effector height (m) at which the closed jaws push the cube."""
+APPROACH_HEIGHT = 0.1
+"""End-effector height (m) of the first sub-goal, above the pushing position."""
+PUSH_OFFSET = CUBE_HALF_SIZE + 0.035
+"""Distance (m) from the cube centre back to the end effector when it pushes."""
 
 
 class PushEnv(ArmEnv):
     """Push a 50 mm cube across the table to a goal position.
 
     ## Description
-    The arm of :class:`envs.reach.ReachEnv` and a free cube on the table. The goal image shows the
-    cube at the goal and the closed gripper just behind it, at pushing height, on the side it came
-    from.
+    The arm of :class:`envs.reach.ReachEnv` and a free cube on the table. Three goal images, in
+    order: the closed gripper above the pushing position behind the cube (on the side away from
+    the goal), the gripper lowered to pushing height there, and the final scene: the cube at the
+    goal with the gripper just behind it, at pushing height, on the side it came from. A planner
+    pursues them for ``subgoal_steps = (6, 3, 31)`` control steps by default (a one-step
+    goal-image planner cannot discover on its own that it must get behind the cube first).
 
     ## Action Space
     ``Box(-b, b, (7,), float32)`` with ``b = [0.075]*3 + [0.25]*3 + [1]``:
@@ -50,6 +57,7 @@ class PushEnv(ArmEnv):
 
     scene_spec = SceneSpec(cube=True)
     success_threshold = 0.04
+    subgoal_steps = (6, 3, 31)
 
     def _sample_task(self, rng: np.random.Generator) -> None:
         cube_xy = rng.uniform([0.42, -0.15], [0.6, 0.15])
@@ -65,10 +73,16 @@ class PushEnv(ArmEnv):
 
     def _goal_configurations(self) -> list[Configuration]:
         direction = (self._goal - self._start_xy) / np.linalg.norm(self._goal - self._start_xy)
-        ee_xy = self._goal - direction * (CUBE_HALF_SIZE + 0.035)
-        ee = np.array([ee_xy[0], ee_xy[1], PUSH_HEIGHT])
-        cube = cube_pose(self._goal, self._cube_yaw)
-        return [self._ik_configuration(ee, 0.0, 1.0, {"cube": cube})]
+        behind = self._start_xy - direction * PUSH_OFFSET
+        start = {"cube": cube_pose(self._start_xy, self._cube_yaw)}
+        final_xy = self._goal - direction * PUSH_OFFSET
+        return [
+            self._ik_configuration(np.array([*behind, APPROACH_HEIGHT]), 0.0, 1.0, start),
+            self._ik_configuration(np.array([*behind, PUSH_HEIGHT]), 0.0, 1.0, start),
+            self._ik_configuration(
+                np.array([*final_xy, PUSH_HEIGHT]), 0.0, 1.0, {"cube": cube_pose(self._goal, self._cube_yaw)}
+            ),
+        ]
 
     def _evaluate(self) -> tuple[dict[str, float], dict[str, float], bool]:
         cube = self.data.qpos[self._free_qpos["cube"] : self._free_qpos["cube"] + 3]

@@ -71,7 +71,8 @@ def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -
 
 class MPCAgent:
     """Goal-image MPC as an agent: plans toward the task's goal images (or given ones), switching
-    sub-goals on the schedule, with a fresh warm start for each."""
+    sub-goals on the schedule (``subgoal_steps``, by default the task's own), with a fresh warm
+    start for each."""
 
     def __init__(
         self,
@@ -92,7 +93,8 @@ class MPCAgent:
 
     def reset(self, seed: int | None = None) -> None:
         self.goals = list(self.fixed_goals) if self.fixed_goals else self.env.unwrapped.goal_images()
-        self._schedule = goal_schedule(len(self.goals), self.max_steps, self.subgoal_steps)
+        steps = self.subgoal_steps or getattr(self.env.unwrapped, "subgoal_steps", None)
+        self._schedule = goal_schedule(len(self.goals), self.max_steps, steps)
         self._step, self.subgoal, self.last_energy = 0, -1, None
 
     def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:

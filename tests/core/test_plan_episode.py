@@ -61,15 +61,15 @@ def test_pick_place_follows_the_subgoal_schedule(reference):
         controller = _RecordingController(
             model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
         )
-        agent = MPCAgent(env, controller, subgoal_steps=[2, 3, 1], max_steps=6)
-        result = run_episode(env, agent, seed=1, max_steps=6)
+        agent = MPCAgent(env, controller, subgoal_steps=[2, 1, 1, 1, 1], max_steps=7)
+        result = run_episode(env, agent, seed=1, max_steps=7)
         goals = env.unwrapped.goal_images()
     finally:
         env.close()
-    assert [s.subgoal for s in result.steps] == [0, 0, 1, 1, 1, 2]
-    assert len(controller.goals) == 3 and controller.resets == 3
+    assert [s.subgoal for s in result.steps] == [0, 0, 1, 2, 3, 4, 4]
+    assert len(controller.goals) == 5 and controller.resets == 5
     assert all(np.array_equal(a, b) for a, b in zip(controller.goals, goals))
-    assert len(result.frames) == 7 and all(np.isfinite(s.energy) for s in result.steps)
+    assert len(result.frames) == 8 and all(np.isfinite(s.energy) for s in result.steps)
 
 
 def test_goal_schedule_validation():
@@ -78,3 +78,16 @@ def test_goal_schedule_validation():
     assert goal_schedule(3, 5, [1, 1, 1]) == [0, 1, 2, 2, 2]
     with pytest.raises(ValueError, match="expected 3 positive step counts"):
         goal_schedule(3, 5, [1, 1])
+
+
+def test_agent_uses_the_task_schedule_unless_told(reference):
+    _, model = reference
+    env = gym.make("wm_control/Push-v0", image_size=32)
+    try:
+        controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
+        agent = MPCAgent(env, controller, max_steps=12)
+        result = run_episode(env, agent, seed=0, max_steps=12)
+    finally:
+        env.close()
+    assert env.unwrapped.subgoal_steps == (6, 3, 31)
+    assert [s.subgoal for s in result.steps] == [0] * 6 + [1] * 3 + [2] * 3

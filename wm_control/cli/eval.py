@@ -47,11 +47,17 @@ def run(cfg: DictConfig) -> None:
         source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
         planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
         model = source.load(REPO_ROOT)
+        schedules = OmegaConf.to_container(cfg.subgoal_steps, resolve=True) or {}
+        unknown = sorted(set(schedules) - set(env_configs))
+        if unknown:
+            raise ValueError(f"subgoal_steps: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}")
+        task_of_id = {c.id: task for task, c in env_configs.items()}
 
         def planner_agent(env):
             controller = MPCController(model, planner_cfg.planner(), planner_cfg.action_spec(),
                                        discount=planner_cfg.discount, warm_start=planner_cfg.warm_start)
-            return MPCAgent(env, controller, subgoal_steps=list(cfg.subgoal_steps) or None,
+            steps = schedules.get(task_of_id[env.spec.id])
+            return MPCAgent(env, controller, subgoal_steps=list(steps) if steps else None,
                             max_steps=env.spec.max_episode_steps)
 
         agents["planner"] = planner_agent

@@ -10,7 +10,6 @@ from ..behavior_cloning import BCAgent, BCConfig, GoalConditionedPolicy, load_de
 from ..episode import MPCAgent
 from ..evaluation import markdown_table, write_report
 from ..model_source import ModelSource
-from ..planning import MPCController
 from ..planning.config import PlannerConfig
 from . import output_dir
 from .main import config_dir
@@ -54,8 +53,7 @@ def run(cfg: DictConfig) -> None:
         task_of_id = {c.id: task for task, c in env_configs.items()}
 
         def planner_agent(env):
-            controller = MPCController(model, planner_cfg.planner(), planner_cfg.action_spec(),
-                                       discount=planner_cfg.discount, warm_start=planner_cfg.warm_start)
+            controller = planner_cfg.controller(model)
             steps = schedules.get(task_of_id[env.spec.id])
             return MPCAgent(env, controller, subgoal_steps=list(steps) if steps else None,
                             max_steps=env.spec.max_episode_steps)

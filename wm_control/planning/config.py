@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..world_model import WorldModel
 from .action_spec import ActionSpec
 from .cem import CEMConfig, CEMPlanner
+from .mpc import MPCController
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class PlannerConfig:
             max_step=self.max_step, gripper_limit=self.gripper_limit, gripper_round=self.gripper_round,
             search_rotation=self.search_rotation, max_rotation=self.max_rotation, search_yaw=self.search_yaw,
         )
+
+    def controller(self, model: WorldModel) -> MPCController:
+        """A receding-horizon controller for ``model`` with this budget, box and options."""
+        return MPCController(model, self.planner(), self.action_spec(), discount=self.discount,
+                             warm_start=self.warm_start)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -31,7 +31,11 @@ class MPCStep:
 
 
 class MPCController:
-    """Goal-image MPC with a world model; holds the goal tokens and the warm start between steps."""
+    """Goal-image MPC with a world model; holds the goal tokens and the warm start between steps.
+
+    ``discount`` weights the energy of every imagined step (``None``: last step only);
+    ``warm_start`` starts each plan from the previous one shifted by one step.
+    """
 
     def __init__(
         self,
@@ -99,7 +103,7 @@ class MPCController:
         tokens0 = self.model.encode(frame)  # [1, 1, N, D]
         goal = self._goal
 
-        def rollout_fn(actions: torch.Tensor) -> torch.Tensor:
+        def rollout_fn(actions: torch.Tensor) -> torch.Tensor:  # [S, H, A] -> [S, H, N, D]
             return self.model.rollout(tokens0, state_t.view(1, 1, -1), actions.to(dtype)).tokens
 
         def energy_fn(imagined: torch.Tensor) -> torch.Tensor:

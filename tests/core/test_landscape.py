@@ -33,11 +33,21 @@ def test_grid_energies_are_rollout_energies(reference):
 
 
 def test_landscape_command_writes_heat_map_and_summary(tmp_path, capsys):
-    main(["landscape", "resolution=4", "axes=[dx,dy,dz]", "true_action=[0.01,0,0,0,0,0,0]",
-          f"hydra.run.dir={tmp_path}"])
+    main(["landscape", "~env", "model=reference_tiny", "resolution=4", "axes=[dx,dy,dz]",
+          "true_action=[0.01,0,0,0,0,0,0]", f"hydra.run.dir={tmp_path}"])
     summary = json.loads((tmp_path / "landscape.json").read_text())
     assert np.array(summary["energies"]).shape == (4, 4, 4)
     assert summary["true_action"][0] == pytest.approx(0.01)
     png = (tmp_path / "landscape.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "grid minimum" in capsys.readouterr().out
+
+
+def test_landscape_in_a_task_marks_the_displacement_the_arm_achieved(tmp_path, capsys):
+    main(["landscape", "resolution=5", "true_action=[0.04,-0.02,0,0,0,0,0]", "env.image_size=64", "seed=2",
+          f"hydra.run.dir={tmp_path}"])
+    summary = json.loads((tmp_path / "landscape.json").read_text())
+    achieved = np.array(summary["true_action"])
+    assert achieved[:2] == pytest.approx([0.04, -0.02], abs=0.01) and np.all(achieved[3:] == 0)
+    assert np.array(summary["energies"]).shape == (5, 5)
+    assert "the arm moved" in capsys.readouterr().out

@@ -1,12 +1,16 @@
 """`wm-control landscape`: the energy over a grid of Δx/Δy (and Δz) actions, as a heat map.
 
-With no images it uses the reference clip (frame 0 → frame 1) and the tiny reference model. The true
-displacement (``true_action=[dx,dy,dz,0,0,0,0]``) is marked on the map when given.
+With ``env=<task>`` (the default, Reach) the start is the task's first frame after ``reset(seed)``
+and the goal is the frame after executing ``true_action`` there; the displacement the arm achieved
+is marked. With images (``observation=...``, or ``~env`` for the reference clip) the given
+``true_action`` is marked.
 """
 
 from __future__ import annotations
 
 import json
+
+import numpy as np
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -21,8 +25,11 @@ CONFIG_NAME = "landscape"
 def run(cfg: DictConfig) -> None:
     source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
     model = source.load(REPO_ROOT)
-    frame, goal, state = image_inputs(cfg, reference_goal_frame=1)
-    true_action = None if cfg.true_action is None else seven_numbers("true_action", cfg.true_action)
+    if cfg.get("env") is None or cfg.observation is not None:
+        frame, goal, state = image_inputs(cfg, reference_goal_frame=1)
+        true_action = None if cfg.true_action is None else seven_numbers("true_action", cfg.true_action)
+    else:
+        frame, goal, state, true_action = _task_inputs(cfg)
     result = energy_landscape(
         model, frame, state, goal, axes=tuple(cfg.axes), extent=cfg.extent, resolution=cfg.resolution
     )
@@ -41,3 +48,23 @@ def run(cfg: DictConfig) -> None:
         true = " ".join(f"{a}={true_action[i] * 100:+.1f} cm" for i, a in enumerate(("dx", "dy", "dz")))
         print(f"true displacement: {true}")
     print(f"heat map: {folder / 'landscape.png'}")
+
+
+def _task_inputs(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(start frame, frame after ``true_action``, start state, achieved displacement [7]) in the task."""
+    from envs.config import EnvConfig, make_env
+
+    if cfg.true_action is None:
+        raise ValueError("true_action: with env=<task>, give the action to execute for the goal frame")
+    action = seven_numbers("true_action", cfg.true_action)
+    env = make_env(EnvConfig(**{str(k): v for k, v in cfg.env.items()}))
+    try:
+        observation, _ = env.reset(seed=cfg.seed)
+        after, *_ = env.step(action)
+    finally:
+        env.close()
+    achieved = np.zeros(7, np.float32)
+    achieved[:3] = after["state"][:3] - observation["state"][:3]
+    print(f"task: {cfg.env.id} (seed {cfg.seed}); executed {np.round(action[:3] * 100, 1).tolist()} cm, "
+          f"the arm moved {np.round(achieved[:3] * 100, 1).tolist()} cm")
+    return observation["pixels"], after["pixels"], observation["state"], achieved

@@ -4,9 +4,9 @@
   action → re-plan) toward the task's goal image(s) or ``goal=<image file>``, with a progress line
   per step; writes ``episode.mp4`` (observation | goal, energy overlaid), ``episode.png`` (energy and
   distance per step) and ``episode.json`` into the Hydra run folder.
-- Without ``env``: the next action from an observation image toward a goal image; with no images,
-  on the reference clip shipped with the tests (frame 0 → last frame) and the tiny model saved by
-  Meta's official code.
+- With ``observation=<image file>`` (or ``~env``): the next action from an observation image
+  toward a goal image; with no images (``~env``), on the reference clip shipped with the tests
+  (frame 0 → last frame).
 """
 
 from __future__ import annotations
@@ -29,14 +29,11 @@ def run(cfg: DictConfig) -> None:
     source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
     planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
     model = source.load(REPO_ROOT)
-    controller = MPCController(
-        model, planner_cfg.planner(), planner_cfg.action_spec(),
-        discount=planner_cfg.discount, warm_start=planner_cfg.warm_start,
-    )
+    controller = planner_cfg.controller(model)
     print(f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})")
     print(f"planner: {planner_cfg.samples} samples x {planner_cfg.iterations} iterations, "
           f"top-{planner_cfg.elites}, horizon {planner_cfg.horizon}")
-    if cfg.get("env") is None:
+    if cfg.get("env") is None or cfg.observation is not None:
         _plan_images(cfg, controller)
     else:
         _plan_episode(cfg, controller)

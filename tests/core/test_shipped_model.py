@@ -1,0 +1,74 @@
+"""The shipped default model: it loads, its config matches its weights, it says how it was made,
+and its energy points the way to the goal in the simulated task it was trained on."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+from safetensors import safe_open
+
+import envs  # noqa: F401  (registers the tasks)
+from wm_control import WorldModel, energy
+from wm_control.cli.image_inputs import REPO_ROOT
+from wm_control.model_source import ModelSource
+
+CONFIG = REPO_ROOT / "configs" / "model" / "sim_default.yaml"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> tuple[ModelSource, WorldModel]:
+    source = ModelSource.from_dict(OmegaConf.to_container(OmegaConf.load(CONFIG), resolve=True))
+    return source, source.load(REPO_ROOT)
+
+
+def test_shipped_model_is_small_and_its_config_matches_its_weights(shipped) -> None:
+    source, model = shipped
+    path = source.resolved_path(REPO_ROOT)
+    assert path.stat().st_size < 10 * 2**20, "the default model must stay small enough for a fresh clone"
+    assert model.predictor is not None and model.tokens_per_frame == 16 and model.image_size == (64, 64)
+    fresh = WorldModel(model.config)  # what the stored config builds
+    expected = {f"encoder.{k}": tuple(v.shape) for k, v in fresh.encoder.state_dict().items()}
+    expected |= {f"predictor.{k}": tuple(v.shape) for k, v in fresh.predictor.state_dict().items()}
+    with safe_open(str(path), framework="pt") as handle:
+        stored = {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()}
+    assert stored == expected
+
+
+def test_shipped_model_records_how_it_was_made(shipped) -> None:
+    source, _ = shipped
+    meta = WorldModel.read_metadata(source.resolved_path(REPO_ROOT))
+    assert meta["producer"] == "wm-control train" and meta["command"].startswith("wm-control train")
+    assert meta["train_config"]["predictor"] and meta["train_config"]["steps"] == meta["step"]
+    assert len(meta["extra_datasets"]) + 1 >= 4, "trained on the datasets of several tasks"
+    encoder = meta["start_model"]["metadata"]
+    assert encoder["producer"] == "wm-control pretrain" and encoder["command"].startswith("wm-control pretrain")
+    assert "/root/" not in str(meta) and "/work/" not in str(meta), "no path of the training machine"
+
+
+def test_shipped_model_energy_prefers_moving_toward_a_near_goal(shipped) -> None:
+    """From every Reach start of seeds 0-9 whose goal is within 18 cm, a 5 cm step toward the goal
+    gets a lower energy than the same step away from it (far goals share no pixels with the start,
+    where a one-step energy need not point the way)."""
+    _, model = shipped
+    env = gym.make("wm_control/Reach-v0", image_size=128)  # as recorded for training
+    checked = 0
+    try:
+        for seed in range(10):
+            observation, info = env.reset(seed=seed)
+            direction = info["goal_position"] - info["ee_position"]
+            if np.linalg.norm(direction) > 0.18:
+                continue
+            step = torch.from_numpy(0.05 * direction / np.linalg.norm(direction)).float()
+            actions = torch.zeros(2, 1, 7)
+            actions[0, 0, :3], actions[1, 0, :3] = step, -step
+            with torch.inference_mode():
+                tokens = model.encode(observation["pixels"])
+                state = torch.from_numpy(observation["state"]).view(1, 1, 7)
+                goal = model.encode(env.unwrapped.goal_images()[-1])[0, 0]
+                toward, away = energy(model.rollout(tokens, state, actions).tokens, goal).tolist()
+            assert toward < away, f"seed {seed}: toward {toward:.4f} >= away {away:.4f}"
+            checked += 1
+    finally:
+        env.close()
+    assert checked >= 3

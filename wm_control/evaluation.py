@@ -126,7 +126,7 @@ def _bar_plot(rows: list[SummaryRow], path: Path) -> None:
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
     ax.set_xticks(np.arange(len(tasks)), tasks)
     ax.set_ylabel("success rate (%)")
-    ax.set_ylim(0, 110)
+    ax.set_ylim(0, 125)  # room for the legend above bars at 100 %
     ax.legend(ncols=len(agents), fontsize=8, loc="upper center")
     ax.set_title(f"success over {rows[0].episodes} seeded episodes per task")
     fig.tight_layout()

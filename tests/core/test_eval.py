@@ -30,3 +30,5 @@ def test_unknown_agent_or_task_is_a_clear_error(tmp_path, monkeypatch):
         main(["eval", "agents=[octo]", f"hydra.run.dir={tmp_path}"])
     with pytest.raises(ValueError, match="unknown task 'stack'"):
         main(["eval", "tasks=[stack]", "agents=[random]", f"hydra.run.dir={tmp_path}"])
+    with pytest.raises(ValueError, match=r"subgoal_steps: tasks \['push'\] are not evaluated"):
+        main(["eval", "tasks=[reach]", "agents=[planner]", "subgoal_steps={push:[6,3,31]}", f"hydra.run.dir={tmp_path}"])

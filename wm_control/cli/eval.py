@@ -46,7 +46,7 @@ def run(cfg: DictConfig) -> None:
         source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
         planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
         model = source.load(REPO_ROOT)
-        schedules = OmegaConf.to_container(cfg.subgoal_steps, resolve=True) or {}
+        schedules = {} if cfg.subgoal_steps is None else OmegaConf.to_container(cfg.subgoal_steps, resolve=True)
         unknown = sorted(set(schedules) - set(env_configs))
         if unknown:
             raise ValueError(f"subgoal_steps: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gymnasium as gym
@@ -137,6 +138,13 @@ def test_collect_command_writes_a_dataset(tmp_path):
     dataset = _load(output)
     assert dataset.num_episodes == 2 and dataset.num_frames == 10
     assert dataset.meta.tasks.index[0] == "Move the gripper to the goal position."
+    from wm_control.data.provenance import read_recording_record
+
+    record = read_recording_record(output)  # how the dataset was made travels with it
+    assert record["producer"] == "wm-control collect" and "policy=random" in record["command"]
+    assert record["policy"] == "random" and record["episodes"] == record["episodes_saved"] == 2
+    assert record["env"]["id"] == "wm_control/Reach-v0" and record["env"]["image_size"] == 32
+    assert str(tmp_path) not in json.dumps({k: v for k, v in record.items() if k != "command"})
 
 
 def test_collect_config_is_validated(tmp_path):

@@ -73,6 +73,7 @@ def test_pretrain_saves_an_encoder_that_train_builds_on(toy_dataset: Path, tmp_p
     assert encoder.predictor is None and encoder.token_dim == 64 and encoder.image_size == (64, 64)
     meta = WorldModel.read_metadata(out / "model")
     assert meta["producer"] == "wm-control pretrain" and meta["step"] == 6
+    assert meta["data_recordings"] == {str(toy_dataset): None}  # made without `collect`: nothing to copy
 
     run = tmp_path / "train"
     main(

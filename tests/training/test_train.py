@@ -162,6 +162,23 @@ def test_trains_on_several_datasets(
     assert "combined" in Path(summary["cache"]).name
 
 
+def test_checkpoint_records_how_its_datasets_were_recorded(
+    toy_dataset: Path, second_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from wm_control.data.provenance import write_recording_record
+
+    recorded = tmp_path / "recorded"
+    shutil.copytree(second_dataset, recorded)
+    record = {"producer": "wm-control collect", "command": "wm-control collect env=push seed=7", "seed": 7}
+    write_recording_record(recorded, record)
+    base = toy_config(toy_dataset, tiny_checkpoint, tmp_path / "run", shared_cache, steps=2)
+    train(replace(base, extra_datasets=(replace(base.data, root=str(recorded)),)))
+    meta = WorldModel.read_metadata(tmp_path / "run" / "model")
+    assert meta["data_recordings"] == {str(toy_dataset): None, str(recorded): record}
+
+
 def test_checkpoint_records_the_starting_model(toy_dataset: Path, shared_cache: Path, tmp_path: Path) -> None:
     from training_toys import tiny_world_model
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -84,7 +86,7 @@ def collect_dataset(config: CollectConfig) -> RecordingSummary:
     env = make_env(config.env)
     try:
         policy = make_policy(config.policy, env, noise=config.noise, seed=config.seed)
-        with SafeDatasetWriter(config.output_dir, spec, overwrite=config.overwrite) as writer:
+        with SafeDatasetWriter(config.output_dir, spec, overwrite=config.overwrite, record=recording_record(config)) as writer:
             summary = record_episodes(
                 env,
                 policy,
@@ -105,6 +107,20 @@ def collect_dataset(config: CollectConfig) -> RecordingSummary:
         config.output_dir,
     )
     return summary
+
+
+def recording_record(config: CollectConfig) -> dict[str, Any]:
+    """What the dataset keeps about how it was made (no output path: datasets move)."""
+    return {
+        "producer": "wm-control collect",
+        "command": " ".join(sys.argv),
+        "env": asdict(config.env),
+        "episodes": config.episodes,
+        "policy": config.policy,
+        "noise": config.noise,
+        "seed": config.seed,
+        "steps_after_success": config.steps_after_success,
+    }
 
 
 def config_from_hydra(cfg: DictConfig, default_output_dir: Path | None = None) -> CollectConfig:

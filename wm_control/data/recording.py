@@ -31,6 +31,7 @@ from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from tqdm import tqdm
 
 from ..runtime import preserved_scheduling
+from .provenance import write_recording_record
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +106,15 @@ class SafeDatasetWriter:
         output_dir: final dataset folder; must not exist unless ``overwrite``.
         spec: what the frames contain.
         overwrite: replace an existing ``output_dir`` (only once the new dataset is complete).
+        record: how the dataset was made (:mod:`wm_control.data.provenance`), stored with it.
     """
 
-    def __init__(self, output_dir: str | Path, spec: DatasetSpec, overwrite: bool = False) -> None:
+    def __init__(self, output_dir: str | Path, spec: DatasetSpec, overwrite: bool = False,
+                 record: dict[str, Any] | None = None) -> None:
         self.output_dir = Path(output_dir)
         self.spec = spec
         self.overwrite = overwrite
+        self.record = record
         if self.output_dir.exists() and not overwrite:
             raise FileExistsError(
                 f"dataset folder {self.output_dir} already exists; choose another output_dir or "
@@ -193,6 +197,8 @@ class SafeDatasetWriter:
             shutil.rmtree(self._partial_dir, ignore_errors=True)
             log.warning("no finished episode: nothing written to %s", self.output_dir)
             return
+        if self.record is not None:
+            write_recording_record(self._partial_dir, {**self.record, "episodes_saved": self.episodes_saved})
         if self.output_dir.exists():
             shutil.rmtree(self.output_dir)
         os.replace(self._partial_dir, self.output_dir)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from wm_control.data.frame_cache import FrameCache, open_frame_cache
+from wm_control.data.provenance import recording_records
 from wm_control.data.trajectories import DatasetConfig
 from wm_control.models.config import EncoderConfig, WorldModelConfig
 from wm_control.preprocess import to_model_input
@@ -240,6 +241,7 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
             "step": step,
             "loss": loss,
             "datasets": [asdict(d) for d in config.datasets],
+            "data_recordings": recording_records([d.root for d in config.datasets]),
             "clip_frames": config.clip_frames,
             "masks": [asdict(m) for m in config.masks],
             "ema": list(config.ema),

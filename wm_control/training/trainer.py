@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from wm_control.data.provenance import recording_records
 from wm_control.data.token_cache import TokenCache, open_token_caches
 from wm_control.models.presets import predictor_preset, predictor_preset_names
 from wm_control.training import checkpointing
@@ -136,6 +137,7 @@ def _train(
             "step": step,
             "data": asdict(config.data),
             "extra_datasets": [asdict(d) for d in config.extra_datasets],
+            "data_recordings": recording_records([config.data.root, *(d.root for d in config.extra_datasets)]),
             "clip_frames": config.clip_frames,
             "normalization": {"state": cache.stats["state"], "action": cache.stats["action"], "applied": FORMAT_NOTE},
             "token_cache_key": cache.key,

@@ -2,11 +2,13 @@
 
 With a ROS 2 distribution (after ``colcon build`` and sourcing the workspace)::
 
-    ros2 launch wm_control_ros sim_launch.py checkpoint:=/path/to/model
+    ros2 launch wm_control_ros sim_launch.py [checkpoint:=/path/to/model]
 
 Without one (the project's install provides rclpy and the console scripts)::
 
-    python launch/sim_launch.py checkpoint:=/path/to/model
+    python launch/sim_launch.py [checkpoint:=/path/to/model]
+
+Without ``checkpoint`` the planner uses the default world model shipped with ``wm_control``.
 
 ``sim_arm`` publishes its episode's goal image on ``goal_image``; the planner starts by itself
 (``autostart``) once it has the goal, an image and a pose. Arguments: see ``ARGUMENTS``.
@@ -17,12 +19,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from wm_control_ros.launch_specs import NodeSpec, launch_description, parse_launch_arguments, run_from_command_line
+from wm_control_ros.launch_specs import (
+    NodeSpec,
+    launch_description,
+    parse_launch_arguments,
+    run_from_command_line,
+    shipped_model_path,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "robot"
 
 ARGUMENTS: dict[str, tuple[str, str]] = {
-    "checkpoint": ("", "World model checkpoint (directory, .safetensors, Meta .pt or HF directory)."),
+    "checkpoint": (shipped_model_path(), "World model checkpoint (directory, .safetensors, Meta .pt or HF "
+                                         "directory); default: the shipped default model."),
     "env_id": ("wm_control/Reach-v0", "Gymnasium id of the simulated task."),
     "seed": ("0", "Seed of the first episode."),
     "image_size": ("128", "Camera image size (px)."),

@@ -18,6 +18,10 @@ import ctypes.util
 import os
 from contextlib import contextmanager
 
+from envs.headless import headless_rendering_default
+
+__all__ = ["headless_rendering_default", "preserved_scheduling", "tune_cpu_allocator"]
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024  # glibc's maximum for 64-bit builds
@@ -38,14 +42,6 @@ def tune_cpu_allocator() -> bool:
     ok_mmap = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
     ok_trim = libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
     return bool(ok_mmap and ok_trim)
-
-
-def headless_rendering_default() -> str:
-    """Use EGL for MuJoCo when there is no display and ``MUJOCO_GL`` is unset; returns the backend."""
-    if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
-        os.environ["MUJOCO_GL"] = "egl"
-        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-    return os.environ.get("MUJOCO_GL", "glfw")
 
 
 @contextmanager

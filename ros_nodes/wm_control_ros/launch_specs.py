@@ -10,6 +10,7 @@ Ctrl-C.
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -66,6 +67,15 @@ class NodeSpec:
             "parameters": [*self.parameter_files, dict(self.parameters)],
             "remappings": list(self.remappings),
         }
+
+
+def shipped_model_path() -> str:
+    """The default world model shipped inside the ``wm_control`` package (found without importing
+    it, which would load torch into the launch process)."""
+    spec = importlib.util.find_spec("wm_control")
+    if spec is None or spec.origin is None:
+        return ""
+    return str(Path(spec.origin).parent / "pretrained" / "sim_default" / "model.safetensors")
 
 
 def _yaml_value(value: Any) -> str:

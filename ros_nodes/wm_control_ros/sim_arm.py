@@ -15,38 +15,42 @@ is republished at ``publish_rate``. MuJoCo's OpenGL context lives in that thread
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from dataclasses import dataclass
-from typing import Any
+from envs.headless import headless_rendering_default
 
-import gymnasium as gym
-import mujoco
-import numpy as np
-from geometry_msgs.msg import PoseStamped, TwistStamped
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image, JointState
-from std_msgs.msg import Float64
-from std_srvs.srv import Trigger
+headless_rendering_default()  # MuJoCo picks its OpenGL backend when it is first imported (below)
 
-import envs  # noqa: F401  (registers the wm_control/* gymnasium ids)
-from envs.base import ORIENTATION_LIMIT, WORKSPACE_HIGH, WORKSPACE_LOW
-from envs.rotations import euler_to_matrix, matrix_to_euler
+import math  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
 
-from . import params
-from .node_main import run_node
-from .conversions import (
+import gymnasium as gym  # noqa: E402
+import mujoco  # noqa: E402
+import numpy as np  # noqa: E402
+from geometry_msgs.msg import PoseStamped, TwistStamped  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image, JointState  # noqa: E402
+from std_msgs.msg import Float64  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+
+import envs  # noqa: E402,F401  (registers the wm_control/* gymnasium ids)
+from envs.base import ORIENTATION_LIMIT, WORKSPACE_HIGH, WORKSPACE_LOW  # noqa: E402
+from envs.rotations import euler_to_matrix, matrix_to_euler  # noqa: E402
+
+from . import params  # noqa: E402
+from .node_main import run_node  # noqa: E402
+from .conversions import (  # noqa: E402
     array_to_image,
     camera_info_for,
     pose_msg_to_state,
     state_to_pose,
     twist_msg_to_velocity,
 )
-from .params import ParamSpec
-from .qos import COMMAND_QOS, GOAL_QOS, SENSOR_QOS
-from .twist_integrator import TwistIntegrator
+from .params import ParamSpec  # noqa: E402
+from .qos import COMMAND_QOS, GOAL_QOS, SENSOR_QOS  # noqa: E402
+from .twist_integrator import TwistIntegrator  # noqa: E402
 
 SIM_ARM_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("env_id", "str", "wm_control/Reach-v0", "Gymnasium id of the task.", read_only=True),

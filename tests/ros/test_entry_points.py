@@ -20,11 +20,12 @@ from wm_control_ros.qos import COMMAND_QOS
 STATE = np.array([0.5, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0], np.float32)
 
 
-def _start(module: str, ns: str, *ros_args: str) -> subprocess.Popen:
+def _start(module: str, ns: str, *ros_args: str, unset: tuple[str, ...] = ()) -> subprocess.Popen:
     # The whole environment is inherited: the ROS wheels' bootstrap flag and LD_LIBRARY_PATH must
     # travel together (and ROS_DOMAIN_ID / ROS_LOG_DIR keep the child in this test session).
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.Popen([sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={ns}", *ros_args],
-                            env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def _stop(process: subprocess.Popen, sig: int) -> tuple[int, str]:
@@ -64,7 +65,9 @@ def test_planner_process_sends_zero_on_ctrl_c(ros_context, ns, tiny_checkpoint):
 
 @pytest.mark.slow
 def test_sim_arm_process_publishes_and_stops_on_sigterm(ros_context, ns):
-    process = _start("wm_control_ros.sim_arm", ns, "-p", "image_size:=32", "-p", "publish_rate:=20.0")
+    # Started as from a shell without a display or rendering settings: it must pick headless EGL itself.
+    process = _start("wm_control_ros.sim_arm", ns, "-p", "image_size:=32", "-p", "publish_rate:=20.0",
+                     unset=("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY"))
     probe = Probe(ros_context, ns)
     poses: list[PoseStamped] = []
     probe.create_subscription(PoseStamped, "ee_pose", poses.append, COMMAND_QOS)

@@ -61,6 +61,15 @@ def test_sim_launch_specs():
         SIM_LAUNCH.node_specs(checkpont="typo")
 
 
+def test_sim_launch_defaults_to_the_shipped_model():
+    from wm_control import WorldModel
+
+    _, planner = SIM_LAUNCH.node_specs()
+    path = Path(planner.parameters["checkpoint"])
+    assert path.is_file() and path.parent.name == "sim_default"
+    assert WorldModel.read_metadata(path)["producer"] == "wm-control train"
+
+
 def test_arm_launch_specs_remap_every_interface():
     (planner,) = ARM_LAUNCH.node_specs(checkpoint="/models/droid", camera_topic="/cam/rgb",
                                        command_topic="/servo/delta_twist_cmds")

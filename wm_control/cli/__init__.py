@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from envs.config import EnvConfig
 
 
 def output_dir() -> Path:
@@ -10,3 +16,10 @@ def output_dir() -> Path:
     from hydra.core.hydra_config import HydraConfig
 
     return Path(HydraConfig.get().runtime.output_dir)
+
+
+def task_config(cfg: DictConfig) -> EnvConfig:
+    """The typed simulated-task config of a command's composed ``env`` group."""
+    from envs.config import EnvConfig
+
+    return EnvConfig(**{str(k): v for k, v in cfg.env.items()})

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 import envs  # noqa: F401  (registers the gymnasium ids)
 from envs.config import EnvConfig, make_env
 from envs.experts import make_policy
+from wm_control.cli import task_config
 from wm_control.data.recording import (
     DatasetSpec,
     RecordingSummary,
@@ -130,7 +131,7 @@ def config_from_hydra(cfg: DictConfig, default_output_dir: Path | None = None) -
         if default_output_dir is None:
             raise ValueError("collect: output_dir is null and there is no Hydra run folder")
         output_dir = default_output_dir / "dataset"
-    env = EnvConfig(**{str(k): v for k, v in cfg.env.items()})
+    env = task_config(cfg)
     return CollectConfig(
         env=env,
         output_dir=Path(output_dir),

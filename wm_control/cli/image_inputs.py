@@ -1,5 +1,5 @@
-"""Inputs of the image-based commands (`plan` without env, `landscape`): an observation image, a goal
-image and a state from the config, or the reference clip shipped with the tests when not given."""
+"""Inputs of `plan` and `landscape`: a simulated task (``env``), or an observation image, a goal
+image and a state from the config (the reference clip shipped with the tests when not given)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from ..images import read_rgb_image
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_CLIP = REPO_ROOT / "tests" / "fixtures" / "vjepa2_tiny_official.npz"
+
+
+def uses_images(cfg: DictConfig) -> bool:
+    """True when the command works from images: an ``observation`` is given or the env group was
+    removed (``'~env'``); otherwise it runs in the task ``cfg.env``."""
+    return cfg.get("env") is None or cfg.observation is not None
 
 
 def seven_numbers(name: str, values) -> np.ndarray:

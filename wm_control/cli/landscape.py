@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
 from omegaconf import DictConfig, OmegaConf
 
 from ..landscape import energy_landscape, plot_landscape
 from ..model_source import ModelSource
-from . import output_dir
-from .image_inputs import REPO_ROOT, image_inputs, seven_numbers
+from . import output_dir, task_config
+from .image_inputs import REPO_ROOT, image_inputs, seven_numbers, uses_images
 
 CONFIG_NAME = "landscape"
 
@@ -25,7 +24,7 @@ CONFIG_NAME = "landscape"
 def run(cfg: DictConfig) -> None:
     source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
     model = source.load(REPO_ROOT)
-    if cfg.get("env") is None or cfg.observation is not None:
+    if uses_images(cfg):
         frame, goal, state = image_inputs(cfg, reference_goal_frame=1)
         true_action = None if cfg.true_action is None else seven_numbers("true_action", cfg.true_action)
     else:
@@ -52,12 +51,12 @@ def run(cfg: DictConfig) -> None:
 
 def _task_inputs(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(start frame, frame after ``true_action``, start state, achieved displacement [7]) in the task."""
-    from envs.config import EnvConfig, make_env
+    from envs.config import make_env
 
     if cfg.true_action is None:
         raise ValueError("true_action: with env=<task>, give the action to execute for the goal frame")
     action = seven_numbers("true_action", cfg.true_action)
-    env = make_env(EnvConfig(**{str(k): v for k, v in cfg.env.items()}))
+    env = make_env(task_config(cfg))
     try:
         observation, _ = env.reset(seed=cfg.seed)
         after, *_ = env.step(action)

@@ -19,8 +19,8 @@ from ..images import read_rgb_image
 from ..model_source import ModelSource
 from ..planning import MPCController
 from ..planning.config import PlannerConfig
-from . import output_dir
-from .image_inputs import REPO_ROOT, image_inputs
+from . import output_dir, task_config
+from .image_inputs import REPO_ROOT, image_inputs, uses_images
 
 CONFIG_NAME = "plan"
 
@@ -33,7 +33,7 @@ def run(cfg: DictConfig) -> None:
     print(f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})")
     print(f"planner: {planner_cfg.samples} samples x {planner_cfg.iterations} iterations, "
           f"top-{planner_cfg.elites}, horizon {planner_cfg.horizon}")
-    if cfg.get("env") is None or cfg.observation is not None:
+    if uses_images(cfg):
         _plan_images(cfg, controller)
     else:
         _plan_episode(cfg, controller)
@@ -55,12 +55,12 @@ def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
 
 
 def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
-    from envs.config import EnvConfig, make_env
+    from envs.config import make_env
 
     from ..episode import MPCAgent, run_episode
     from ..episode_media import plot_episode, write_episode_video
 
-    env_cfg = EnvConfig(**{str(k): v for k, v in cfg.env.items()})
+    env_cfg = task_config(cfg)
     episode = cfg.episode
     env = make_env(env_cfg)
     try:

@@ -24,7 +24,7 @@ def build_controller(config: PlannerConfig) -> Controller:
     import torch
 
     from wm_control import WorldModel
-    from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
+    from wm_control.planning.config import PlannerConfig as PlanningConfig
 
     if not config.checkpoint:
         raise ValueError("checkpoint: expected the path of a world model checkpoint, found ''")
@@ -32,7 +32,7 @@ def build_controller(config: PlannerConfig) -> Controller:
         torch.set_num_threads(config.torch_threads)
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = WorldModel.from_pretrained(config.checkpoint, device=device)
-    planner = CEMPlanner(CEMConfig(samples=config.cem_samples, iterations=config.cem_iterations,
-                                   elites=config.cem_elites, horizon=config.horizon, seed=config.seed))
-    spec = ActionSpec.droid(max_step=config.max_step, gripper_limit=config.gripper_limit)
-    return MPCController(model, planner, spec)
+    planning = PlanningConfig(samples=config.cem_samples, iterations=config.cem_iterations,
+                              elites=config.cem_elites, horizon=config.horizon, seed=config.seed,
+                              max_step=config.max_step, gripper_limit=config.gripper_limit)
+    return planning.controller(model)

@@ -234,6 +234,8 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
         out, total_steps=config.steps, start_step=start, enabled=True, progress=config.progress, name="pretrain"
     )
 
+    recordings = recording_records([d.root for d in config.datasets])
+
     def metadata(step: int, loss: float) -> dict[str, Any]:
         return {
             "producer": "wm-control pretrain",
@@ -241,7 +243,7 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
             "step": step,
             "loss": loss,
             "datasets": [asdict(d) for d in config.datasets],
-            "data_recordings": recording_records([d.root for d in config.datasets]),
+            "data_recordings": recordings,
             "clip_frames": config.clip_frames,
             "masks": [asdict(m) for m in config.masks],
             "ema": list(config.ema),

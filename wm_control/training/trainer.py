@@ -130,6 +130,8 @@ def _train(
         ctx.barrier()
         return metrics
 
+    recordings = recording_records([config.data.root, *(d.root for d in config.extra_datasets)])
+
     def metadata(step: int, metrics: dict[str, float]) -> dict[str, Any]:
         return {
             "producer": "wm-control train",
@@ -137,7 +139,7 @@ def _train(
             "step": step,
             "data": asdict(config.data),
             "extra_datasets": [asdict(d) for d in config.extra_datasets],
-            "data_recordings": recording_records([config.data.root, *(d.root for d in config.extra_datasets)]),
+            "data_recordings": recordings,
             "clip_frames": config.clip_frames,
             "normalization": {"state": cache.stats["state"], "action": cache.stats["action"], "applied": FORMAT_NOTE},
             "token_cache_key": cache.key,

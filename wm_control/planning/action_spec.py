@@ -67,13 +67,14 @@ class ActionSpec:
         alone (``search_yaw``, e.g. to align a gripper with an object seen from above); gripper plan
         entries below ``gripper_round`` → 0."""
         rotation = (search_rotation, search_rotation, search_rotation or search_yaw)  # roll, pitch, yaw
+        rot = tuple(max_rotation if searched else 0.0 for searched in rotation)  # half-width = initial std
         return cls(
             names=DROID_ACTION_NAMES,
-            low=(-max_step,) * 3 + tuple(-max_rotation if s else 0.0 for s in rotation) + (-gripper_limit,),
-            high=(max_step,) * 3 + tuple(max_rotation if s else 0.0 for s in rotation) + (gripper_limit,),
+            low=(-max_step,) * 3 + tuple(-r for r in rot) + (-gripper_limit,),
+            high=(max_step,) * 3 + rot + (gripper_limit,),
             searched=(True,) * 3 + rotation + (True,),
             fixed=(0.0,) * 7,
-            init_std=(max_step,) * 3 + tuple(max_rotation if s else 0.0 for s in rotation) + (1.0,),
+            init_std=(max_step,) * 3 + rot + (1.0,),
             round_below=(0.0,) * 6 + (gripper_round,),
         )
 

@@ -14,6 +14,7 @@ import importlib.util
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,17 +101,23 @@ def parse_launch_arguments(argv: Sequence[str], known: dict[str, str]) -> dict[s
 
 
 def run(specs: Sequence[NodeSpec]) -> int:
-    """Start every node as a subprocess (same interpreter); stop all when one exits or on Ctrl-C.
+    """Start every node as a subprocess (same interpreter); stop all when one exits, on Ctrl-C or
+    on SIGTERM (each node gets one SIGINT and sends its zero command; none is left running).
 
     Returns the first non-zero exit status (0 when all stopped cleanly).
     """
-    processes = [
-        # own sessions: a terminal's Ctrl-C reaches only this runner, which forwards exactly one SIGINT
-        subprocess.Popen([sys.executable, "-m", f"{PACKAGE}.{spec.executable}", *spec.ros_args()],
-                         start_new_session=True)
-        for spec in specs
-    ]
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        # SIGTERM (a supervisor, `timeout`, `kill`) would otherwise end this runner at once and
+        # orphan the nodes, which live in their own sessions: stop them as Ctrl-C does.
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    processes: list[subprocess.Popen] = []
     try:
+        for spec in specs:
+            # own sessions: a terminal's Ctrl-C reaches only this runner, which forwards exactly one SIGINT
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", f"{PACKAGE}.{spec.executable}", *spec.ros_args()], start_new_session=True))
         while all(p.poll() is None for p in processes):
             try:
                 processes[0].wait(timeout=0.5)
@@ -119,6 +126,9 @@ def run(specs: Sequence[NodeSpec]) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if main_thread:  # a second signal must not cut the nodes' shutdown short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
@@ -128,6 +138,9 @@ def run(specs: Sequence[NodeSpec]) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if main_thread:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return next((p.returncode for p in processes if p.returncode), 0)
 
 

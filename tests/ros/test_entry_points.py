@@ -81,3 +81,43 @@ def test_sim_arm_process_publishes_and_stops_on_sigterm(ros_context, ns):
             process.kill()
     assert code == 0, output
     assert poses[-1].header.frame_id == "base"
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_launch_runner_stops_its_nodes_on_sigterm(ros_context, ns, tmp_path):
+    """`python launch/sim_launch.py` killed by a supervisor (SIGTERM) must not orphan its nodes."""
+    script = ("import sys; from wm_control_ros.launch_specs import NodeSpec, run; "
+              "sys.exit(run([NodeSpec(executable='sim_arm', name='sim_arm', parameters={'image_size': 32}, "
+              f"remappings=(('__ns', '{ns}'),))]))")
+    log = (tmp_path / "runner.log").open("w")  # not a pipe: an orphaned node would hold it open
+    runner = subprocess.Popen([sys.executable, "-c", script], stdout=log, stderr=subprocess.STDOUT)
+    probe = Probe(ros_context, ns)
+    poses: list[PoseStamped] = []
+    probe.create_subscription(PoseStamped, "ee_pose", poses.append, COMMAND_QOS)
+    nodes: list[int] = []
+    try:
+        with spinning(ros_context, probe):
+            assert wait_for(lambda: len(poses) >= 3, 30.0), runner.poll()
+            nodes = _children(runner.pid)
+            assert len(nodes) == 1
+            runner.send_signal(signal.SIGTERM)
+            code = runner.wait(timeout=20)
+    finally:
+        for pid in [runner.pid, *nodes]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        log.close()
+    assert code == 0, (tmp_path / "runner.log").read_text()
+    assert not _alive(nodes[0]), "the node outlived its launcher"

@@ -112,7 +112,9 @@ class SimArmNode(Node):
         self._gripper_target = 0.0
         self._gripper_command = 0.0  # mirrors the env's integrated gripper command
         self._reset_requested = False
-        self.counters = {"steps": 0, "rejected_commands": 0, "twists": 0}
+        self.counters = {"steps": 0, "rejected_commands": 0, "twists": 0, "successes": 0}
+        self._episode_steps = 0
+        self._episode_succeeded = False
         self.last_info: dict[str, Any] = {}
 
         self._image_pub = self.create_publisher(Image, "camera/image_raw", SENSOR_QOS)
@@ -215,6 +217,7 @@ class SimArmNode(Node):
     def _reset(self, env: gym.Env) -> None:
         self._obs, info = env.reset(seed=self.config.seed + self._episode)
         self._episode += 1
+        self._episode_steps, self._episode_succeeded = 0, False
         self.last_info = info
         state = self._obs["state"].astype(np.float64)
         self._target_xyz, self._target_rot = state[:3], euler_to_matrix(state[3:6])
@@ -282,6 +285,13 @@ class SimArmNode(Node):
         with self._lock:
             self._gripper_command = float(np.clip(self._gripper_command + action[6], 0.0, 1.0))
         self.counters["steps"] += 1
+        self._episode_steps += 1
+        if self.last_info["success"] and not self._episode_succeeded:  # said once per episode
+            self._episode_succeeded = True
+            self.counters["successes"] += 1
+            distances = ", ".join(f"{name} {value * 100:.1f} cm" for name, value in self.last_info["distances"].items())
+            self.get_logger().info(f"episode {self._episode} (seed {self.config.seed + self._episode - 1}): "
+                                   f"task success after {self._episode_steps} steps ({distances})")
 
     def _publish(self, env: gym.Env) -> None:
         stamp = self.get_clock().now().to_msg()

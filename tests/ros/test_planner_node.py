@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -240,3 +242,13 @@ def test_planning_error_sends_zero_and_waits_for_start(ros_context, ns):
         assert wait_for(lambda: _moving(probe, restarted) >= 2, 5.0)
         np.testing.assert_array_equal(controller.goals[-1], FRAME)
         stream.stop()
+
+
+def test_planner_process_hands_the_gil_back_quickly():
+    """The node's worker returns from every torch operation to the GIL; with the default 5 ms
+    switch interval the executor threads kept it long enough to starve the inputs (watchdog)."""
+    script = ("import sys; from wm_control_ros.planner import GIL_SWITCH_INTERVAL, configure_process; "
+              "configure_process(); print(sys.getswitchinterval(), GIL_SWITCH_INTERVAL)")
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    interval, expected = map(float, output.split())
+    assert interval == pytest.approx(expected) and interval <= 0.001

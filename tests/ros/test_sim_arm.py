@@ -111,6 +111,7 @@ def test_end_to_end_oracle_controller_reaches_the_goal_through_ros(ros_context, 
     final = np.linalg.norm(sim.ee_state()[:3] - goal)
     print(f"oracle through ROS: distance to goal {start:.3f} m -> {final:.3f} m, {planner._counters['step']} steps")
     assert start >= 0.08 and final < 0.02
+    assert sim.counters["successes"] == 1  # the sim reports the task's success (once per episode)
 
 
 @pytest.mark.slow

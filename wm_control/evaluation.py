@@ -8,7 +8,7 @@ behaviour-cloning policy) are compared on identical starts and goals.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,6 +41,9 @@ class SummaryRow:
     seconds_per_action: float
 
 
+EpisodeKey = tuple[str, str, int]  # (task, agent, seed)
+
+
 def evaluate(
     tasks: dict[str, Callable[[], object]],
     agents: dict[str, AgentFactory],
@@ -48,31 +51,83 @@ def evaluate(
     episodes: int,
     seed: int,
     progress: bool = True,
+    reuse: Mapping[EpisodeKey, EpisodeOutcome] | None = None,
+    on_outcome: Callable[[EpisodeOutcome], None] | None = None,
 ) -> list[EpisodeOutcome]:
-    """Play ``episodes`` seeded episodes of every task (name → env factory) with every agent."""
+    """Play ``episodes`` seeded episodes of every task (name → env factory) with every agent.
+
+    Episodes found in ``reuse`` (outcomes of an earlier run, by task, agent and seed) are taken
+    from there instead of being played again. ``on_outcome`` sees every outcome as it is known.
+    """
     if episodes < 1:
         raise ValueError(f"evaluate: expected episodes >= 1, found {episodes}")
+    reuse = reuse or {}
     outcomes: list[EpisodeOutcome] = []
     for task, make_env in tasks.items():
-        env = make_env()
+        env = None
         try:
-            max_steps = env.spec.max_episode_steps
             for name, make_agent in agents.items():
-                agent = make_agent(env)
+                agent = None
                 bar = tqdm(range(episodes), desc=f"{task:<12} {name:<8}", disable=not progress, leave=True)
                 successes = 0
                 for i in bar:
-                    result = run_episode(env, agent, seed=seed + i, max_steps=max_steps)
-                    successes += result.success
-                    outcomes.append(EpisodeOutcome(
-                        task=task, agent=name, seed=seed + i, success=result.success,
-                        final_distance=result.final_distance, seconds_per_action=result.seconds_per_action,
-                        steps=len(result.steps),
-                    ))
+                    outcome = reuse.get((task, name, seed + i))
+                    if outcome is None:
+                        if env is None:
+                            env = make_env()
+                        agent = agent or make_agent(env)
+                        result = run_episode(env, agent, seed=seed + i, max_steps=env.spec.max_episode_steps)
+                        outcome = EpisodeOutcome(
+                            task=task, agent=name, seed=seed + i, success=result.success,
+                            final_distance=result.final_distance, seconds_per_action=result.seconds_per_action,
+                            steps=len(result.steps),
+                        )
+                    outcomes.append(outcome)
+                    if on_outcome is not None:
+                        on_outcome(outcome)
+                    successes += outcome.success
                     bar.set_postfix(success=f"{successes}/{i + 1}")
         finally:
-            env.close()
+            if env is not None:
+                env.close()
     return outcomes
+
+
+def read_outcomes(path: Path) -> list[EpisodeOutcome]:
+    """The episodes of an ``episodes.csv`` written by :func:`write_report` or :class:`EpisodeLog`."""
+    names = list(EpisodeOutcome.__dataclass_fields__)
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames != names:
+            raise ValueError(f"{path}: expected the columns {names} of an evaluation's episodes.csv, "
+                             f"found {reader.fieldnames}")
+        rows = list(reader)
+    try:
+        return [EpisodeOutcome(task=row["task"], agent=row["agent"], seed=int(row["seed"]),
+                               success={"True": True, "False": False}[row["success"]],
+                               final_distance=float(row["final_distance"]),
+                               seconds_per_action=float(row["seconds_per_action"]), steps=int(row["steps"]))
+                for row in rows]
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"{path}: unreadable episode row ({error!r})") from error
+
+
+class EpisodeLog:
+    """Appends outcomes to ``episodes.csv`` as they come (flushed per row), so that an interrupted
+    evaluation keeps its episodes and can be resumed from them."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(path, "w", newline="")
+        self._writer = csv.DictWriter(self._handle, fieldnames=list(EpisodeOutcome.__dataclass_fields__))
+        self._writer.writeheader()
+
+    def __call__(self, outcome: EpisodeOutcome) -> None:
+        self._writer.writerow(asdict(outcome))
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def summarise(outcomes: list[EpisodeOutcome]) -> list[SummaryRow]:

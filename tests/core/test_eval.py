@@ -32,3 +32,41 @@ def test_unknown_agent_or_task_is_a_clear_error(tmp_path, monkeypatch):
         main(["eval", "tasks=[stack]", "agents=[random]", f"hydra.run.dir={tmp_path}"])
     with pytest.raises(ValueError, match=r"subgoal_steps: tasks \['push'\] are not evaluated"):
         main(["eval", "tasks=[reach]", "agents=[planner]", "subgoal_steps={push:[6,3,31]}", f"hydra.run.dir={tmp_path}"])
+
+
+SMALL = ["tasks=[reach]", "planner.samples=16", "planner.iterations=1", "planner.elites=2",
+         "env_overrides.image_size=32", "env_overrides.max_episode_steps=12", "progress=false"]
+
+
+def _episodes(folder):
+    with open(folder / "episodes.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_eval_resumes_from_an_earlier_run_without_playing_its_episodes_again(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    main(["eval", *SMALL, "agents=[random,expert]", "episodes=2", f"hydra.run.dir={first}"])
+    main(["eval", *SMALL, "agents=[random,expert]", "episodes=3", f"resume=[{first}]", f"hydra.run.dir={second}"])
+    earlier, resumed = _episodes(first), _episodes(second)
+    assert "resume: 4 episodes from" in capsys.readouterr().out
+    assert len(resumed) == 6
+    # reused rows are copied (a replay would measure other decision times); seed 1002 is new
+    for row in earlier:
+        assert row in resumed
+    new = [row for row in resumed if row["seed"] == "1002"]
+    assert sorted(row["agent"] for row in new) == ["expert", "random"]
+    assert "| reach | expert | 3 | 100% |" in (second / "summary.md").read_text()
+
+
+def test_eval_refuses_to_resume_from_other_settings_or_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    first = tmp_path / "first"
+    main(["eval", *SMALL, "agents=[planner]", "episodes=1", f"hydra.run.dir={first}"])
+    with pytest.raises(ValueError, match=r"resume: .*episodes.csv was evaluated with other settings \(planner: "):
+        main(["eval", *SMALL, "agents=[planner]", "episodes=1", "planner.samples=32", f"resume=[{first}]",
+              f"hydra.run.dir={tmp_path / 'second'}"])
+    with pytest.raises(ValueError, match="resume: expected an episodes.csv file or an eval run folder"):
+        main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'missing'}]", f"hydra.run.dir={tmp_path / 'x'}"])
+    (tmp_path / "other.csv").write_text("step,loss\n1,0.5\n")
+    with pytest.raises(ValueError, match="expected the columns"):
+        main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'other.csv'}]", f"hydra.run.dir={tmp_path / 'y'}"])

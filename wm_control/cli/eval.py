@@ -67,13 +67,58 @@ def run(cfg: DictConfig) -> None:
     if "expert" in cfg.agents:
         agents["expert"] = lambda env: make_policy("expert", env, noise=0.0, seed=cfg.seed)
 
-    from ..evaluation import evaluate
+    from ..evaluation import EpisodeLog, evaluate
 
-    outcomes = evaluate(tasks, agents, episodes=cfg.episodes, seed=cfg.seed, progress=cfg.progress)
+    reuse = _episodes_to_reuse(cfg)
     folder = output_dir()
+    log = EpisodeLog(folder / "episodes.csv")
+    try:
+        outcomes = evaluate(tasks, agents, episodes=cfg.episodes, seed=cfg.seed, progress=cfg.progress,
+                            reuse=reuse, on_outcome=log)
+    finally:
+        log.close()
     rows = write_report(outcomes, folder)
     print(markdown_table(rows))
     print(f"outputs: {folder} (summary.md, summary.csv, episodes.csv, success.png)")
+
+
+SAME_SETTINGS = {"planner": ("model", "planner", "subgoal_steps", "env_overrides"),
+                 "other": ("env_overrides",)}
+"""Settings a reused episode must share with this run (from its run folder's .hydra/config.yaml)."""
+
+
+def _episodes_to_reuse(cfg: DictConfig) -> dict:
+    """Outcomes of earlier runs (``resume``: episodes.csv files or run folders), by (task, agent,
+    seed); later entries win. Refused when the earlier run's recorded settings differ."""
+    from pathlib import Path
+
+    from ..evaluation import read_outcomes
+
+    reuse = {}
+    for entry in cfg.resume:
+        path = Path(str(entry)).expanduser()
+        csv_path = path / "episodes.csv" if path.is_dir() else path
+        if not csv_path.is_file():
+            raise ValueError(f"resume: expected an episodes.csv file or an eval run folder holding one, "
+                             f"found nothing at {str(csv_path)!r}")
+        outcomes = read_outcomes(csv_path)
+        recorded = csv_path.parent / ".hydra" / "config.yaml"
+        if recorded.is_file():
+            earlier = OmegaConf.load(recorded)
+            agents = {o.agent for o in outcomes}
+            keys = SAME_SETTINGS["planner"] if "planner" in agents else SAME_SETTINGS["other"]
+            differ = [k for k in keys if _setting(earlier, k) != _setting(cfg, k)]
+            if differ:
+                details = "; ".join(f"{k}: {_setting(earlier, k)} there, {_setting(cfg, k)} here" for k in differ)
+                raise ValueError(f"resume: {csv_path} was evaluated with other settings ({details})")
+        reuse.update({(o.task, o.agent, o.seed): o for o in outcomes})
+        print(f"resume: {len(outcomes)} episodes from {csv_path}")
+    return reuse
+
+
+def _setting(cfg: DictConfig, key: str):
+    value = OmegaConf.to_container(cfg, resolve=True).get(key)
+    return value or None  # an empty subgoal_steps {} means the tasks' own schedules, as null does
 
 
 def _bc_policy(cfg: DictConfig) -> GoalConditionedPolicy:

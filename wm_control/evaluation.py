@@ -75,7 +75,8 @@ def evaluate(
                     if outcome is None:
                         if env is None:
                             env = make_env()
-                        agent = agent or make_agent(env)
+                        if agent is None:
+                            agent = make_agent(env)
                         result = run_episode(env, agent, seed=seed + i, max_steps=env.spec.max_episode_steps)
                         outcome = EpisodeOutcome(
                             task=task, agent=name, seed=seed + i, success=result.success,
@@ -94,7 +95,8 @@ def evaluate(
 
 
 def read_outcomes(path: Path) -> list[EpisodeOutcome]:
-    """The episodes of an ``episodes.csv`` written by :func:`write_report` or :class:`EpisodeLog`."""
+    """The episodes of an ``episodes.csv`` written by :func:`write_report` or :class:`EpisodeLog`.
+    A cut-off last row (a run killed while writing it) is left out; any other bad row is an error."""
     names = list(EpisodeOutcome.__dataclass_fields__)
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
@@ -102,14 +104,19 @@ def read_outcomes(path: Path) -> list[EpisodeOutcome]:
             raise ValueError(f"{path}: expected the columns {names} of an evaluation's episodes.csv, "
                              f"found {reader.fieldnames}")
         rows = list(reader)
-    try:
-        return [EpisodeOutcome(task=row["task"], agent=row["agent"], seed=int(row["seed"]),
-                               success={"True": True, "False": False}[row["success"]],
-                               final_distance=float(row["final_distance"]),
-                               seconds_per_action=float(row["seconds_per_action"]), steps=int(row["steps"]))
-                for row in rows]
-    except (KeyError, ValueError) as error:
-        raise ValueError(f"{path}: unreadable episode row ({error!r})") from error
+    outcomes = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            outcomes.append(EpisodeOutcome(
+                task=row["task"], agent=row["agent"], seed=int(row["seed"]),
+                success={"True": True, "False": False}[row["success"]], final_distance=float(row["final_distance"]),
+                seconds_per_action=float(row["seconds_per_action"]), steps=int(row["steps"])))
+        except (KeyError, ValueError, TypeError) as error:
+            if number == len(rows) + 1:
+                print(f"{path}: line {number} is cut off (an interrupted run); left out")
+                continue
+            raise ValueError(f"{path}: line {number} is not an episode row ({error!r}): {row}") from error
+    return outcomes
 
 
 class EpisodeLog:

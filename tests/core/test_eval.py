@@ -49,6 +49,13 @@ def test_eval_resumes_from_an_earlier_run_without_playing_its_episodes_again(tmp
     main(["eval", *SMALL, "agents=[random,expert]", "episodes=3", f"resume=[{first}]", f"hydra.run.dir={second}"])
     earlier, resumed = _episodes(first), _episodes(second)
     assert "resume: 4 episodes from" in capsys.readouterr().out
+    # a run killed while writing a row: the cut-off last row is left out, the others are reused
+    lines = (first / "episodes.csv").read_text().splitlines()
+    (tmp_path / "cut.csv").write_text("\n".join([*lines[:-1], lines[-1][:12]]))
+    main(["eval", *SMALL, "agents=[random,expert]", "episodes=1", f"resume=[{tmp_path / 'cut.csv'}]",
+          f"hydra.run.dir={tmp_path / 'third'}"])
+    output = capsys.readouterr().out
+    assert "line 5 is cut off" in output and "resume: 3 episodes from" in output
     assert len(resumed) == 6
     # reused rows are copied (a replay would measure other decision times); seed 1002 is new
     for row in earlier:
@@ -67,6 +74,10 @@ def test_eval_refuses_to_resume_from_other_settings_or_files(tmp_path, monkeypat
               f"hydra.run.dir={tmp_path / 'second'}"])
     with pytest.raises(ValueError, match="resume: expected an episodes.csv file or an eval run folder"):
         main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'missing'}]", f"hydra.run.dir={tmp_path / 'x'}"])
+    rows = (first / "episodes.csv").read_text().splitlines()
+    (tmp_path / "broken.csv").write_text("\n".join([rows[0], rows[1][:-5], rows[1]]) + "\n")
+    with pytest.raises(ValueError, match="line 2 is not an episode row"):
+        main(["eval", *SMALL, "agents=[planner]", f"resume=[{tmp_path / 'broken.csv'}]", f"hydra.run.dir={tmp_path / 'z'}"])
     (tmp_path / "other.csv").write_text("step,loss\n1,0.5\n")
     with pytest.raises(ValueError, match="expected the columns"):
         main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'other.csv'}]", f"hydra.run.dir={tmp_path / 'y'}"])

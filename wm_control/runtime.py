@@ -1,8 +1,7 @@
 """Process-level settings applied by the entry points (never as an import side effect).
 
-Rendering: without a display, MuJoCo is pointed at EGL (headless OpenGL) unless ``MUJOCO_GL`` says
-otherwise (``osmesa`` for pure software rendering).
-
+Headless rendering (choosing MuJoCo's OpenGL backend before MuJoCo is imported) lives in
+:mod:`envs.headless`, which the ROS simulator node can import without torch.
 
 Planning on CPU allocates and frees the same tens-of-megabyte activation buffers at every CEM
 iteration. glibc returns such blocks to the kernel on free (mmap/trim), so every allocation pays
@@ -17,10 +16,6 @@ import ctypes
 import ctypes.util
 import os
 from contextlib import contextmanager
-
-from envs.headless import headless_rendering_default
-
-__all__ = ["headless_rendering_default", "preserved_scheduling", "tune_cpu_allocator"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3

@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> None:
 def console_main() -> None:
     """The `wm-control` executable: process-level settings first (allocator, headless rendering),
     then :func:`main`. Tests and embedding code call :func:`main` and keep their process as it is."""
-    from ..runtime import headless_rendering_default, tune_cpu_allocator
+    from envs.headless import headless_rendering_default
+
+    from ..runtime import tune_cpu_allocator
 
     tune_cpu_allocator()
     headless_rendering_default()

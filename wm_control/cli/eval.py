@@ -4,6 +4,8 @@ seeded episodes of each task."""
 
 from __future__ import annotations
 
+import functools
+
 from omegaconf import DictConfig, OmegaConf
 
 from ..behavior_cloning import BCAgent, BCConfig, GoalConditionedPolicy, load_demonstrations, train_policy
@@ -45,7 +47,7 @@ def run(cfg: DictConfig) -> None:
     if "planner" in cfg.agents:
         source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
         planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
-        model = source.load(REPO_ROOT)
+        model = functools.cache(lambda: source.load(REPO_ROOT))  # loaded for the first episode played
         schedules = {} if cfg.subgoal_steps is None else OmegaConf.to_container(cfg.subgoal_steps, resolve=True)
         unknown = sorted(set(schedules) - set(env_configs))
         if unknown:
@@ -53,15 +55,15 @@ def run(cfg: DictConfig) -> None:
         task_of_id = {c.id: task for task, c in env_configs.items()}
 
         def planner_agent(env):
-            controller = planner_cfg.controller(model)
+            controller = planner_cfg.controller(model())
             steps = schedules.get(task_of_id[env.spec.id])
             return MPCAgent(env, controller, subgoal_steps=list(steps) if steps else None,
                             max_steps=env.spec.max_episode_steps)
 
         agents["planner"] = planner_agent
     if "bc" in cfg.agents:
-        policy = _bc_policy(cfg)
-        agents["bc"] = lambda env: BCAgent(env, policy)
+        policy = functools.cache(lambda: _bc_policy(cfg))  # trained or loaded for the first episode played
+        agents["bc"] = lambda env: BCAgent(env, policy())
     if "random" in cfg.agents:
         agents["random"] = lambda env: make_policy("random", env, seed=cfg.seed)
     if "expert" in cfg.agents:
@@ -82,18 +84,19 @@ def run(cfg: DictConfig) -> None:
     print(f"outputs: {folder} (summary.md, summary.csv, episodes.csv, success.png)")
 
 
-SAME_SETTINGS = {"planner": ("model", "planner", "subgoal_steps", "env_overrides"),
-                 "other": ("env_overrides",)}
-"""Settings a reused episode must share with this run (from its run folder's .hydra/config.yaml)."""
+PLANNER_SETTINGS = ("model", "planner", "subgoal_steps")
+"""Settings a reused planner episode must share with this run, besides ``env_overrides`` (all agents)."""
 
 
 def _episodes_to_reuse(cfg: DictConfig) -> dict:
     """Outcomes of earlier runs (``resume``: episodes.csv files or run folders), by (task, agent,
-    seed); later entries win. Refused when the earlier run's recorded settings differ."""
+    seed); later entries win. Refused when the earlier run's recorded settings
+    (``.hydra/config.yaml`` of its run folder) differ."""
     from pathlib import Path
 
     from ..evaluation import read_outcomes
 
+    here = _compared_settings(cfg)
     reuse = {}
     for entry in cfg.resume:
         path = Path(str(entry)).expanduser()
@@ -104,21 +107,21 @@ def _episodes_to_reuse(cfg: DictConfig) -> dict:
         outcomes = read_outcomes(csv_path)
         recorded = csv_path.parent / ".hydra" / "config.yaml"
         if recorded.is_file():
-            earlier = OmegaConf.load(recorded)
-            agents = {o.agent for o in outcomes}
-            keys = SAME_SETTINGS["planner"] if "planner" in agents else SAME_SETTINGS["other"]
-            differ = [k for k in keys if _setting(earlier, k) != _setting(cfg, k)]
+            there = _compared_settings(OmegaConf.load(recorded))
+            keys = ("env_overrides", *(PLANNER_SETTINGS if any(o.agent == "planner" for o in outcomes) else ()))
+            differ = [k for k in keys if there.get(k) != here.get(k)]
             if differ:
-                details = "; ".join(f"{k}: {_setting(earlier, k)} there, {_setting(cfg, k)} here" for k in differ)
+                details = "; ".join(f"{k}: {there.get(k)} there, {here.get(k)} here" for k in differ)
                 raise ValueError(f"resume: {csv_path} was evaluated with other settings ({details})")
         reuse.update({(o.task, o.agent, o.seed): o for o in outcomes})
         print(f"resume: {len(outcomes)} episodes from {csv_path}")
     return reuse
 
 
-def _setting(cfg: DictConfig, key: str):
-    value = OmegaConf.to_container(cfg, resolve=True).get(key)
-    return value or None  # an empty subgoal_steps {} means the tasks' own schedules, as null does
+def _compared_settings(cfg: DictConfig) -> dict:
+    values = OmegaConf.to_container(cfg, resolve=True)
+    values["subgoal_steps"] = values.get("subgoal_steps") or None  # {} means the tasks' own, as null does
+    return values
 
 
 def _bc_policy(cfg: DictConfig) -> GoalConditionedPolicy:

@@ -173,8 +173,10 @@ class ArmEnv(GoalRendering, gym.Env):
         raise NotImplementedError
 
     def _task_info(self) -> dict[str, Any]:
-        """Task-specific entries of ``info`` (object and goal positions)."""
-        return {}
+        """Task-specific entries of ``info``: ``goal_position`` (3,) (m), where the final goal image
+        shows what the task moves, and ``object_position`` / ``object_quaternion`` when it moves an
+        object (otherwise it moves the end effector)."""
+        raise NotImplementedError
 
     # ----------------------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -291,18 +293,23 @@ class ArmEnv(GoalRendering, gym.Env):
     def _info(
         self, executed_action: np.ndarray, action_clipped: bool, workspace_clipped: bool
     ) -> dict[str, Any]:
+        """The step's ``info``; ``goal_distance`` (m) is how far what the task moves (its object, else
+        the end effector) is from ``goal_position``, the place the final goal image shows it."""
         reward_terms, distances, success = self._evaluate()
+        task_info = self._task_info()
+        moved = task_info.get("object_position", self.data.site(self._ee_site).xpos)
         return {
             "success": bool(success),
             "reward_terms": reward_terms,
             "distances": distances,
+            "goal_distance": float(np.linalg.norm(np.asarray(moved, np.float64) - task_info["goal_position"])),
             "goal_state": self._goals[-1].state.astype(np.float32),
             "ee_position": self.data.site(self._ee_site).xpos.astype(np.float32),
             "gripper_command": self._gripper_command,
             "executed_action": executed_action,
             "action_clipped": action_clipped,
             "workspace_clipped": workspace_clipped,
-            **self._task_info(),
+            **task_info,
         }
 
     def _randomize_colors(self, rng: np.random.Generator) -> None:

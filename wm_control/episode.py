@@ -27,14 +27,16 @@ class Agent(Protocol):
 @dataclass(frozen=True)
 class StepRecord:
     """One control step: the sub-goal pursued, the executed action [7], the plan's energy (None for
-    agents that do not plan), the end-effector distance to that sub-goal's end-effector position
-    after the step (m), and the agent's decision time (s)."""
+    agents that do not plan), after the step the end-effector distance to that sub-goal's
+    end-effector position (m) and the task's ``goal_distance`` (m: its object, or for Reach the end
+    effector, to where the final goal image shows it), and the agent's decision time (s)."""
 
     step: int
     subgoal: int
     action: np.ndarray
     energy: float | None
     distance: float
+    goal_distance: float
     planning_seconds: float
 
 
@@ -49,7 +51,13 @@ class EpisodeResult:
     final_info: dict = field(default_factory=dict)
 
     @property
-    def final_distance(self) -> float:
+    def final_goal_distance(self) -> float:
+        """The task's goal distance after the last step (m): what success is judged on."""
+        return self.steps[-1].goal_distance if self.steps else float("nan")
+
+    @property
+    def final_ee_distance(self) -> float:
+        """End-effector distance to the last pursued sub-goal's end-effector position (m)."""
         return self.steps[-1].distance if self.steps else float("nan")
 
     @property
@@ -134,7 +142,7 @@ def run_episode(
         record = StepRecord(
             step=t, subgoal=subgoal, action=action, energy=getattr(agent, "last_energy", None),
             distance=float(np.linalg.norm(np.asarray(info["ee_position"], np.float64) - target)),
-            planning_seconds=seconds,
+            goal_distance=float(info["goal_distance"]), planning_seconds=seconds,
         )
         result.steps.append(record)
         result.frames.append(obs["pixels"])

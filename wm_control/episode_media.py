@@ -43,7 +43,8 @@ def write_episode_video(result: EpisodeResult, path: Path, fps: float = 4.0) -> 
 
 
 def plot_episode(result: EpisodeResult, path: Path) -> Path:
-    """Energy (left axis) and end-effector distance to the goal (right axis) per step."""
+    """Energy (left axis) and, per step (right axis), the end-effector distance to the pursued
+    sub-goal's pose and the task's goal distance (its object, or for Reach the end effector)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -56,8 +57,14 @@ def plot_episode(result: EpisodeResult, path: Path) -> Path:
     ax.set_xlabel("control step")
     ax.set_ylabel("energy (L1 to goal tokens)", color="tab:blue")
     twin = ax.twinx()
-    twin.plot(steps, [s.distance * 100 for s in result.steps], "s--", color="tab:orange", label="distance")
-    twin.set_ylabel("end-effector distance to goal (cm)", color="tab:orange")
+    twin.plot(steps, [s.distance * 100 for s in result.steps], "s--", color="tab:orange",
+              label="end effector to sub-goal pose")
+    twin.plot(steps, [s.goal_distance * 100 for s in result.steps], "^:", color="tab:green",
+              label="task goal distance")
+    twin.set_ylabel("distance (cm)")
+    lines = ax.get_legend_handles_labels()
+    twin_lines = twin.get_legend_handles_labels()
+    ax.legend(lines[0] + twin_lines[0], lines[1] + twin_lines[1], fontsize=8, loc="upper right")
     for s in result.steps[1:]:
         if s.subgoal != result.steps[s.step - 1].subgoal:
             ax.axvline(s.step + 0.5, color="grey", linewidth=0.8, linestyle=":")

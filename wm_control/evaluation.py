@@ -26,7 +26,8 @@ class EpisodeOutcome:
     agent: str
     seed: int
     success: bool
-    final_distance: float
+    final_goal_distance: float  # m: the task's object (Reach: end effector) to where the final goal image shows it
+    final_ee_distance: float  # m: end effector to the final sub-goal's end-effector position
     seconds_per_action: float
     steps: int
 
@@ -37,7 +38,8 @@ class SummaryRow:
     agent: str
     episodes: int
     success_rate: float
-    final_distance_mean: float
+    goal_distance_mean: float
+    ee_distance_mean: float
     seconds_per_action: float
 
 
@@ -80,7 +82,8 @@ def evaluate(
                         result = run_episode(env, agent, seed=seed + i, max_steps=env.spec.max_episode_steps)
                         outcome = EpisodeOutcome(
                             task=task, agent=name, seed=seed + i, success=result.success,
-                            final_distance=result.final_distance, seconds_per_action=result.seconds_per_action,
+                            final_goal_distance=result.final_goal_distance,
+                            final_ee_distance=result.final_ee_distance, seconds_per_action=result.seconds_per_action,
                             steps=len(result.steps),
                         )
                     outcomes.append(outcome)
@@ -101,15 +104,18 @@ def read_outcomes(path: Path) -> list[EpisodeOutcome]:
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames != names:
+            older = " (written by an older wm-control: play its episodes again)" if (
+                reader.fieldnames and "final_distance" in reader.fieldnames) else ""
             raise ValueError(f"{path}: expected the columns {names} of an evaluation's episodes.csv, "
-                             f"found {reader.fieldnames}")
+                             f"found {reader.fieldnames}{older}")
         rows = list(reader)
     outcomes = []
     for number, row in enumerate(rows, start=2):
         try:
             outcomes.append(EpisodeOutcome(
                 task=row["task"], agent=row["agent"], seed=int(row["seed"]),
-                success={"True": True, "False": False}[row["success"]], final_distance=float(row["final_distance"]),
+                success={"True": True, "False": False}[row["success"]],
+                final_goal_distance=float(row["final_goal_distance"]), final_ee_distance=float(row["final_ee_distance"]),
                 seconds_per_action=float(row["seconds_per_action"]), steps=int(row["steps"])))
         except (KeyError, ValueError, TypeError) as error:
             if number == len(rows) + 1:
@@ -145,16 +151,18 @@ def summarise(outcomes: list[EpisodeOutcome]) -> list[SummaryRow]:
         rows.append(SummaryRow(
             task=task, agent=agent, episodes=len(group),
             success_rate=float(np.mean([o.success for o in group])),
-            final_distance_mean=float(np.mean([o.final_distance for o in group])),
+            goal_distance_mean=float(np.mean([o.final_goal_distance for o in group])),
+            ee_distance_mean=float(np.mean([o.final_ee_distance for o in group])),
             seconds_per_action=float(np.mean([o.seconds_per_action for o in group])),
         ))
     return rows
 
 
 def markdown_table(rows: list[SummaryRow]) -> str:
-    lines = ["| task | agent | episodes | success | final distance (cm) | s / action |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | {r.final_distance_mean * 100:.1f} | "
-              f"{r.seconds_per_action:.3f} |" for r in rows]
+    lines = ["| task | agent | episodes | success | distance to goal (cm) | end effector to final pose (cm) | s / action |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | {r.goal_distance_mean * 100:.1f} | "
+              f"{r.ee_distance_mean * 100:.1f} | {r.seconds_per_action:.3f} |" for r in rows]
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ import csv
 
 import pytest
 
+from envs.reach import ReachEnv
 from wm_control.cli.main import main
 
 
@@ -18,6 +19,11 @@ def test_eval_writes_tables_and_plot_for_all_agents(tmp_path, capsys):
         assert sorted(int(e["seed"]) for e in episodes if e["agent"] == agent) == [1000, 1001]
     summary = {row["agent"]: row for row in csv.DictReader(open(tmp_path / "summary.csv"))}
     assert float(summary["expert"]["success_rate"]) == 1.0  # the scripted expert reaches in 12 steps
+    # the goal distance is what success judges (Reach: the end effector within 3 cm of the goal)
+    threshold = ReachEnv.success_threshold
+    assert float(summary["expert"]["goal_distance_mean"]) < threshold < float(summary["random"]["goal_distance_mean"])
+    for row in episodes:
+        assert (float(row["final_goal_distance"]) < threshold) == (row["success"] == "True")
     assert float(summary["planner"]["seconds_per_action"]) > float(summary["random"]["seconds_per_action"])
     assert "| reach | expert | 2 | 100% |" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "success.png").read_bytes()[:4] == b"\x89PNG"
@@ -78,6 +84,10 @@ def test_eval_refuses_to_resume_from_other_settings_or_files(tmp_path, monkeypat
     (tmp_path / "broken.csv").write_text("\n".join([rows[0], rows[1][:-5], rows[1]]) + "\n")
     with pytest.raises(ValueError, match="line 2 is not an episode row"):
         main(["eval", *SMALL, "agents=[planner]", f"resume=[{tmp_path / 'broken.csv'}]", f"hydra.run.dir={tmp_path / 'z'}"])
+    older = "task,agent,seed,success,final_distance,seconds_per_action,steps\nreach,random,1000,False,0.3,0.0,12\n"
+    (tmp_path / "older.csv").write_text(older)
+    with pytest.raises(ValueError, match=r"found \[.*'final_distance'.*\] \(written by an older wm-control"):
+        main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'older.csv'}]", f"hydra.run.dir={tmp_path / 'o'}"])
     (tmp_path / "other.csv").write_text("step,loss\n1,0.5\n")
     with pytest.raises(ValueError, match="expected the columns"):
         main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'other.csv'}]", f"hydra.run.dir={tmp_path / 'y'}"])

@@ -19,8 +19,11 @@ SMALL = ["planner.samples=24", "planner.iterations=2", "planner.elites=4", "env.
 def test_plan_in_reach_writes_video_plot_and_summary(tmp_path, capsys):
     main(["plan", "env=reach", "episode.max_steps=3", *SMALL, f"hydra.run.dir={tmp_path}"])
     out = capsys.readouterr().out
-    assert out.count("distance") >= 3 and "s per action" in out
+    assert out.count("end effector to goal") == 3 and "s per action" in out
     summary = json.loads((tmp_path / "episode.json").read_text())
+    # Reach moves the end effector: its goal distance is the end effector's, to the single goal pose
+    np.testing.assert_allclose(summary["goal_distances_m"], summary["ee_distances_m"], atol=0.01)
+    assert summary["final_goal_distance_m"] == summary["goal_distances_m"][-1]
     assert summary["steps"] == 3 and len(summary["energies"]) == 3
     assert all(np.abs(np.array(summary["actions"])[:, :3]).max(0) <= 0.075 + 1e-6)
     video = cv2.VideoCapture(str(tmp_path / "episode.mp4"))

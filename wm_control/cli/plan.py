@@ -67,11 +67,12 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
         max_steps = episode.max_steps or env.spec.max_episode_steps
         goals = [read_rgb_image(cfg.goal)] if cfg.goal else None
         print(f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz")
+        moved = "cube" if env.unwrapped.scene_spec.cube else "end effector"  # what the goal distance measures
 
         def progress(record) -> None:
             print(f"step {record.step + 1:3d}/{max_steps}  goal {record.subgoal}  energy {record.energy:.5f}  "
-                  f"distance {record.distance * 100:6.2f} cm  planning {record.planning_seconds * 1000:5.0f} ms",
-                  flush=True)
+                  f"ee to sub-goal {record.distance * 100:6.2f} cm  {moved} to goal {record.goal_distance * 100:6.2f} cm  "
+                  f"planning {record.planning_seconds * 1000:5.0f} ms", flush=True)
 
         agent = MPCAgent(
             env, controller, subgoal_steps=list(episode.subgoal_steps) if episode.subgoal_steps else None,
@@ -83,15 +84,18 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
     folder = output_dir()
     summary = {
         "task": env_cfg.id, "seed": episode.seed, "success": result.success, "steps": len(result.steps),
-        "final_distance_m": result.final_distance, "seconds_per_action": result.seconds_per_action,
-        "energies": [s.energy for s in result.steps], "distances_m": [s.distance for s in result.steps],
+        "final_goal_distance_m": result.final_goal_distance, "final_ee_distance_m": result.final_ee_distance,
+        "seconds_per_action": result.seconds_per_action, "energies": [s.energy for s in result.steps],
+        "ee_distances_m": [s.distance for s in result.steps],
+        "goal_distances_m": [s.goal_distance for s in result.steps],
         "actions": [s.action.tolist() for s in result.steps],
     }
     (folder / "episode.json").write_text(json.dumps(summary, indent=2))
     plot_episode(result, folder / "episode.png")
     if episode.video:
         write_episode_video(result, folder / "episode.mp4", fps=env_cfg.control_hz)
-    print(f"{'SUCCESS' if result.success else 'no success'} after {len(result.steps)} steps; final distance "
-          f"{result.final_distance * 100:.2f} cm; {result.seconds_per_action:.2f} s per action")
+    print(f"{'SUCCESS' if result.success else 'no success'} after {len(result.steps)} steps; {moved} "
+          f"{result.final_goal_distance * 100:.2f} cm from its goal, end effector {result.final_ee_distance * 100:.2f} cm "
+          f"from its final pose; {result.seconds_per_action:.2f} s per action")
     print(f"outputs: {folder}")
 

@@ -38,6 +38,8 @@ class SummaryRow:
     agent: str
     episodes: int
     success_rate: float
+    success_low: float  # 95 % Wilson score interval of the success rate
+    success_high: float
     goal_distance_mean: float
     ee_distance_mean: float
     seconds_per_action: float
@@ -143,14 +145,27 @@ class EpisodeLog:
         self._handle.close()
 
 
+def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
+    """95 % (default ``z``) Wilson score interval of a success rate: sound at 0 or all successes and
+    for few trials, where the normal approximation is not."""
+    if trials < 1:
+        raise ValueError(f"wilson_interval: expected trials >= 1, found {trials}")
+    rate = successes / trials
+    centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * np.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
+
+
 def summarise(outcomes: list[EpisodeOutcome]) -> list[SummaryRow]:
     rows = []
     keys = dict.fromkeys((o.task, o.agent) for o in outcomes)
     for task, agent in keys:
         group = [o for o in outcomes if o.task == task and o.agent == agent]
+        successes = sum(o.success for o in group)
+        low, high = wilson_interval(successes, len(group))
         rows.append(SummaryRow(
             task=task, agent=agent, episodes=len(group),
-            success_rate=float(np.mean([o.success for o in group])),
+            success_rate=successes / len(group), success_low=low, success_high=high,
             goal_distance_mean=float(np.mean([o.final_goal_distance for o in group])),
             ee_distance_mean=float(np.mean([o.final_ee_distance for o in group])),
             seconds_per_action=float(np.mean([o.seconds_per_action for o in group])),
@@ -159,10 +174,11 @@ def summarise(outcomes: list[EpisodeOutcome]) -> list[SummaryRow]:
 
 
 def markdown_table(rows: list[SummaryRow]) -> str:
-    lines = ["| task | agent | episodes | success | distance to goal (cm) | end effector to final pose (cm) | s / action |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | {r.goal_distance_mean * 100:.1f} | "
-              f"{r.ee_distance_mean * 100:.1f} | {r.seconds_per_action:.3f} |" for r in rows]
+    lines = ["| task | agent | episodes | success | 95 % interval | distance to goal (cm) | end effector to final pose (cm) "
+             "| s / action |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | {r.success_low:.0%}–{r.success_high:.0%} | "
+              f"{r.goal_distance_mean * 100:.1f} | {r.ee_distance_mean * 100:.1f} | {r.seconds_per_action:.3f} |"
+              for r in rows]
     return "\n".join(lines)
 
 
@@ -191,14 +207,20 @@ def _bar_plot(rows: list[SummaryRow], path: Path) -> None:
     width = 0.8 / len(agents)
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(tasks), 3.8))
     for k, agent in enumerate(agents):
-        rates = [next((r.success_rate for r in rows if r.task == t and r.agent == agent), 0.0) * 100 for t in tasks]
-        bars = ax.bar(np.arange(len(tasks)) + (k - (len(agents) - 1) / 2) * width, rates, width, label=agent)
-        ax.bar_label(bars, fmt="%.0f", fontsize=7)
+        found = [next((r for r in rows if r.task == t and r.agent == agent), None) for t in tasks]
+        rates = np.array([0.0 if r is None else r.success_rate * 100 for r in found])
+        low = np.array([0.0 if r is None else r.success_low * 100 for r in found])
+        high = np.array([0.0 if r is None else r.success_high * 100 for r in found])
+        x = np.arange(len(tasks)) + (k - (len(agents) - 1) / 2) * width
+        ax.bar(x, rates, width, label=agent, yerr=np.clip(np.stack([rates - low, high - rates]), 0, None),
+               error_kw={"elinewidth": 0.8, "capsize": 2})
+        for xi, rate, top in zip(x, rates, high):  # the rate above its interval
+            ax.text(xi, top + 1.5, f"{rate:.0f}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(np.arange(len(tasks)), tasks)
     ax.set_ylabel("success rate (%)")
     ax.set_ylim(0, 125)  # room for the legend above bars at 100 %
     ax.legend(ncols=len(agents), fontsize=8, loc="upper center")
-    ax.set_title(f"success over {rows[0].episodes} seeded episodes per task")
+    ax.set_title(f"success over {rows[0].episodes} seeded episodes per task (bars: 95 % interval)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -6,6 +6,7 @@ import pytest
 
 from envs.reach import ReachEnv
 from wm_control.cli.main import main
+from wm_control.evaluation import wilson_interval
 
 
 def test_eval_writes_tables_and_plot_for_all_agents(tmp_path, capsys):
@@ -25,7 +26,7 @@ def test_eval_writes_tables_and_plot_for_all_agents(tmp_path, capsys):
     for row in episodes:
         assert (float(row["final_goal_distance"]) < threshold) == (row["success"] == "True")
     assert float(summary["planner"]["seconds_per_action"]) > float(summary["random"]["seconds_per_action"])
-    assert "| reach | expert | 2 | 100% |" in (tmp_path / "summary.md").read_text()
+    assert "| reach | expert | 2 | 100% | 34%–100% |" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "success.png").read_bytes()[:4] == b"\x89PNG"
     assert "summary.md" in capsys.readouterr().out
 
@@ -91,3 +92,15 @@ def test_eval_refuses_to_resume_from_other_settings_or_files(tmp_path, monkeypat
     (tmp_path / "other.csv").write_text("step,loss\n1,0.5\n")
     with pytest.raises(ValueError, match="expected the columns"):
         main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'other.csv'}]", f"hydra.run.dir={tmp_path / 'y'}"])
+
+
+def test_wilson_interval_of_success_rates():
+    z2 = 1.959964**2
+    # closed forms at the ends: 0 of n → [0, z²/(n+z²)], n of n → [n/(n+z²), 1]
+    assert wilson_interval(0, 50) == pytest.approx((0.0, z2 / (50 + z2)))
+    assert wilson_interval(50, 50) == pytest.approx((50 / (50 + z2), 1.0))
+    low, high = wilson_interval(12, 50)
+    assert low < 12 / 50 < high and (low, high) == pytest.approx((0.1430, 0.3741), abs=5e-4)
+    assert wilson_interval(24, 100)[1] - wilson_interval(24, 100)[0] < high - low  # more episodes, narrower
+    with pytest.raises(ValueError, match="expected trials >= 1, found 0"):
+        wilson_interval(0, 0)

@@ -52,7 +52,7 @@ class EpisodeResult:
 
     @property
     def final_goal_distance(self) -> float:
-        """The task's goal distance after the last step (m): what success is judged on."""
+        """The task's goal distance after the last step (m, 3-D; success may judge a part of it)."""
         return self.steps[-1].goal_distance if self.steps else float("nan")
 
     @property

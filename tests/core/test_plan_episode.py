@@ -20,6 +20,7 @@ def test_plan_in_reach_writes_video_plot_and_summary(tmp_path, capsys):
     main(["plan", "env=reach", "episode.max_steps=3", *SMALL, f"hydra.run.dir={tmp_path}"])
     out = capsys.readouterr().out
     assert out.count("end effector to goal") == 3 and "s per action" in out
+    assert "pursued goal pose" not in out  # Reach moves the end effector: one final distance, not two alike
     summary = json.loads((tmp_path / "episode.json").read_text())
     # Reach moves the end effector: its goal distance is the end effector's, to the single goal pose
     np.testing.assert_allclose(summary["goal_distances_m"], summary["ee_distances_m"], atol=0.01)

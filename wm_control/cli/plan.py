@@ -94,8 +94,10 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
     plot_episode(result, folder / "episode.png")
     if episode.video:
         write_episode_video(result, folder / "episode.mp4", fps=env_cfg.control_hz)
+    pose = ("" if moved == "end effector" else
+            f", end effector {result.final_ee_distance * 100:.2f} cm from the last pursued goal pose")
     print(f"{'SUCCESS' if result.success else 'no success'} after {len(result.steps)} steps; {moved} "
-          f"{result.final_goal_distance * 100:.2f} cm from its goal, end effector {result.final_ee_distance * 100:.2f} cm "
-          f"from its final pose; {result.seconds_per_action:.2f} s per action")
+          f"{result.final_goal_distance * 100:.2f} cm from its goal{pose}; "
+          f"{result.seconds_per_action:.2f} s per action")
     print(f"outputs: {folder}")
 

@@ -109,9 +109,11 @@ def run(specs: Sequence[NodeSpec]) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
         # SIGTERM (a supervisor, `timeout`, `kill`) would otherwise end this runner at once and
-        # orphan the nodes, which live in their own sessions: stop them as Ctrl-C does.
+        # orphan the nodes, which live in their own sessions: stop them as Ctrl-C does. SIGINT is
+        # set too: started from a script's background job, this runner inherits it ignored.
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        for sig in previous:
+            signal.signal(sig, signal.default_int_handler)
     processes: list[subprocess.Popen] = []
     try:
         for spec in specs:

@@ -3,11 +3,18 @@
 rclpy's own signal handler shuts the context down before the node could publish anything, so it is
 disabled: SIGINT and SIGTERM raise KeyboardInterrupt in the main thread (between short executor
 waits), and ``destroy_node`` runs with the context still valid (the planner sends its zero command
-there).
+there). Both handlers are installed explicitly: a process started from a script's background job
+inherits SIGINT ignored (POSIX shells without job control do that), and such a node could not be
+stopped by the launcher's SIGINT.
+
+Once the node is built, its heap (torch, the model, rclpy) is frozen out of the garbage collector's
+reach: a full collection of it stops every thread of the process for ~0.17 s (the planner with the
+shipped model, measured on 2 cores), a third of the default 0.5 s input watchdog.
 """
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import Callable
 
@@ -20,11 +27,14 @@ from rclpy.signals import SignalHandlerOptions
 def run_node(make_node: Callable[[], Node], make_executor: Callable[[], Executor], args: list[str] | None) -> None:
     """Create the node and spin it until Ctrl-C, SIGTERM or shutdown; then destroy it."""
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     node = None
     executor = make_executor()
     try:
         node = make_node()
+        gc.collect()
+        gc.freeze()
         executor.add_node(node)
         while node.context.ok():
             executor.spin_once(timeout_sec=0.1)

@@ -1,8 +1,10 @@
 """The nodes' main() as separate processes (what ``ros2 run`` and the console scripts start):
-messages cross process boundaries over DDS, and Ctrl-C / SIGTERM end them with a zero command."""
+messages cross process boundaries over DDS, and Ctrl-C / SIGTERM end them with a zero command, also
+when they were started with SIGINT ignored (from a script's background job)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,12 +22,24 @@ from wm_control_ros.qos import COMMAND_QOS
 STATE = np.array([0.5, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0], np.float32)
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Processes started inside inherit SIGINT ignored, as every job a script starts in the
+    background does (POSIX shells without job control): nodes must still stop on SIGINT."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _start(module: str, ns: str, *ros_args: str, unset: tuple[str, ...] = ()) -> subprocess.Popen:
     # The whole environment is inherited: the ROS wheels' bootstrap flag and LD_LIBRARY_PATH must
     # travel together (and ROS_DOMAIN_ID / ROS_LOG_DIR keep the child in this test session).
     env = {k: v for k, v in os.environ.items() if k not in unset}
-    return subprocess.Popen([sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={ns}", *ros_args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with _sigint_ignored():
+        return subprocess.Popen([sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={ns}", *ros_args],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def _stop(process: subprocess.Popen, sig: int) -> tuple[int, str]:
@@ -102,7 +116,8 @@ def test_launch_runner_stops_its_nodes_on_sigterm(ros_context, ns, tmp_path):
               "sys.exit(run([NodeSpec(executable='sim_arm', name='sim_arm', parameters={'image_size': 32}, "
               f"remappings=(('__ns', '{ns}'),))]))")
     log = (tmp_path / "runner.log").open("w")  # not a pipe: an orphaned node would hold it open
-    runner = subprocess.Popen([sys.executable, "-c", script], stdout=log, stderr=subprocess.STDOUT)
+    with _sigint_ignored():
+        runner = subprocess.Popen([sys.executable, "-c", script], stdout=log, stderr=subprocess.STDOUT)
     probe = Probe(ros_context, ns)
     poses: list[PoseStamped] = []
     probe.create_subscription(PoseStamped, "ee_pose", poses.append, COMMAND_QOS)
@@ -121,3 +136,32 @@ def test_launch_runner_stops_its_nodes_on_sigterm(ros_context, ns, tmp_path):
         log.close()
     assert code == 0, (tmp_path / "runner.log").read_text()
     assert not _alive(nodes[0]), "the node outlived its launcher"
+
+
+def test_node_process_stops_on_sigint_and_freezes_its_startup_heap():
+    """run_node: SIGINT ends the node even when the process was started with it ignored, and the
+    heap built before spinning is out of the garbage collector's reach (no long collector pauses)."""
+    script = ("import gc, os, signal\n"
+              "from rclpy.executors import SingleThreadedExecutor\n"
+              "from rclpy.node import Node\n"
+              "from wm_control_ros.node_main import run_node\n"
+              "class Once(Node):\n"
+              "    def __init__(self):\n"
+              "        super().__init__('freeze_probe')\n"
+              "        self.create_timer(0.05, self.report)\n"
+              "    def report(self):\n"
+              "        print('frozen objects', gc.get_freeze_count(), flush=True)\n"
+              "        os.kill(os.getpid(), signal.SIGINT)\n"
+              "run_node(Once, SingleThreadedExecutor, [])\n"
+              "print('stopped', flush=True)\n")
+    with _sigint_ignored():
+        process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True)
+    try:
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and "stopped" in output, output
+    frozen = int(output.split("frozen objects", 1)[1].split()[0])
+    assert frozen > 10_000, output  # rclpy, numpy and the node itself

@@ -4,6 +4,7 @@ from tests/conftest.py), a tiny random world model checkpoint, torch limited to 
 from __future__ import annotations
 
 import gc
+import sys
 import uuid
 
 import pytest
@@ -24,6 +25,19 @@ def _no_collector_pauses():
     gc.freeze()
     yield
     gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def _planner_switch_interval():
+    """The GIL switch interval of the planner process (wm_control_ros.planner.configure_process) for
+    the nodes these tests run in one process: with Python's 5 ms, the simulator thread next to a
+    planner on a MultiThreadedExecutor fell from 40 to ~3 steps per second."""
+    from wm_control_ros.planner import GIL_SWITCH_INTERVAL
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    yield
+    sys.setswitchinterval(previous)
 
 
 @pytest.fixture

@@ -101,16 +101,10 @@ def test_sim_arm_publishes_the_robot_interface_and_refuses_nan_commands(ros_cont
 
 def test_end_to_end_oracle_controller_reaches_the_goal_through_ros(ros_context, ns):
     """The ROS chain (image/pose in, twist out, integration in the sim) with a controller that knows
-    the goal position: frames, signs and scaling must all be right for the arm to get there.
-
-    The controller asks for half the remaining distance per period. Asking for all of it would make
-    a loop that only just does not diverge: the pose it sees lags the command still being executed
-    (the sim steps at its own phase, the arm tracks with a lag), so part of every step is asked for
-    twice, and the arm can circle the goal for many periods."""
+    the goal position: frames, signs and scaling must all be right for the arm to get there and stay."""
     sim = _sim(ros_context, ns, control_rate=8.0, seed=3)
     goal = np.asarray(sim.last_info["goal_state"][:3], np.float64)
-    controller = FakeController(
-        lambda state: np.concatenate([np.clip(0.5 * (goal - state[:3]), -0.05, 0.05), np.zeros(4)]))
+    controller = FakeController(lambda state: np.concatenate([np.clip(goal - state[:3], -0.05, 0.05), np.zeros(4)]))
     planner = PlannerNode(context=ros_context, namespace=ns, controller_factory=lambda config: controller,
                           parameter_overrides={"control_rate": 8.0, "autostart": True, "watchdog_timeout": 3.0,
                                                **SIM_SAFETY})

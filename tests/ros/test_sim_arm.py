@@ -112,8 +112,10 @@ def test_end_to_end_oracle_controller_reaches_the_goal_through_ros(ros_context, 
     with spinning(ros_context, sim, planner):
         assert wait_for(lambda: np.linalg.norm(sim.ee_state()[:3] - goal) < 0.02, 15.0), (
             planner._state, planner._reason, sim.ee_state(), goal)
-        time.sleep(1.0)  # it stays there (measured before the executor stops: the sim would then
-        final = np.linalg.norm(sim.ee_state()[:3] - goal)  # hold the last twist until its timeout)
+        # it stays there; measured while spinning (once the executor stops, the sim holds the last
+        # twist until its timeout)
+        time.sleep(1.0)
+        final = np.linalg.norm(sim.ee_state()[:3] - goal)
     print(f"oracle through ROS: distance to goal {start:.3f} m -> {final:.3f} m, {planner._counters['step']} steps")
     assert start >= 0.08 and final < 0.02
     assert sim.counters["successes"] == 1  # the sim reports the task's success (once per episode)

@@ -67,7 +67,8 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
         max_steps = episode.max_steps or env.spec.max_episode_steps
         goals = [read_rgb_image(cfg.goal)] if cfg.goal else None
         print(f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz")
-        moved = "cube" if env.unwrapped.scene_spec.cube else "end effector"  # what the goal distance measures
+        has_cube = env.unwrapped.scene_spec.cube
+        moved = "cube" if has_cube else "end effector"  # what the goal distance measures
 
         def progress(record) -> None:
             print(f"step {record.step + 1:3d}/{max_steps}  goal {record.subgoal}  energy {record.energy:.5f}  "
@@ -94,10 +95,10 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
     plot_episode(result, folder / "episode.png")
     if episode.video:
         write_episode_video(result, folder / "episode.mp4", fps=env_cfg.control_hz)
-    pose = ("" if moved == "end effector" else
-            f", end effector {result.final_ee_distance * 100:.2f} cm from the last pursued goal pose")
+    ee_clause = (f", end effector {result.final_ee_distance * 100:.2f} cm from the last pursued goal pose"
+                 if has_cube else "")  # in Reach the goal distance is the end effector's already
     print(f"{'SUCCESS' if result.success else 'no success'} after {len(result.steps)} steps; {moved} "
-          f"{result.final_goal_distance * 100:.2f} cm from its goal{pose}; "
+          f"{result.final_goal_distance * 100:.2f} cm from its goal{ee_clause}; "
           f"{result.seconds_per_action:.2f} s per action")
     print(f"outputs: {folder}")
 

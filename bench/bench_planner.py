@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -65,6 +67,39 @@ def bare_forward_seconds(model: WorldModel, frame: np.ndarray, state: np.ndarray
         energy(model.rollout(tokens0, state0, one).tokens, goal)
         _sync(device)
     return time.perf_counter() - start
+
+
+def predictor_gflop(model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int, iterations: int,
+                    horizon: int) -> float:
+    """Matrix-product GFLOP (linears and attention; 2 per multiply-add) of the passes a plan makes,
+    counted by torch's FLOP counter on the autograd path, which computes the same products."""
+    device, dtype = model.device, model.dtype
+    with torch.no_grad():
+        tokens0 = model.encode(frame)
+    state0 = torch.as_tensor(state, device=device, dtype=dtype).view(1, 1, -1)
+    counts = []
+    for batch in (samples, 1):  # one rollout of all samples, and the plan's own evaluation
+        actions = torch.zeros(batch, horizon, 7, device=device, dtype=dtype)
+        with torch.enable_grad(), FlopCounterMode(display=False) as counter:
+            model.rollout(tokens0, state0, actions)
+        counts.append(counter.get_total_flops())
+    return (iterations * counts[0] + counts[1]) / 1e9
+
+
+def gemm_gflops(device: torch.device, dtype: torch.dtype, size: int = 2048, reps: int = 10) -> float:
+    """The machine's rate for one large square matrix product through the same linear layer the
+    predictor uses (oneDNN on CPU): the ceiling the planner's GFLOP/s is compared with."""
+    layer = nn.Linear(size, size, bias=False, device=device, dtype=dtype)
+    x = torch.randn(size, size, device=device, dtype=dtype)
+    with torch.inference_mode():
+        for _ in range(3):
+            linear(x, layer)
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(reps):
+            linear(x, layer)
+        _sync(device)
+    return 2 * size**3 * reps / (time.perf_counter() - start) / 1e9
 
 
 def plain_step(model: WorldModel, tokens: torch.Tensor, state: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -132,10 +167,13 @@ def measure(model: WorldModel, frame: np.ndarray, goal: np.ndarray, state: np.nd
         gc.collect()
         rss.append(process.memory_info().rss / 2**20)
     plan_s, bare_s = statistics.median(plan_times), statistics.median(bare_times)
+    gflop = predictor_gflop(model, frame, state, samples, iterations, horizon)
     result = {
         "seconds_per_action": plan_s,
         "bare_forward_seconds": bare_s,
         "overhead_ratio": plan_s / bare_s,
+        "gflop_per_action": gflop,
+        "gflops_achieved": gflop / plan_s,
         "rss_mib_first_last": [rss[0], rss[-1]],
     }
     if cuda_peak:
@@ -164,6 +202,13 @@ def released_scale_gpu() -> tuple[WorldModel, np.ndarray, np.ndarray, np.ndarray
     return model, frame, goal, np.zeros(7, dtype=np.float32)
 
 
+def table_row(device: str, model: str, budget: str, r: dict, gemm: float, memory: str) -> str:
+    """One markdown row of :func:`measure`'s result ``r`` on a machine whose GEMM rate is ``gemm`` GFLOP/s."""
+    return (f"| {device} | {model} | {budget} | {r['seconds_per_action']:.3f} | {r['bare_forward_seconds']:.3f} | "
+            f"{r['overhead_ratio']:.2f} | {memory} | {r['gflop_per_action']:.1f} | "
+            f"{r['gflops_achieved']:.0f} ({r['gflops_achieved'] / gemm:.0%}) | {r['gflop_per_action'] / gemm:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -176,6 +221,8 @@ def main() -> None:
 
     rows, raw = [], {}
     model, frame, goal, state = tiny_reference()
+    gemm = {"cpu float32": gemm_gflops(model.device, model.dtype)}
+    print(f"GEMM rate, CPU float32: {gemm['cpu float32']:.0f} GFLOP/s", flush=True)
     r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)
     raw["cpu tiny shortcuts 800 samples"] = r
     shortcuts = (f"Predictor shortcuts, one rollout step of 800 samples (CPU x{args.threads} threads, median of "
@@ -186,29 +233,37 @@ def main() -> None:
     for name, samples, iterations, horizon, max_step in BUDGETS:
         r = measure(model, frame, goal, state, samples, iterations, horizon, max_step, args.actions)
         raw[f"cpu tiny {name}"] = r
-        rows.append(f"| CPU x{args.threads} threads | tiny reference | {name} | {r['seconds_per_action']:.3f} | "
-                    f"{r['bare_forward_seconds']:.3f} | {r['overhead_ratio']:.2f} | "
-                    f"{r['rss_mib_first_last'][0]:.0f} → {r['rss_mib_first_last'][1]:.0f} MiB RSS |")
+        rss = r["rss_mib_first_last"]
+        rows.append(table_row(f"CPU x{args.threads} threads", "tiny reference", name, r, gemm["cpu float32"],
+                              f"{rss[0]:.0f} → {rss[1]:.0f} MiB RSS"))
         print(rows[-1], flush=True)
     if torch.cuda.is_available():
         model, frame, goal, state = released_scale_gpu()
+        gemm["cuda bfloat16"] = gemm_gflops(model.device, model.dtype, size=8192)
         r = measure(model, frame, goal, state, 800, 10, 1, 0.075, args.actions)
         raw["cuda released-scale paper 800x10 h1"] = r
-        rows.append(f"| {torch.cuda.get_device_name()} bf16 | ViT-g + 24x1024 predictor | paper 800x10 h1 | "
-                    f"{r['seconds_per_action']:.3f} | {r['bare_forward_seconds']:.3f} | {r['overhead_ratio']:.2f} | "
-                    f"{r['cuda_peak_mib_first_last'][0]:.0f} → {r['cuda_peak_mib_first_last'][1]:.0f} MiB peak |")
+        peak = r["cuda_peak_mib_first_last"]
+        rows.append(table_row(f"{torch.cuda.get_device_name()} bf16", "ViT-g + 24x1024 predictor", "paper 800x10 h1",
+                              r, gemm["cuda bfloat16"], f"{peak[0]:.0f} → {peak[1]:.0f} MiB peak"))
         print(rows[-1], flush=True)
+    gemm_after = gemm_gflops(torch.device("cpu"), torch.float32)
+    raw["gemm_gflops"] = {**gemm, "cpu float32 after the runs": gemm_after}
 
     header = [
         "# Planner benchmark",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}. "
         f"Median of {args.actions} planning calls; the bare passes are measured interleaved with them. "
-        f"Allocator: {allocator}.",
+        f"Allocator: {allocator}. GEMM rate measured in this run (one square product through the predictor's "
+        f"linear layer): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in gemm.items())
+        + f" (CPU again after the runs: {gemm_after:.0f}; the rows use the first reading).",
+        "GFLOP: the matrix products of one plan (CEM iterations + the plan's evaluation), counted by torch's FLOP "
+        "counter; the last column is the time they would take at the GEMM rate (the arithmetic limit).",
         "Rerun: `.venv/bin/python bench/bench_planner.py` (add `--threads N`).",
         "",
-        "| device | model | budget | s / action | bare predictor passes (s) | overhead ratio | memory first → last call |",
-        "|---|---|---|---|---|---|---|",
+        "| device | model | budget | s / action | bare predictor passes (s) | overhead ratio "
+        "| memory first → last call | GFLOP / action | GFLOP/s (share of GEMM rate) | s at GEMM rate |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(header + rows) + "\n\n" + shortcuts + "\n\n```json\n" + json.dumps(raw, indent=2) + "\n```\n"

@@ -72,17 +72,25 @@ def bare_forward_seconds(model: WorldModel, frame: np.ndarray, state: np.ndarray
 def predictor_gflop(model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int, iterations: int,
                     horizon: int) -> float:
     """Matrix-product GFLOP (linears and attention; 2 per multiply-add) of the passes a plan makes,
-    counted by torch's FLOP counter on the autograd path, which computes the same products."""
+    counted by torch's FLOP counter. Counted with gradients enabled, where CPU linears take the
+    plain ``F.linear`` the counter knows (the same products as the oneDNN path), and with the
+    parameters frozen meanwhile, so that nothing is recorded for a backward pass."""
     device, dtype = model.device, model.dtype
     with torch.no_grad():
         tokens0 = model.encode(frame)
     state0 = torch.as_tensor(state, device=device, dtype=dtype).view(1, 1, -1)
+    trainable = [p for p in model.parameters() if p.requires_grad]
     counts = []
-    for batch in (samples, 1):  # one rollout of all samples, and the plan's own evaluation
-        actions = torch.zeros(batch, horizon, 7, device=device, dtype=dtype)
-        with torch.enable_grad(), FlopCounterMode(display=False) as counter:
-            model.rollout(tokens0, state0, actions)
-        counts.append(counter.get_total_flops())
+    try:
+        model.requires_grad_(False)
+        for batch in (samples, 1):  # one rollout of all samples, and the plan's own evaluation
+            actions = torch.zeros(batch, horizon, 7, device=device, dtype=dtype)
+            with torch.enable_grad(), FlopCounterMode(display=False) as counter:
+                model.rollout(tokens0, state0, actions)
+            counts.append(counter.get_total_flops())
+    finally:
+        for p in trainable:
+            p.requires_grad_(True)
     return (iterations * counts[0] + counts[1]) / 1e9
 
 

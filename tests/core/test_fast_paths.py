@@ -2,9 +2,12 @@
 for short CPU sequences) compute what the plain computation computes, with and without gradients,
 over multi-step rollouts that go through the key/value cache."""
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from wm_control import WorldModel
 from wm_control.models.config import WorldModelConfig
@@ -95,6 +98,38 @@ def test_rollout_matches_plain_step_by_step_prediction(model):
             assert (rolled.tokens[:, h:h + 1] - nxt).abs().max() < TOL
             seq_tokens = torch.cat([seq_tokens, nxt], 1)
             seq_states = torch.cat([seq_states, rolled.states[:, h:h + 1]], 1)
+
+
+def _one_step_flops(cfg, samples: int, N: int) -> int:
+    """Matrix-product FLOPs of one imagined step (``rollout`` with H = 1) of ``samples`` samples from one
+    shared frame of N tokens, with the shortcuts: the frame embedded and projected by the first block once, the last
+    block's attention output and MLP for the N patch tokens only (K = 2 condition tokens)."""
+    S, K, W, M, D = samples, 2, cfg.width, cfg.mlp_hidden, cfg.encoder_width
+    L = K + N
+
+    def rest(queries: int) -> int:  # attention (q·k and p·v), output projection, MLP for `queries` tokens
+        return 2 * S * (2 * queries * L * W + queries * W * W + 2 * queries * W * M)
+
+    flops = 2 * S * (cfg.action_dim + cfg.state_dim) * W + 2 * N * D * W  # condition encoders, shared embed
+    flops += 2 * S * K * W * 3 * W + 2 * N * W * 3 * W + rest(L)  # first block: shared frame qkv once
+    flops += (cfg.depth - 2) * (2 * S * L * W * 3 * W + rest(L))  # middle blocks
+    flops += 2 * S * L * W * 3 * W + rest(N)  # last block: outputs for the patch tokens only
+    flops += 2 * S * N * W * D  # predictor_proj of the patch tokens
+    return flops + 2 * S * 3 * 3 * 3  # the rollout's state integration: R(Δθ)·R(θ) per sample
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_one_step_rollout_does_only_the_shortcut_work(depth):
+    """The shortcuts save work, not only compute the same thing: a planning step's matrix products
+    are exactly those of the shortcut computation (a frame projected per sample, or condition-token
+    outputs computed in the last block, would add to them)."""
+    encoder = encoder_preset("vit_tiny")
+    config = dataclasses.replace(predictor_preset("ac_mini", encoder), depth=depth)
+    wm = WorldModel(WorldModelConfig(encoder=encoder, predictor=config)).eval().requires_grad_(False)
+    tokens, states, actions, _ = _inputs(wm, B=32, H=1)
+    with torch.enable_grad(), FlopCounterMode(display=False) as counter:  # grad mode: plain F.linear, counted
+        wm.rollout(tokens, states, actions)
+    assert counter.get_total_flops() == _one_step_flops(config, 32, wm.tokens_per_frame)
 
 
 def test_cache_keeps_the_condition_tokens(model):

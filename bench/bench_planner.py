@@ -49,15 +49,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def observed(model: WorldModel, frame: np.ndarray, state: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoded frame ``[1, 1, N, D]`` and state ``[1, 1, P]`` a plan starts from (shared by all samples)."""
+    with torch.no_grad():
+        tokens = model.encode(frame)
+    return tokens, torch.as_tensor(state, device=model.device, dtype=model.dtype).view(1, 1, -1)
+
+
 def bare_forward_seconds(model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int,
                          iterations: int, horizon: int) -> float:
     """The predictor passes a plan must make (iterations rollouts of `samples` + 1 of the plan) and
     the energies, with no sampling or bookkeeping: the floor the planner is compared with."""
     device, dtype = model.device, model.dtype
+    tokens0, state0 = observed(model, frame, state)
+    goal = tokens0[0, 0]
     with torch.inference_mode():
-        tokens0 = model.encode(frame)
-        goal = tokens0[0, 0]
-        state0 = torch.as_tensor(state, device=device, dtype=dtype).view(1, 1, -1)
         actions = torch.zeros(samples, horizon, 7, device=device, dtype=dtype)
         one = actions[:1]
         _sync(device)
@@ -76,9 +82,7 @@ def predictor_gflop(model: WorldModel, frame: np.ndarray, state: np.ndarray, sam
     plain ``F.linear`` the counter knows (the same products as the oneDNN path), and with the
     parameters frozen meanwhile, so that nothing is recorded for a backward pass."""
     device, dtype = model.device, model.dtype
-    with torch.no_grad():
-        tokens0 = model.encode(frame)
-    state0 = torch.as_tensor(state, device=device, dtype=dtype).view(1, 1, -1)
+    tokens0, state0 = observed(model, frame, state)
     trainable = [p for p in model.parameters() if p.requires_grad]
     counts = []
     try:
@@ -130,9 +134,8 @@ def shortcut_speedup(model: WorldModel, frame: np.ndarray, state: np.ndarray, sa
     projection of the observation, patch-only last block) against :func:`plain_step`, interleaved."""
     device, dtype = model.device, model.dtype
     g = torch.Generator().manual_seed(0)
+    tokens, state0 = observed(model, frame, state)
     with torch.inference_mode():
-        tokens = model.encode(frame)  # [1, 1, N, D]
-        state0 = torch.as_tensor(state, device=device, dtype=dtype).view(1, 1, -1)
         actions = (torch.randn(samples, 1, 7, generator=g) * 0.05).to(device=device, dtype=dtype)
         runs = {"shortcuts": lambda: model.rollout(tokens, state0, actions).tokens,
                 "plain": lambda: plain_step(model, tokens, state0, actions)}
@@ -229,7 +232,7 @@ def main() -> None:
 
     rows, raw = [], {}
     model, frame, goal, state = tiny_reference()
-    gemm = {"cpu float32": gemm_gflops(model.device, model.dtype)}
+    gemm = {"cpu float32": gemm_gflops(torch.device("cpu"), torch.float32)}
     print(f"GEMM rate, CPU float32: {gemm['cpu float32']:.0f} GFLOP/s", flush=True)
     r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)
     raw["cpu tiny shortcuts 800 samples"] = r

@@ -9,14 +9,37 @@ import numpy as np
 from envs.base import ArmEnv
 from envs.goals import Configuration
 from envs.objects import cube_pose
-from envs.scene import CUBE_HALF_SIZE, SceneSpec
+from envs.scene import CUBE_HALF_SIZE, FINGER_PAD_HALF_SIZE, SceneSpec
 
 PUSH_HEIGHT = 0.03
 """End-effector height (m) at which the closed jaws push the cube."""
 APPROACH_HEIGHT = 0.1
 """End-effector height (m) of the first sub-goal, above the pushing position."""
 PUSH_OFFSET = CUBE_HALF_SIZE + 0.035
-"""Distance (m) from the cube centre back to the end effector when it pushes."""
+"""Distance (m) from the cube centre back to the end effector before it pushes (clear of the cube)."""
+CONTACT_MARGIN = 0.002
+"""Gap (m) between the closed jaws and the cube in the final goal configuration."""
+
+
+def contact_offset(direction: np.ndarray, cube_yaw: float) -> float:
+    """Distance (m) from the cube centre back to the end effector at which the closed, unrotated
+    jaws, moving along the unit vector ``direction`` (xy), first touch the cube, plus
+    ``CONTACT_MARGIN``.
+
+    In the plane (the pads overlap the cube in height at ``PUSH_HEIGHT``), the jaws are a rectangle
+    (half extents ``FINGER_PAD_HALF_SIZE[0]`` across, twice ``FINGER_PAD_HALF_SIZE[1]`` along the
+    closing axis, the base y axis at yaw 0) and the cube a square turned by ``cube_yaw``. They
+    touch when the centre offset reaches the boundary of their Minkowski sum, a convex polygon
+    whose edge normals are the two shapes' own: the ray along ``direction`` leaves it at the
+    smallest ``support(n) / (n . direction)`` over those normals ``n`` facing ``direction``.
+    """
+    half = np.array([FINGER_PAD_HALF_SIZE[0], 2 * FINGER_PAD_HALF_SIZE[1]])  # jaws (x, y)
+    cube_axes = np.array([[np.cos(cube_yaw), np.sin(cube_yaw)], [-np.sin(cube_yaw), np.cos(cube_yaw)]])
+    normals = np.concatenate([np.eye(2), -np.eye(2), cube_axes, -cube_axes])  # [8, 2]
+    support = np.abs(normals) @ half + CUBE_HALF_SIZE * np.abs(normals @ cube_axes.T).sum(axis=1)  # [8]
+    facing = normals @ direction  # [8]
+    reach = support[facing > 1e-9] / facing[facing > 1e-9]
+    return float(reach.min() + CONTACT_MARGIN)
 
 
 class PushEnv(ArmEnv):
@@ -26,7 +49,7 @@ class PushEnv(ArmEnv):
     The arm of :class:`envs.reach.ReachEnv` and a free cube on the table. Three goal images, in
     order: the closed gripper above the pushing position behind the cube (on the side away from
     the goal), the gripper lowered to pushing height there, and the final scene: the cube at the
-    goal with the gripper just behind it, at pushing height, on the side it came from. A planner
+    goal with the closed jaws against it, at pushing height, on the side it came from. A planner
     pursues them for ``subgoal_steps = (6, 3, 31)`` control steps by default (a one-step
     goal-image planner cannot discover on its own that it must get behind the cube first).
 
@@ -58,6 +81,7 @@ class PushEnv(ArmEnv):
     scene_spec = SceneSpec(cube=True)
     success_threshold = 0.04
     subgoal_steps = (6, 3, 31)
+    subgoal_jaws = ("closed", "closed", "closed")
 
     def _sample_task(self, rng: np.random.Generator) -> None:
         cube_xy = rng.uniform([0.42, -0.15], [0.6, 0.15])
@@ -75,7 +99,9 @@ class PushEnv(ArmEnv):
         direction = (self._goal - self._start_xy) / np.linalg.norm(self._goal - self._start_xy)
         behind = self._start_xy - direction * PUSH_OFFSET
         start = {"cube": cube_pose(self._start_xy, self._cube_yaw)}
-        final_xy = self._goal - direction * PUSH_OFFSET
+        # the jaws against the cube, as a push leaves them (PUSH_OFFSET would show them ~3 cm back,
+        # which no push reaches without the cube stopping short of the goal by as much)
+        final_xy = self._goal - direction * contact_offset(direction, self._cube_yaw)
         return [
             self._ik_configuration(np.array([*behind, APPROACH_HEIGHT]), 0.0, 1.0, start),
             self._ik_configuration(np.array([*behind, PUSH_HEIGHT]), 0.0, 1.0, start),

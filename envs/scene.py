@@ -35,6 +35,10 @@ TARGET_HALF_SIZE = 0.045
 FINGER_MAX_OPENING = 0.04
 """Travel of each finger (m); the jaw opening is twice this."""
 
+FINGER_PAD_HALF_SIZE = (0.009, 0.008, 0.026)
+"""Half extents (m) of each finger's pad box in the end-effector frame: x across the jaws' faces,
+y along the closing axis, z along the gripper. Closed, the two pads meet at y = 0."""
+
 ARM_JOINT_RANGES = np.array(
     [
         [-2.8973, 2.8973],
@@ -120,7 +124,8 @@ def _look_at(pos: np.ndarray, target: np.ndarray) -> str:
 
 
 def _gripper_xml() -> str:
-    pad = 'type="box" size="0.009 0.008 0.026" class="gripper" rgba="0.25 0.25 0.27 1"'
+    px, py, pz = FINGER_PAD_HALF_SIZE
+    pad = f'type="box" size="{px} {py} {pz}" class="gripper" rgba="0.25 0.25 0.27 1"'
     return f"""
 <body name="hand" pos="0 0 0.107" quat="{_vec([np.cos(-np.pi / 8), 0, 0, np.sin(-np.pi / 8)])}">
   <geom type="box" size="0.025 0.1 0.025" pos="0 0 0.03" class="gripper" rgba="0.9 0.9 0.9 1"/>
@@ -129,12 +134,12 @@ def _gripper_xml() -> str:
   <body name="finger_left" pos="0 0 0.058">
     <joint name="finger_left" type="slide" axis="0 1 0" range="0 {FINGER_MAX_OPENING}"
            armature="0.05" damping="2"/>
-    <geom {pad} pos="0 0.008 0.026"/>
+    <geom {pad} pos="0 {py} {pz}"/>
   </body>
   <body name="finger_right" pos="0 0 0.058">
     <joint name="finger_right" type="slide" axis="0 -1 0" range="0 {FINGER_MAX_OPENING}"
            armature="0.05" damping="2"/>
-    <geom {pad} pos="0 -0.008 0.026"/>
+    <geom {pad} pos="0 {-py} {pz}"/>
   </body>
 </body>"""
 

@@ -72,6 +72,10 @@ class ArmEnv(GoalRendering, gym.Env):
     subgoal_steps: tuple[int, ...] | None = None
     """For tasks with several goal images: the control steps a planner spends on each in turn
     (the last one until the episode ends); ``None`` for single-goal tasks."""
+    subgoal_jaws: tuple[str, ...] | None = None
+    """For tasks whose goal images need the jaws in a given state: ``"open"`` or ``"closed"`` per
+    goal image, as its goal configuration shows them (a planner may hold the jaws so rather than
+    search the gripper action); ``None`` where the jaws do not matter (Reach)."""
 
     def __init__(
         self,

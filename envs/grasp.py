@@ -61,6 +61,7 @@ class GraspEnv(ArmEnv):
 
     scene_spec = SceneSpec(cube=True)
     subgoal_steps = (6, 3, 2, 19)
+    subgoal_jaws = ("open", "open", "closed", "closed")
 
     def _sample_task(self, rng: np.random.Generator) -> None:
         self._start_xy = rng.uniform([0.42, -0.15], [0.6, 0.15])

@@ -53,6 +53,7 @@ class PickPlaceEnv(GraspEnv):
 
     scene_spec = SceneSpec(cube=True, target_zone=True)
     subgoal_steps = (6, 3, 2, 10, 29)
+    subgoal_jaws = ("open", "open", "closed", "closed", "open")
 
     def _sample_task(self, rng: np.random.Generator) -> None:
         while True:

@@ -77,10 +77,35 @@ def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -
     return (schedule + [goals - 1] * steps)[:steps]
 
 
+JAW_STATES = ("open", "closed", "search")
+
+
+def check_jaw_schedule(jaws: Sequence[str], goals: int) -> list[str]:
+    """A jaw schedule as a list, validated against the number of goal images."""
+    jaws = list(jaws)
+    if len(jaws) != goals or any(j not in JAW_STATES for j in jaws):
+        raise ValueError(f"subgoal_jaws: expected {goals} entries (one per goal image) from {list(JAW_STATES)}, "
+                         f"found {jaws}")
+    return jaws
+
+
+def jaw_setting(value) -> list[str] | str | None:
+    """A ``subgoal_jaws`` setting from a config value: null (the task's own), ``search``, or a list."""
+    if value is None or isinstance(value, str):
+        return value
+    return [str(v) for v in value]
+
+
 class MPCAgent:
     """Goal-image MPC as an agent: plans toward the task's goal images (or given ones), switching
     sub-goals on the schedule (``subgoal_steps``, by default the task's own), with a fresh warm
-    start for each."""
+    start for each.
+
+    ``subgoal_jaws`` says per goal image whether the planner holds the jaws ``"open"`` or
+    ``"closed"`` (Δgripper held at the spec's bound) or searches Δgripper (``"search"``, the paper's
+    planner). ``None``: the task's own (``subgoal_jaws`` of the task, when its goal images are
+    used), else search; ``"search"``: search for every goal.
+    """
 
     def __init__(
         self,
@@ -88,11 +113,16 @@ class MPCAgent:
         controller: MPCController,
         *,
         subgoal_steps: Sequence[int] | None = None,
+        subgoal_jaws: Sequence[str] | str | None = None,
         goal_images: list[np.ndarray] | None = None,
         max_steps: int = 1000,
     ) -> None:
+        if isinstance(subgoal_jaws, str) and subgoal_jaws != "search":
+            raise ValueError(f"subgoal_jaws: expected a list, 'search' or None, found {subgoal_jaws!r}")
         self.env, self.controller = env, controller
         self.subgoal_steps, self.fixed_goals, self.max_steps = subgoal_steps, goal_images, max_steps
+        self.subgoal_jaws = subgoal_jaws
+        self.jaws: list[str] = []  # per goal image, for this episode
         self.goals: list[np.ndarray] = []
         self.subgoal = 0
         self.last_energy: float | None = None
@@ -103,18 +133,34 @@ class MPCAgent:
         self.goals = list(self.fixed_goals) if self.fixed_goals else self.env.unwrapped.goal_images()
         steps = self.subgoal_steps or getattr(self.env.unwrapped, "subgoal_steps", None)
         self._schedule = goal_schedule(len(self.goals), self.max_steps, steps)
+        jaws = self.subgoal_jaws
+        if jaws is None and not self.fixed_goals:
+            jaws = getattr(self.env.unwrapped, "subgoal_jaws", None)
+        if jaws is None or jaws == "search":
+            jaws = ["search"] * len(self.goals)
+        self.jaws = check_jaw_schedule(jaws, len(self.goals))
         self._step, self.subgoal, self.last_energy = 0, -1, None
 
     def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         goal = self._schedule[min(self._step, len(self._schedule) - 1)]
         if goal != self.subgoal:
             self.controller.set_goal(self.goals[goal])
+            self.controller.hold(self._jaw_hold(self.jaws[goal]))
             self.controller.reset()
             self.subgoal = goal
         decision = self.controller.act(observation["pixels"], observation["state"])
         self._step += 1
         self.last_energy = decision.energy
         return decision.action
+
+
+    def _jaw_hold(self, jaws: str) -> dict[str, float]:
+        """The held action dimensions for a jaw state: Δgripper at the spec's bound, or nothing."""
+        if jaws == "search":
+            return {}
+        spec = self.controller.base_spec
+        i = spec.names.index("dgripper")
+        return {"dgripper": spec.high[i] if jaws == "closed" else spec.low[i]}
 
 
 def run_episode(

@@ -52,13 +52,15 @@ def run(cfg: DictConfig) -> None:
         unknown = sorted(set(schedules) - set(env_configs))
         if unknown:
             raise ValueError(f"subgoal_steps: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}")
+        jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
         task_of_id = {c.id: task for task, c in env_configs.items()}
 
         def planner_agent(env):
             controller = planner_cfg.controller(model())
-            steps = schedules.get(task_of_id[env.spec.id])
+            task = task_of_id[env.spec.id]
+            steps = schedules.get(task)
             return MPCAgent(env, controller, subgoal_steps=list(steps) if steps else None,
-                            max_steps=env.spec.max_episode_steps)
+                            subgoal_jaws=jaws.get(task), max_steps=env.spec.max_episode_steps)
 
         agents["planner"] = planner_agent
     if "bc" in cfg.agents:
@@ -84,7 +86,23 @@ def run(cfg: DictConfig) -> None:
     print(f"outputs: {folder} (summary.md, summary.csv, episodes.csv, success.png)")
 
 
-PLANNER_SETTINGS = ("model", "planner", "subgoal_steps")
+def _jaw_settings(value, env_configs: dict) -> dict:
+    """``subgoal_jaws`` per task: null → {} (the tasks' own), ``search`` → search for every task,
+    or a mapping task → list."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        if value != "search":
+            raise ValueError(f"subgoal_jaws: expected null, 'search' or a mapping task -> list, found {value!r}")
+        return dict.fromkeys(env_configs, "search")
+    mapping = {task: jaw_setting(v) for task, v in OmegaConf.to_container(value, resolve=True).items()}
+    unknown = sorted(set(mapping) - set(env_configs))
+    if unknown:
+        raise ValueError(f"subgoal_jaws: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}")
+    return mapping
+
+
+PLANNER_SETTINGS = ("model", "planner", "subgoal_steps", "subgoal_jaws")
 """Settings a reused planner episode must share with this run, besides ``env_overrides`` (all agents)."""
 
 
@@ -121,6 +139,8 @@ def _episodes_to_reuse(cfg: DictConfig) -> dict:
 def _compared_settings(cfg: DictConfig) -> dict:
     values = OmegaConf.to_container(cfg, resolve=True)
     values["subgoal_steps"] = values.get("subgoal_steps") or None  # {} means the tasks' own, as null does
+    # runs from before the jaw schedule searched the gripper everywhere
+    values["subgoal_jaws"] = values.get("subgoal_jaws", "search") or None
     return values
 
 

@@ -57,7 +57,7 @@ def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
 def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
     from envs.config import make_env
 
-    from ..episode import MPCAgent, run_episode
+    from ..episode import MPCAgent, jaw_setting, run_episode
     from ..episode_media import plot_episode, write_episode_video
 
     env_cfg = task_config(cfg)
@@ -77,9 +77,11 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
 
         agent = MPCAgent(
             env, controller, subgoal_steps=list(episode.subgoal_steps) if episode.subgoal_steps else None,
-            goal_images=goals, max_steps=max_steps,
+            subgoal_jaws=jaw_setting(episode.subgoal_jaws), goal_images=goals, max_steps=max_steps,
         )
         result = run_episode(env, agent, seed=episode.seed, max_steps=max_steps, on_step=progress)
+        jaws = "searched" if set(agent.jaws) == {"search"} else "/".join(agent.jaws)
+        print(f"jaws per goal image: {jaws}")
     finally:
         env.close()
     folder = output_dir()
@@ -89,7 +91,7 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
         "seconds_per_action": result.seconds_per_action, "energies": [s.energy for s in result.steps],
         "ee_distances_m": [s.distance for s in result.steps],
         "goal_distances_m": [s.goal_distance for s in result.steps],
-        "actions": [s.action.tolist() for s in result.steps],
+        "actions": [s.action.tolist() for s in result.steps], "subgoal_jaws": agent.jaws,
     }
     (folder / "episode.json").write_text(json.dumps(summary, indent=2))
     plot_episode(result, folder / "episode.png")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -77,6 +78,18 @@ class ActionSpec:
             init_std=(max_step,) * 3 + rot + (1.0,),
             round_below=(0.0,) * 6 + (gripper_round,),
         )
+
+    def holding(self, values: Mapping[str, float]) -> ActionSpec:
+        """This spec with the named dimensions held at the given values instead of searched
+        (e.g. ``{"dgripper": 0.75}`` keeps closing the jaws); ``{}`` returns it unchanged."""
+        unknown = sorted(set(values) - set(self.names))
+        if unknown:
+            raise ValueError(f"ActionSpec.holding: unknown dimensions {unknown}; expected names from {list(self.names)}")
+        searched, fixed = list(self.searched), list(self.fixed)
+        for name, value in values.items():
+            i = self.names.index(name)
+            searched[i], fixed[i] = False, float(value)
+        return replace(self, searched=tuple(searched), fixed=tuple(fixed))
 
     def tensors(self, device: torch.device | str) -> dict[str, torch.Tensor]:
         """The per-dimension fields as float/bool tensors ``[A]`` on ``device``."""

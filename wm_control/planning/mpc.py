@@ -7,6 +7,7 @@ controller serves ``wm-control plan``, evaluation and the ROS planner node.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +56,8 @@ class MPCController:
             )
         self.model = model
         self.planner = planner
-        self.spec = spec
+        self.base_spec = spec
+        self.spec = spec  # base_spec with the held dimensions of hold()
         self.discount = discount
         self.use_warm_start = warm_start
         self._goal: torch.Tensor | None = None
@@ -69,6 +71,13 @@ class MPCController:
         """Forget the warm start and restart the planner's random stream (keeps the goal)."""
         self._warm = None
         self.planner.reset()
+
+    def hold(self, values: Mapping[str, float]) -> None:
+        """Hold the named action dimensions at fixed values instead of searching them, from the
+        next plan on (e.g. ``{"dgripper": 0.75}``); ``{}`` searches the full spec again. Forgets
+        the warm start."""
+        self.spec = self.base_spec.holding(values)
+        self._warm = None
 
     def set_goal(self, image: np.ndarray | torch.Tensor) -> None:
         """Goal from a uint8 RGB image ``[H, W, 3]`` of any size."""

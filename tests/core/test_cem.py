@@ -110,3 +110,21 @@ def test_yaw_alone_can_be_searched():
     result = CEMPlanner(CEMConfig(samples=300, iterations=15, elites=20, seed=1)).plan(rollout, energy_fn, spec)
     assert abs(float(result.actions[0, 5]) - 0.15) < 0.01
     assert torch.all(result.actions[0, 3:5] == 0)  # roll and pitch held
+
+
+def test_held_dimensions_are_not_searched():
+    spec = ActionSpec.droid().holding({"dgripper": 0.75})
+    assert spec.searched[6] is False and spec.fixed[6] == 0.75 and spec.searched[:3] == (True,) * 3
+    assert ActionSpec.droid().holding({}) == ActionSpec.droid()
+    seen = []
+
+    def rollout(actions):
+        seen.append(actions.clone())
+        return torch.zeros(actions.shape[0], actions.shape[1], 1, 1)
+
+    result = CEMPlanner(CEMConfig(samples=50, iterations=2, elites=5)).plan(rollout, lambda x: x.sum((1, 2, 3)), spec)
+    assert torch.all(torch.cat(seen)[..., 6] == 0.75) and result.actions[0, 6] == 0.75
+    with pytest.raises(ValueError, match=r"unknown dimensions \['grip'\]"):
+        ActionSpec.droid().holding({"grip": 1.0})
+    with pytest.raises(ValueError, match=r"ActionSpec.fixed\[dgripper\]: expected a value in \[-0.75, 0.75\]"):
+        ActionSpec.droid().holding({"dgripper": 1.0})

@@ -104,3 +104,26 @@ def test_wilson_interval_of_success_rates():
     assert wilson_interval(24, 100)[1] - wilson_interval(24, 100)[0] < high - low  # more episodes, narrower
     with pytest.raises(ValueError, match="expected trials >= 1, found 0"):
         wilson_interval(0, 0)
+
+
+def test_jaw_schedule_is_part_of_the_settings_a_resumed_run_must_share(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    first = tmp_path / "first"
+    main(["eval", *SMALL, "agents=[planner]", "episodes=1", f"hydra.run.dir={first}"])
+    with pytest.raises(ValueError, match=r"other settings \(subgoal_jaws: None there, search here\)"):
+        main(["eval", *SMALL, "agents=[planner]", "episodes=1", "subgoal_jaws=search", f"resume=[{first}]",
+              f"hydra.run.dir={tmp_path / 'second'}"])
+    # a run recorded before the jaw schedule existed searched the gripper everywhere
+    recorded = first / ".hydra" / "config.yaml"
+    recorded.write_text("\n".join(line for line in recorded.read_text().splitlines()
+                                  if not line.startswith("subgoal_jaws")) + "\n")
+    main(["eval", *SMALL, "agents=[planner]", "episodes=1", "subgoal_jaws=search", f"resume=[{first}]",
+          f"hydra.run.dir={tmp_path / 'third'}"])
+    assert "resume: 1 episodes from" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"other settings \(subgoal_jaws: search there, None here\)"):
+        main(["eval", *SMALL, "agents=[planner]", "episodes=1", f"resume=[{first}]", f"hydra.run.dir={tmp_path / 'fourth'}"])
+    with pytest.raises(ValueError, match=r"subgoal_jaws: tasks \['grasp'\] are not evaluated"):
+        main(["eval", *SMALL, "agents=[planner]", "subgoal_jaws={grasp:[open,open,closed,closed]}",
+              f"hydra.run.dir={tmp_path / 'fifth'}"])
+    with pytest.raises(ValueError, match="subgoal_jaws: expected null, 'search' or a mapping"):
+        main(["eval", *SMALL, "agents=[planner]", "subgoal_jaws=closed", f"hydra.run.dir={tmp_path / 'sixth'}"])

@@ -95,3 +95,61 @@ def test_agent_uses_the_task_schedule_unless_told(reference):
         env.close()
     assert env.unwrapped.subgoal_steps == (6, 3, 31)
     assert [s.subgoal for s in result.steps] == [0] * 6 + [1] * 3 + [2] * 3
+
+
+@pytest.mark.parametrize(
+    "task, setting, expected",
+    [
+        ("Grasp", None, ["open", "open", "closed", "closed"]),  # the task's own
+        ("Grasp", "search", ["search"] * 4),  # the paper's planner
+        ("Push", ["search", "closed", "open"], ["search", "closed", "open"]),
+        ("Reach", None, ["search"]),  # the jaws do not matter in Reach
+    ],
+)
+def test_agent_holds_the_jaws_per_goal_image(reference, task, setting, expected):
+    _, model = reference
+    env = gym.make(f"wm_control/{task}-v0", image_size=32)
+    try:
+        controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
+        goals = env.unwrapped.subgoal_steps or (1,)
+        steps = [1] * len(goals)
+        agent = MPCAgent(env, controller, subgoal_steps=steps if len(steps) > 1 else None,
+                         subgoal_jaws=setting, max_steps=len(steps))
+        result = run_episode(env, agent, seed=0, max_steps=len(steps))
+    finally:
+        env.close()
+    assert agent.jaws == expected
+    held = {"open": -0.75, "closed": 0.75}
+    for step, jaws in zip(result.steps, expected):
+        if jaws in held:
+            assert step.action[6] == pytest.approx(held[jaws])
+    assert controller.spec.searched[6] == (expected[-1] == "search")
+
+
+def test_goal_images_given_search_the_jaws_and_bad_schedules_are_refused(reference):
+    _, model = reference
+    env = gym.make("wm_control/Grasp-v0", image_size=32)
+    try:
+        controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
+        env.reset(seed=0)
+        agent = MPCAgent(env, controller, goal_images=[env.unwrapped.goal_images()[-1]], max_steps=2)
+        run_episode(env, agent, seed=0, max_steps=1)
+        assert agent.jaws == ["search"]  # a user's goal image says nothing of the task's schedule
+        with pytest.raises(ValueError, match=r"subgoal_jaws: expected 4 entries .* found \['open'\]"):
+            run_episode(env, MPCAgent(env, controller, subgoal_jaws=["open"]), seed=0, max_steps=1)
+        with pytest.raises(ValueError, match="expected a list, 'search' or None, found 'closed'"):
+            MPCAgent(env, controller, subgoal_jaws="closed")
+    finally:
+        env.close()
+
+
+def test_plan_reports_the_jaws_it_held(tmp_path, capsys):
+    main(["plan", "env=grasp", "episode.max_steps=2", "episode.video=false", *SMALL, f"hydra.run.dir={tmp_path}"])
+    summary = json.loads((tmp_path / "episode.json").read_text())
+    assert summary["subgoal_jaws"] == ["open", "open", "closed", "closed"]
+    assert np.allclose(np.array(summary["actions"])[:, 6], -0.75)  # the first goal image: jaws held open
+    assert "jaws per goal image: open/open/closed/closed" in capsys.readouterr().out
+    main(["plan", "env=grasp", "episode.max_steps=1", "episode.video=false", "episode.subgoal_jaws=search", *SMALL,
+          f"hydra.run.dir={tmp_path / 'search'}"])
+    assert json.loads((tmp_path / "search" / "episode.json").read_text())["subgoal_jaws"] == ["search"] * 4
+    assert "jaws per goal image: searched" in capsys.readouterr().out

@@ -9,7 +9,7 @@ import functools
 from omegaconf import DictConfig, OmegaConf
 
 from ..behavior_cloning import BCAgent, BCConfig, GoalConditionedPolicy, load_demonstrations, train_policy
-from ..episode import MPCAgent
+from ..episode import MPCAgent, jaw_setting
 from ..evaluation import markdown_table, write_report
 from ..model_source import ModelSource
 from ..planning.config import PlannerConfig

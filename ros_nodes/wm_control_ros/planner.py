@@ -264,10 +264,10 @@ class PlannerNode(Node):
                 if self._closing:
                     return
                 frame, state, generation = self._job  # type: ignore[misc]
-                goal, goal_version = self._goals.current, self._goals.version
+                goal, goal_version, goal_index = self._goals.current, self._goals.version, self._goals.index
                 reset, self._reset_pending = self._reset_pending, False
             try:
-                self._plan_once(frame, state, generation, goal, goal_version, reset)
+                self._plan_once(frame, state, generation, goal, goal_version, goal_index, reset)
             except Exception as error:  # noqa: BLE001 - any planning failure must stop the arm
                 with self._lock:
                     if generation == self._generation:
@@ -279,11 +279,12 @@ class PlannerNode(Node):
                     self._job = None
 
     def _plan_once(self, frame: np.ndarray, state: np.ndarray, generation: int,
-                   goal: np.ndarray | None, goal_version: int, reset: bool) -> None:
+                   goal: np.ndarray | None, goal_version: int, goal_index: int, reset: bool) -> None:
         if reset:
             self._controller.reset()
         if goal is not None and goal_version != self._loaded_goal_version:
             self._controller.set_goal(goal)
+            self._controller.hold(self.config.jaw_hold(goal_index))
             self._loaded_goal_version = goal_version
         step = self._controller.act(frame, state)
         with self._lock:

@@ -54,6 +54,9 @@ PLANNER_PARAMS: tuple[ParamSpec, ...] = (
               "sequence (e.g. grasp, lift, place). [''] = no file goal."),
     ParamSpec("subgoal_steps", "int", 0, "Control steps per sub-goal before moving to the next "
               "(0 = no step limit).", 0, 100000),
+    ParamSpec("subgoal_jaws", "str_array", ("",), "Jaws per sub-goal: open or closed (the gripper action "
+              "held at -/+gripper_limit instead of planned) or search (planned); [''] or entries past "
+              "the list = search."),
     ParamSpec("subgoal_energy_threshold", "float", 0.0, "Move to the next sub-goal when the planned energy "
               "falls below this (0 = never by energy).", 0.0, 1e6),
     ParamSpec("autostart", "bool", False, "Start planning as soon as a goal, an image and a pose are "
@@ -90,6 +93,7 @@ class PlannerConfig:
     watchdog_timeout: float
     goal_image_paths: tuple[str, ...]
     subgoal_steps: int
+    subgoal_jaws: tuple[str, ...]
     subgoal_energy_threshold: float
     autostart: bool
 
@@ -108,6 +112,9 @@ class PlannerConfig:
             raise ValueError(
                 f"command_rate: expected >= control_rate ({self.control_rate} Hz), found {self.command_rate}"
             )
+        bad = [j for j in self.subgoal_jaws if j not in ("", "open", "closed", "search")]
+        if bad:
+            raise ValueError(f"subgoal_jaws: expected entries from ['open', 'closed', 'search'], found {bad}")
         if self.watchdog_timeout <= 0.0:
             raise ValueError(f"watchdog_timeout: expected > 0 s, found {self.watchdog_timeout}")
         self.safety_limits()  # validates the workspace box and the limits
@@ -116,6 +123,13 @@ class PlannerConfig:
     def control_period(self) -> float:
         """Seconds per control step."""
         return 1.0 / self.control_rate
+
+    def jaw_hold(self, goal_index: int) -> dict[str, float]:
+        """Action dimensions the planner holds while pursuing sub-goal ``goal_index`` (0-based)."""
+        jaws = self.subgoal_jaws[goal_index] if goal_index < len(self.subgoal_jaws) else ""
+        if jaws in ("", "search"):
+            return {}
+        return {"dgripper": self.gripper_limit if jaws == "closed" else -self.gripper_limit}
 
     @property
     def goal_files(self) -> tuple[str, ...]:

@@ -135,11 +135,15 @@ class FakeController:
     def __init__(self, action_fn: Callable[[np.ndarray], np.ndarray]) -> None:
         self.action_fn = action_fn
         self.goals: list[np.ndarray] = []
+        self.holds: list[dict[str, float]] = []  # what hold() was given, after each set_goal
         self.calls = 0
         self.resets = 0
 
     def set_goal(self, goal_image: np.ndarray) -> None:
         self.goals.append(goal_image)
+
+    def hold(self, values: dict[str, float]) -> None:
+        self.holds.append(dict(values))
 
     def act(self, frame: np.ndarray, state: np.ndarray) -> FakeStep:
         self.calls += 1

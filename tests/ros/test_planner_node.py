@@ -160,12 +160,15 @@ def test_subgoal_sequence_then_done_and_zero_on_shutdown(ros_context, ns, tmp_pa
         paths.append(str(tmp_path / f"goal{value}.png"))
         PILImage.fromarray(np.full((8, 8, 3), value, np.uint8)).save(paths[-1])
     controller = FakeController(lambda state: MOVE)
-    planner = _planner(ros_context, ns, controller, goal_image_paths=paths, subgoal_steps=2)
+    planner = _planner(ros_context, ns, controller, goal_image_paths=paths, subgoal_steps=2,
+                       subgoal_jaws=["closed"])
     probe = Probe(ros_context, ns)
     with spinning(ros_context, planner, probe):
         stream = InputStream(probe, FRAME, STATE)
         assert wait_for(lambda: planner._state == "done", 15.0), probe.last_status()
         assert [int(g[0, 0, 0]) for g in controller.goals] == [10, 20] and planner._counters["step"] == 4
+        # jaws held closed for the first sub-goal, the gripper planned for the second (past the list)
+        assert controller.holds == [{"dgripper": 0.75}, {}]
         assert controller.resets >= 2  # fresh warm start for each sub-goal
         assert wait_for(lambda: probe.twists and not np.any(probe.twists[-1][1]), 2.0)
 
@@ -212,6 +215,8 @@ def test_parameters_are_declared_with_descriptions_and_ranges(ros_context, ns):
     assert not result.successful
     result = planner.set_parameters([Parameter("workspace_min", Parameter.Type.DOUBLE_ARRAY, [2.0, 0.0, 0.0])])[0]
     assert not result.successful and "workspace_min < workspace_max" in result.reason
+    result = planner.set_parameters([Parameter("subgoal_jaws", Parameter.Type.STRING_ARRAY, ["open", "shut"])])[0]
+    assert not result.successful and "subgoal_jaws: expected entries from" in result.reason and "'shut'" in result.reason
     assert planner.set_parameters([Parameter("max_linear_speed", Parameter.Type.DOUBLE, 0.05)])[0].successful
     assert planner._limits.max_linear_speed == 0.05
     planner.destroy_node()

@@ -93,7 +93,7 @@ def test_agent_uses_the_task_schedule_unless_told(reference):
         result = run_episode(env, agent, seed=0, max_steps=12)
     finally:
         env.close()
-    assert env.unwrapped.subgoal_steps == (6, 3, 31)
+    assert env.unwrapped.subgoal_steps == (6, 3, 6, 25)
     assert [s.subgoal for s in result.steps] == [0] * 6 + [1] * 3 + [2] * 3
 
 
@@ -102,7 +102,7 @@ def test_agent_uses_the_task_schedule_unless_told(reference):
     [
         ("Grasp", None, ["open", "open", "closed", "closed"]),  # the task's own
         ("Grasp", "search", ["search"] * 4),  # the paper's planner
-        ("Push", ["search", "closed", "open"], ["search", "closed", "open"]),
+        ("Push", ["search", "closed", "open", "closed"], ["search", "closed", "open", "closed"]),
         ("Reach", None, ["search"]),  # the jaws do not matter in Reach
     ],
 )

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import envs
-from envs.push import CONTACT_MARGIN, PUSH_OFFSET, contact_offset
+from envs.push import CONTACT_MARGIN, HALF_WAY, PUSH_OFFSET, contact_offset
 
 MULTI_GOAL = [i for i in envs.TASKS if i != "wm_control/Reach-v0"]
 
@@ -64,24 +64,27 @@ def test_following_the_goal_configurations_solves_the_task(env_id, seeds, needed
     assert successes >= needed, [round(info["goal_distance"], 3) for info in outcomes]
 
 
-def test_push_final_goal_shows_the_jaws_against_the_cube():
+def test_push_goals_show_the_jaws_against_the_cube_half_way_and_at_the_goal():
     env = gym.make("wm_control/Push-v0", image_size=16)
     try:
         for seed in range(5):
             env.reset(seed=seed)
             task = env.unwrapped
-            final = task.goal_configurations()[-1]
-            cube_xy = final.object_poses["cube"][:2]
-            direction = (cube_xy - task.goal_configurations()[0].state[:2])
-            direction /= np.linalg.norm(direction)
-            # the end effector sits a contact offset behind the cube, closer than the approach
-            gap = np.linalg.norm(cube_xy - final.state[:2])
-            assert gap == pytest.approx(contact_offset(direction, _yaw(final.object_poses["cube"])), abs=1e-3)
-            assert gap < PUSH_OFFSET - 0.01
-            # and the pads really are CONTACT_MARGIN from the cube in that configuration
-            task.data.qpos[:] = task._configured_qpos(final)
-            mujoco.mj_forward(task.model, task.data)
-            assert _pad_to_cube(task) == pytest.approx(CONTACT_MARGIN, abs=1e-3)
+            approach, lowered, *pushing = task.goal_configurations()
+            start_xy = lowered.object_poses["cube"][:2]
+            goal_xy = pushing[-1].object_poses["cube"][:2]
+            np.testing.assert_allclose(goal_xy, task._goal)
+            np.testing.assert_allclose(pushing[0].object_poses["cube"][:2], start_xy + HALF_WAY * (goal_xy - start_xy))
+            direction = (goal_xy - start_xy) / np.linalg.norm(goal_xy - start_xy)
+            for config in pushing:
+                # the end effector sits a contact offset behind the cube, closer than the approach
+                gap = np.linalg.norm(config.object_poses["cube"][:2] - config.state[:2])
+                assert gap == pytest.approx(contact_offset(direction, _yaw(config.object_poses["cube"])), abs=1e-3)
+                assert gap < PUSH_OFFSET - 0.01
+                # and the pads really are CONTACT_MARGIN from the cube in that configuration
+                task.data.qpos[:] = task._configured_qpos(config)
+                mujoco.mj_forward(task.model, task.data)
+                assert _pad_to_cube(task) == pytest.approx(CONTACT_MARGIN, abs=1e-3)
     finally:
         env.close()
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .planning.action_spec import JAW_STATES, jaw_hold
 from .planning.mpc import MPCController
 
 
@@ -75,9 +76,6 @@ def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -
         )
     schedule = [i for i, n in enumerate(subgoal_steps) for _ in range(n)]
     return (schedule + [goals - 1] * steps)[:steps]
-
-
-JAW_STATES = ("open", "closed", "search")
 
 
 def check_jaw_schedule(jaws: Sequence[str], goals: int) -> list[str]:
@@ -145,7 +143,8 @@ class MPCAgent:
         goal = self._schedule[min(self._step, len(self._schedule) - 1)]
         if goal != self.subgoal:
             self.controller.set_goal(self.goals[goal])
-            self.controller.hold(self._jaw_hold(self.jaws[goal]))
+            spec = self.controller.base_spec
+            self.controller.hold(jaw_hold(self.jaws[goal], spec.high[spec.names.index("dgripper")]))
             self.controller.reset()
             self.subgoal = goal
         decision = self.controller.act(observation["pixels"], observation["state"])
@@ -153,14 +152,6 @@ class MPCAgent:
         self.last_energy = decision.energy
         return decision.action
 
-
-    def _jaw_hold(self, jaws: str) -> dict[str, float]:
-        """The held action dimensions for a jaw state: Δgripper at the spec's bound, or nothing."""
-        if jaws == "search":
-            return {}
-        spec = self.controller.base_spec
-        i = spec.names.index("dgripper")
-        return {"dgripper": spec.high[i] if jaws == "closed" else spec.low[i]}
 
 
 def run_episode(

@@ -112,7 +112,9 @@ class PlannerConfig:
             raise ValueError(
                 f"command_rate: expected >= control_rate ({self.control_rate} Hz), found {self.command_rate}"
             )
-        bad = [j for j in self.subgoal_jaws if j not in ("", "open", "closed", "search")]
+        from wm_control.planning.action_spec import JAW_STATES  # torch: imported when a node is configured
+
+        bad = [j for j in self.subgoal_jaws if j not in ("", *JAW_STATES)]
         if bad:
             raise ValueError(f"subgoal_jaws: expected entries from ['open', 'closed', 'search'], found {bad}")
         if self.watchdog_timeout <= 0.0:
@@ -126,10 +128,10 @@ class PlannerConfig:
 
     def jaw_hold(self, goal_index: int) -> dict[str, float]:
         """Action dimensions the planner holds while pursuing sub-goal ``goal_index`` (0-based)."""
+        from wm_control.planning.action_spec import jaw_hold
+
         jaws = self.subgoal_jaws[goal_index] if goal_index < len(self.subgoal_jaws) else ""
-        if jaws in ("", "search"):
-            return {}
-        return {"dgripper": self.gripper_limit if jaws == "closed" else -self.gripper_limit}
+        return jaw_hold(jaws or "search", self.gripper_limit)
 
     @property
     def goal_files(self) -> tuple[str, ...]:

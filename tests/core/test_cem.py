@@ -5,6 +5,7 @@ import torch
 
 from wm_control import energy
 from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, shift_warm_start
+from wm_control.planning.action_spec import jaw_hold
 
 
 def _linear_problem(target: torch.Tensor, seed: int = 0):
@@ -124,6 +125,10 @@ def test_held_dimensions_are_not_searched():
 
     result = CEMPlanner(CEMConfig(samples=50, iterations=2, elites=5)).plan(rollout, lambda x: x.sum((1, 2, 3)), spec)
     assert torch.all(torch.cat(seen)[..., 6] == 0.75) and result.actions[0, 6] == 0.75
+    assert jaw_hold("closed", 0.75) == {"dgripper": 0.75} and jaw_hold("open", 0.5) == {"dgripper": -0.5}
+    assert jaw_hold("search", 0.75) == {}
+    with pytest.raises(ValueError, match="jaws: expected one of"):
+        jaw_hold("shut", 0.75)
     with pytest.raises(ValueError, match=r"unknown dimensions \['grip'\]"):
         ActionSpec.droid().holding({"grip": 1.0})
     with pytest.raises(ValueError, match=r"ActionSpec.fixed\[dgripper\]: expected a value in \[-0.75, 0.75\]"):

@@ -8,6 +8,15 @@ from dataclasses import dataclass, replace
 import torch
 
 DROID_ACTION_NAMES = ("dx", "dy", "dz", "droll", "dpitch", "dyaw", "dgripper")
+JAW_STATES = ("open", "closed", "search")
+
+
+def jaw_hold(jaws: str, gripper_limit: float) -> dict[str, float]:
+    """The held action dimensions for a jaw state: Δgripper at ``-gripper_limit`` (``"open"``) or
+    ``+gripper_limit`` (``"closed"``), or nothing (``"search"``: the planner searches it)."""
+    if jaws not in JAW_STATES:
+        raise ValueError(f"jaws: expected one of {list(JAW_STATES)}, found {jaws!r}")
+    return {} if jaws == "search" else {"dgripper": gripper_limit if jaws == "closed" else -gripper_limit}
 
 
 @dataclass(frozen=True)

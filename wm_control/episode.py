@@ -88,7 +88,10 @@ def check_jaw_schedule(jaws: Sequence[str], goals: int) -> list[str]:
 
 
 def jaw_setting(value) -> list[str] | str | None:
-    """A ``subgoal_jaws`` setting from a config value: null (the task's own), ``search``, or a list."""
+    """A ``subgoal_jaws`` setting (a config value or a sequence): None (the task's own), ``"search"``,
+    or a list (its entries are checked against the goal images at reset)."""
+    if isinstance(value, str) and value != "search":
+        raise ValueError(f"subgoal_jaws: expected a list, 'search' or None, found {value!r}")
     if value is None or isinstance(value, str):
         return value
     return [str(v) for v in value]
@@ -115,11 +118,9 @@ class MPCAgent:
         goal_images: list[np.ndarray] | None = None,
         max_steps: int = 1000,
     ) -> None:
-        if isinstance(subgoal_jaws, str) and subgoal_jaws != "search":
-            raise ValueError(f"subgoal_jaws: expected a list, 'search' or None, found {subgoal_jaws!r}")
         self.env, self.controller = env, controller
         self.subgoal_steps, self.fixed_goals, self.max_steps = subgoal_steps, goal_images, max_steps
-        self.subgoal_jaws = subgoal_jaws
+        self.subgoal_jaws = jaw_setting(subgoal_jaws)
         self.jaws: list[str] = []  # per goal image, for this episode
         self.goals: list[np.ndarray] = []
         self.subgoal = 0
@@ -151,7 +152,6 @@ class MPCAgent:
         self._step += 1
         self.last_energy = decision.energy
         return decision.action
-
 
 
 def run_episode(

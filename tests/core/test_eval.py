@@ -45,6 +45,11 @@ SMALL = ["tasks=[reach]", "planner.samples=16", "planner.iterations=1", "planner
          "env_overrides.image_size=32", "env_overrides.max_episode_steps=12", "progress=false"]
 
 
+def _eval(folder, *overrides):
+    """``wm-control eval`` on the small Reach setting into ``folder``."""
+    main(["eval", *SMALL, *overrides, f"hydra.run.dir={folder}"])
+
+
 def _episodes(folder):
     with open(folder / "episodes.csv") as handle:
         return list(csv.DictReader(handle))
@@ -75,23 +80,22 @@ def test_eval_resumes_from_an_earlier_run_without_playing_its_episodes_again(tmp
 def test_eval_refuses_to_resume_from_other_settings_or_files(tmp_path, monkeypatch):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     first = tmp_path / "first"
-    main(["eval", *SMALL, "agents=[planner]", "episodes=1", f"hydra.run.dir={first}"])
+    _eval(first, "agents=[planner]", "episodes=1")
     with pytest.raises(ValueError, match=r"resume: .*episodes.csv was evaluated with other settings \(planner: "):
-        main(["eval", *SMALL, "agents=[planner]", "episodes=1", "planner.samples=32", f"resume=[{first}]",
-              f"hydra.run.dir={tmp_path / 'second'}"])
+        _eval(tmp_path / "second", "agents=[planner]", "episodes=1", "planner.samples=32", f"resume=[{first}]")
     with pytest.raises(ValueError, match="resume: expected an episodes.csv file or an eval run folder"):
-        main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'missing'}]", f"hydra.run.dir={tmp_path / 'x'}"])
+        _eval(tmp_path / "x", "agents=[random]", f"resume=[{tmp_path / 'missing'}]")
     rows = (first / "episodes.csv").read_text().splitlines()
     (tmp_path / "broken.csv").write_text("\n".join([rows[0], rows[1][:-5], rows[1]]) + "\n")
     with pytest.raises(ValueError, match="line 2 is not an episode row"):
-        main(["eval", *SMALL, "agents=[planner]", f"resume=[{tmp_path / 'broken.csv'}]", f"hydra.run.dir={tmp_path / 'z'}"])
+        _eval(tmp_path / "z", "agents=[planner]", f"resume=[{tmp_path / 'broken.csv'}]")
     older = "task,agent,seed,success,final_distance,seconds_per_action,steps\nreach,random,1000,False,0.3,0.0,12\n"
     (tmp_path / "older.csv").write_text(older)
     with pytest.raises(ValueError, match=r"found \[.*'final_distance'.*\] \(written by an older wm-control"):
-        main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'older.csv'}]", f"hydra.run.dir={tmp_path / 'o'}"])
+        _eval(tmp_path / "o", "agents=[random]", f"resume=[{tmp_path / 'older.csv'}]")
     (tmp_path / "other.csv").write_text("step,loss\n1,0.5\n")
     with pytest.raises(ValueError, match="expected the columns"):
-        main(["eval", *SMALL, "agents=[random]", f"resume=[{tmp_path / 'other.csv'}]", f"hydra.run.dir={tmp_path / 'y'}"])
+        _eval(tmp_path / "y", "agents=[random]", f"resume=[{tmp_path / 'other.csv'}]")
 
 
 def test_wilson_interval_of_success_rates():
@@ -109,21 +113,18 @@ def test_wilson_interval_of_success_rates():
 def test_jaw_schedule_is_part_of_the_settings_a_resumed_run_must_share(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     first = tmp_path / "first"
-    main(["eval", *SMALL, "agents=[planner]", "episodes=1", f"hydra.run.dir={first}"])
+    _eval(first, "agents=[planner]", "episodes=1")
     with pytest.raises(ValueError, match=r"other settings \(subgoal_jaws: None there, search here\)"):
-        main(["eval", *SMALL, "agents=[planner]", "episodes=1", "subgoal_jaws=search", f"resume=[{first}]",
-              f"hydra.run.dir={tmp_path / 'second'}"])
+        _eval(tmp_path / "second", "agents=[planner]", "episodes=1", "subgoal_jaws=search", f"resume=[{first}]")
     # a run recorded before the jaw schedule existed searched the gripper everywhere
     recorded = first / ".hydra" / "config.yaml"
     recorded.write_text("\n".join(line for line in recorded.read_text().splitlines()
                                   if not line.startswith("subgoal_jaws")) + "\n")
-    main(["eval", *SMALL, "agents=[planner]", "episodes=1", "subgoal_jaws=search", f"resume=[{first}]",
-          f"hydra.run.dir={tmp_path / 'third'}"])
+    _eval(tmp_path / "third", "agents=[planner]", "episodes=1", "subgoal_jaws=search", f"resume=[{first}]")
     assert "resume: 1 episodes from" in capsys.readouterr().out
     with pytest.raises(ValueError, match=r"other settings \(subgoal_jaws: search there, None here\)"):
-        main(["eval", *SMALL, "agents=[planner]", "episodes=1", f"resume=[{first}]", f"hydra.run.dir={tmp_path / 'fourth'}"])
+        _eval(tmp_path / "fourth", "agents=[planner]", "episodes=1", f"resume=[{first}]")
     with pytest.raises(ValueError, match=r"subgoal_jaws: tasks \['grasp'\] are not evaluated"):
-        main(["eval", *SMALL, "agents=[planner]", "subgoal_jaws={grasp:[open,open,closed,closed]}",
-              f"hydra.run.dir={tmp_path / 'fifth'}"])
+        _eval(tmp_path / "fifth", "agents=[planner]", "subgoal_jaws={grasp:[open,open,closed,closed]}")
     with pytest.raises(ValueError, match="subgoal_jaws: expected null, 'search' or a mapping"):
-        main(["eval", *SMALL, "agents=[planner]", "subgoal_jaws=closed", f"hydra.run.dir={tmp_path / 'sixth'}"])
+        _eval(tmp_path / "sixth", "agents=[planner]", "subgoal_jaws=closed")

@@ -57,7 +57,7 @@ def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
 def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
     from envs.config import make_env
 
-    from ..episode import MPCAgent, jaw_setting, run_episode
+    from ..episode import MPCAgent, run_episode
     from ..episode_media import plot_episode, write_episode_video
 
     env_cfg = task_config(cfg)
@@ -77,7 +77,7 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
 
         agent = MPCAgent(
             env, controller, subgoal_steps=list(episode.subgoal_steps) if episode.subgoal_steps else None,
-            subgoal_jaws=jaw_setting(episode.subgoal_jaws), goal_images=goals, max_steps=max_steps,
+            subgoal_jaws=episode.subgoal_jaws, goal_images=goals, max_steps=max_steps,
         )
         result = run_episode(env, agent, seed=episode.seed, max_steps=max_steps, on_step=progress)
         jaws = "searched" if set(agent.jaws) == {"search"} else "/".join(agent.jaws)

@@ -69,6 +69,8 @@ class ArmEnv(GoalRendering, gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
     scene_spec = SceneSpec()
+    workspace = (tuple(WORKSPACE_LOW.tolist()), tuple(WORKSPACE_HIGH.tolist()))
+    """The box ``(low, high)`` (m, base frame) each step's end-effector target is clipped to."""
     subgoal_steps: tuple[int, ...] | None = None
     """For tasks with several goal images: the control steps a planner spends on each in turn
     (the last one until the episode ends); ``None`` for single-goal tasks."""

@@ -20,10 +20,12 @@ class Controller(Protocol):
 
 
 def build_controller(config: PlannerConfig) -> Controller:
-    """World model (checkpoint) + CEM (budget) + MPC (DROID action spec)."""
+    """World model (checkpoint) + CEM (budget) + MPC (DROID action spec), imagining each action as
+    the safety filter lets it through the workspace box."""
     import torch
 
     from wm_control import WorldModel
+    from wm_control.planning import Workspace
     from wm_control.planning.config import PlannerConfig as PlanningConfig
 
     if not config.checkpoint:
@@ -35,4 +37,4 @@ def build_controller(config: PlannerConfig) -> Controller:
     planning = PlanningConfig(samples=config.cem_samples, iterations=config.cem_iterations,
                               elites=config.cem_elites, horizon=config.horizon, seed=config.seed,
                               max_step=config.max_step, gripper_limit=config.gripper_limit)
-    return planning.controller(model)
+    return planning.controller(model, workspace=Workspace(config.workspace_min, config.workspace_max))

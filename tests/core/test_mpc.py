@@ -5,15 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
+from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController, Workspace
 
 
-
-
-
-def _controller(model, **cem):
+def _controller(model, workspace=None, **cem):
     config = CEMConfig(**{"samples": 64, "iterations": 3, "elites": 8, **cem})
-    return MPCController(model, CEMPlanner(config), ActionSpec.droid(max_step=0.05))
+    return MPCController(model, CEMPlanner(config), ActionSpec.droid(max_step=0.05), workspace=workspace)
 
 
 def test_act_returns_bounded_first_action(reference):
@@ -67,3 +64,35 @@ def test_errors_are_clear(reference):
     ctrl.set_goal(data["frames"][0, 2])
     with pytest.raises(ValueError, match="expected a finite state"):
         ctrl.act(data["frames"][0, 0], np.array([0, 0, np.nan, 0, 0, 0, 0], dtype=np.float32))
+
+
+def test_workspace_the_model_imagines_and_the_controller_returns_executable_actions(reference, monkeypatch):
+    data, model = reference
+    state = data["states"][0, 0].copy()
+    position = state[:3].astype(np.float64)
+    # a box whose floor is the current height and whose +x wall is 1 cm ahead
+    box = Workspace(low=(position[0] - 1, position[1] - 1, position[2]), high=(position[0] + 0.01, position[1] + 1, position[2] + 1))
+    ctrl = _controller(model, workspace=box, horizon=2)
+    ctrl.set_goal(data["frames"][0, 2])
+    imagined = []
+    rollout = model.rollout
+
+    def recording_rollout(tokens, states, actions):
+        imagined.append(actions.clone())
+        return rollout(tokens, states, actions)
+
+    monkeypatch.setattr(model, "rollout", recording_rollout)
+    step = ctrl.act(data["frames"][0, 0], state)
+    for actions in imagined:  # every sample the model saw stays in the box along its plan
+        targets = torch.from_numpy(position).float() + actions[..., :3].cumsum(dim=1)  # [S, H, 3]
+        assert float(targets[..., 2].min()) >= position[2] - 1e-5
+        assert float(targets[..., 0].max()) <= position[0] + 0.01 + 1e-5
+    assert len(imagined) == 4  # 3 iterations + the plan's energy
+    targets = position + step.plan[:, :3].cumsum(axis=0)
+    assert targets[:, 2].min() >= position[2] - 1e-5 and targets[:, 0].max() <= position[0] + 0.01 + 1e-5
+    # without the box, the same planner imagines moves through the floor
+    free = _controller(model, horizon=2)
+    free.set_goal(data["frames"][0, 2])
+    imagined.clear()
+    free.act(data["frames"][0, 0], state)
+    assert float(imagined[0][..., 2].min()) < -0.01

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from ros_helpers import FakeController
@@ -151,3 +152,17 @@ def test_readme_documents_every_parameter_topic_and_launch_argument():
     for module in (SIM_LAUNCH, ARM_LAUNCH):
         for name in module.ARGUMENTS:
             assert f"`{name}`" in readme, name
+
+
+def test_built_controller_imagines_actions_through_the_workspace_box(tiny_checkpoint, one_torch_thread):
+    from wm_control.planning import Workspace
+    from wm_control_ros.controller import build_controller
+
+    values = {**params.defaults(PLANNER_PARAMS), "checkpoint": str(tiny_checkpoint), "device": "cpu",
+              "torch_threads": 1, "workspace_min": (0.3, -0.2, 0.05), "workspace_max": (0.7, 0.2, 0.5)}
+    controller = build_controller(params.build_config(PlannerConfig, PLANNER_PARAMS, values))
+    assert controller.workspace == Workspace((0.3, -0.2, 0.05), (0.7, 0.2, 0.5))
+    controller.set_goal(np.full((64, 64, 3), 200, np.uint8))
+    on_floor = np.array([0.5, 0.0, 0.05, 0.0, 0.0, 0.0, 0.0], np.float32)
+    step = controller.act(np.full((64, 64, 3), 90, np.uint8), on_floor)
+    assert step.action[2] >= -1e-6  # never below the box's floor

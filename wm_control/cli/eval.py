@@ -13,6 +13,7 @@ from ..episode import MPCAgent, jaw_setting
 from ..evaluation import markdown_table, write_report
 from ..model_source import ModelSource
 from ..planning.config import PlannerConfig
+from ..planning.workspace import Workspace
 from . import output_dir
 from .main import config_dir
 from .image_inputs import REPO_ROOT
@@ -56,7 +57,7 @@ def run(cfg: DictConfig) -> None:
         task_of_id = {c.id: task for task, c in env_configs.items()}
 
         def planner_agent(env):
-            controller = planner_cfg.controller(model())
+            controller = planner_cfg.controller(model(), workspace=Workspace(*env.unwrapped.workspace))
             task = task_of_id[env.spec.id]
             steps = schedules.get(task)
             return MPCAgent(env, controller, subgoal_steps=list(steps) if steps else None,

@@ -17,7 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..images import read_rgb_image
 from ..model_source import ModelSource
-from ..planning import MPCController
+from ..world_model import WorldModel
+from ..planning import MPCController, Workspace
 from ..planning.config import PlannerConfig
 from . import output_dir, task_config
 from .image_inputs import REPO_ROOT, image_inputs, uses_images
@@ -29,14 +30,13 @@ def run(cfg: DictConfig) -> None:
     source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
     planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
     model = source.load(REPO_ROOT)
-    controller = planner_cfg.controller(model)
     print(f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})")
     print(f"planner: {planner_cfg.samples} samples x {planner_cfg.iterations} iterations, "
           f"top-{planner_cfg.elites}, horizon {planner_cfg.horizon}")
     if uses_images(cfg):
-        _plan_images(cfg, controller)
+        _plan_images(cfg, planner_cfg.controller(model))
     else:
-        _plan_episode(cfg, controller)
+        _plan_episode(cfg, planner_cfg, model)
 
 
 def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
@@ -54,7 +54,7 @@ def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
     print(f"summary: {path}")
 
 
-def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
+def _plan_episode(cfg: DictConfig, planner_cfg: PlannerConfig, model: WorldModel) -> None:
     from envs.config import make_env
 
     from ..episode import MPCAgent, run_episode
@@ -63,6 +63,7 @@ def _plan_episode(cfg: DictConfig, controller: MPCController) -> None:
     env_cfg = task_config(cfg)
     episode = cfg.episode
     env = make_env(env_cfg)
+    controller = planner_cfg.controller(model, workspace=Workspace(*env.unwrapped.workspace))
     try:
         max_steps = episode.max_steps or env.spec.max_episode_steps
         goals = [read_rgb_image(cfg.goal)] if cfg.goal else None

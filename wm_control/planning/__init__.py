@@ -3,8 +3,9 @@
 from .action_spec import ActionSpec
 from .cem import CEMConfig, CEMPlanner, PlanResult, WarmStart, shift_warm_start
 from .mpc import MPCController, MPCStep
+from .workspace import Workspace
 
 __all__ = [
     "ActionSpec", "CEMConfig", "CEMPlanner", "MPCController", "MPCStep", "PlanResult", "WarmStart",
-    "shift_warm_start",
+    "Workspace", "shift_warm_start",
 ]

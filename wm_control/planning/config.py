@@ -9,12 +9,16 @@ from ..world_model import WorldModel
 from .action_spec import ActionSpec
 from .cem import CEMConfig, CEMPlanner
 from .mpc import MPCController
+from .workspace import Workspace
 
 
 @dataclass(frozen=True)
 class PlannerConfig:
     """CEM budget and the searched action box. Defaults: the paper's budget (800 samples ×
-    10 iterations, top-10, horizon 1, ±7.5 cm per coordinate, gripper ±0.75)."""
+    10 iterations, top-10, horizon 1, ±7.5 cm per coordinate, gripper ±0.75).
+
+    ``clip_to_workspace``: given the arm's workspace box, the model imagines each action as the
+    arm's controller carries it out (targets moved onto the box); Meta's planner does not."""
 
     samples: int = 800
     iterations: int = 10
@@ -31,6 +35,7 @@ class PlannerConfig:
     search_yaw: bool = False
     discount: float | None = None
     warm_start: bool = True
+    clip_to_workspace: bool = True
 
     def __post_init__(self) -> None:
         self.cem()  # validates the budget
@@ -55,10 +60,11 @@ class PlannerConfig:
             search_rotation=self.search_rotation, max_rotation=self.max_rotation, search_yaw=self.search_yaw,
         )
 
-    def controller(self, model: WorldModel) -> MPCController:
-        """A receding-horizon controller for ``model`` with this budget, box and options."""
+    def controller(self, model: WorldModel, workspace: Workspace | None = None) -> MPCController:
+        """A receding-horizon controller for ``model`` with this budget, box and options; ``workspace``:
+        the arm's (used with ``clip_to_workspace``)."""
         return MPCController(model, self.planner(), self.action_spec(), discount=self.discount,
-                             warm_start=self.warm_start)
+                             warm_start=self.warm_start, workspace=workspace if self.clip_to_workspace else None)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,6 +17,7 @@ from ..energy import energy
 from ..world_model import WorldModel
 from .action_spec import ActionSpec
 from .cem import CEMPlanner, PlanResult, WarmStart, shift_warm_start
+from .workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,10 @@ class MPCController:
     """Goal-image MPC with a world model; holds the goal tokens and the warm start between steps.
 
     ``discount`` weights the energy of every imagined step (``None``: last step only);
-    ``warm_start`` starts each plan from the previous one shifted by one step.
+    ``warm_start`` starts each plan from the previous one shifted by one step; ``workspace``: the
+    box the arm's controller keeps position targets in (the state's first three entries are the
+    end-effector position): the model imagines, and the controller returns, actions as the arm
+    will carry them out (``None``: as planned).
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class MPCController:
         *,
         discount: float | None = None,
         warm_start: bool = True,
+        workspace: Workspace | None = None,
     ) -> None:
         if model.predictor is None:
             raise ValueError("MPCController: expected a world model with a predictor, found an encoder-only model")
@@ -60,6 +65,7 @@ class MPCController:
         self.spec = spec  # base_spec with the held dimensions of hold()
         self.discount = discount
         self.use_warm_start = warm_start
+        self.workspace = workspace
         self._goal: torch.Tensor | None = None
         self._warm: WarmStart | None = None
 
@@ -112,8 +118,13 @@ class MPCController:
         tokens0 = self.model.encode(frame)  # [1, 1, N, D]
         goal = self._goal
 
+        def executed(actions: torch.Tensor) -> torch.Tensor:  # [S, H, A] -> [S, H, A]
+            if self.workspace is None:
+                return actions
+            return self.workspace.executed(actions, state_t[:3], self.spec.names)
+
         def rollout_fn(actions: torch.Tensor) -> torch.Tensor:  # [S, H, A] -> [S, H, N, D]
-            return self.model.rollout(tokens0, state_t.view(1, 1, -1), actions.to(dtype)).tokens
+            return self.model.rollout(tokens0, state_t.view(1, 1, -1), executed(actions).to(dtype)).tokens
 
         def energy_fn(imagined: torch.Tensor) -> torch.Tensor:
             return energy(imagined, goal, self.discount).float()
@@ -121,7 +132,7 @@ class MPCController:
         result: PlanResult = self.planner.plan(rollout_fn, energy_fn, self.spec, self._warm, device)
         if self.use_warm_start:
             self._warm = shift_warm_start(result, self.planner.initial(self.spec, device))
-        plan = result.actions.float().cpu().numpy()
+        plan = executed(result.actions).float().cpu().numpy()  # [H, A]
         return MPCStep(
             action=plan[0].copy(),
             plan=plan,

@@ -256,9 +256,7 @@ class ArmEnv(GoalRendering, gym.Env):
         workspace_clipped = bool(
             np.any(clipped_target != target) or np.any(clipped_euler != euler)
         )
-        q_goal, _ = self._ik.solve(
-            self.data.qpos, clipped_target, euler_to_matrix(clipped_euler), max_iterations=10
-        )
+        q_goal, _ = self._ik.solve(self.data.qpos, clipped_target, euler_to_matrix(clipped_euler))
         self._gripper_command = float(np.clip(self._gripper_command + action[6], 0.0, 1.0))
         self.data.ctrl[self._finger_act] = FINGER_MAX_OPENING * (1.0 - self._gripper_command)
         # Joint targets ramp to the IK solution over the first 60% of the step, then hold.

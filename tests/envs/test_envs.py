@@ -228,3 +228,30 @@ def test_euler_convention_round_trip():
 def _axis_angle(axis: np.ndarray, angle: float) -> np.ndarray:
     k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+
+
+def _steer(env, obs, target: np.ndarray, steps: int):
+    """Move the end effector to ``target`` (m), top-down at yaw 0, with bounded actions."""
+    for _ in range(steps):
+        delta = np.clip(target - obs["state"][:3], -0.075, 0.075)
+        turn = np.clip(matrix_to_euler(euler_to_matrix(obs["state"][3:6].astype(np.float64)).T), -0.25, 0.25)
+        obs, *_ = env.step(np.array([*delta, *turn, 0.0], np.float32))
+    return obs
+
+
+def test_arm_posture_depends_on_the_pose_not_the_path(make):
+    """The 7-joint arm is redundant; its controller settles the spare freedom the same way every time
+    (the null-space pull toward the rest posture runs to convergence), so an end-effector pose
+    reached along different paths has the joints, and the image, of that pose's goal configuration."""
+    env = make("wm_control/Reach-v0")
+    task = env.unwrapped
+    target = np.array([0.5, 0.1, 0.12])
+    joints = []
+    for seed, detour in ((0, (0.55, -0.2, 0.3)), (1, (0.35, 0.25, 0.05))):
+        obs, _ = env.reset(seed=seed)
+        obs = _steer(env, _steer(env, obs, np.array(detour), 6), target, 8)
+        assert np.linalg.norm(obs["state"][:3] - target) < 2e-3
+        joints.append(task.data.qpos[task._arm_qpos].copy())
+    goal = task.configuration(ee_position=target, ee_euler=np.zeros(3)).arm_qpos
+    assert np.abs(joints[0] - joints[1]).max() < 0.01
+    assert np.abs(joints[0] - goal).max() < 0.01

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+SIMULATOR_VERSION = 2
+"""Raised whenever a change makes an episode of a given seed play differently for the same actions
+(2: the arm's posture settled by the IK and the hand gravity-compensated). Evaluations record it
+and refuse to reuse episodes played on another version."""
+
 TASKS: dict[str, tuple[str, int]] = {
     "wm_control/Reach-v0": ("envs.reach:ReachEnv", 30),
     "wm_control/Push-v0": ("envs.push:PushEnv", 40),

@@ -1,6 +1,7 @@
 """`wm-control eval`: every agent on the same seeded episodes, tables and a plot."""
 
 import csv
+import json
 
 import pytest
 
@@ -128,3 +129,21 @@ def test_jaw_schedule_is_part_of_the_settings_a_resumed_run_must_share(tmp_path,
         _eval(tmp_path / "fifth", "agents=[planner]", "subgoal_jaws={grasp:[open,open,closed,closed]}")
     with pytest.raises(ValueError, match="subgoal_jaws: expected null, 'search' or a mapping"):
         _eval(tmp_path / "sixth", "agents=[planner]", "subgoal_jaws=closed")
+
+
+def test_eval_refuses_episodes_played_on_another_simulator_version(tmp_path, monkeypatch, capsys):
+    import envs
+
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    first = tmp_path / "first"
+    _eval(first, "agents=[random]", "episodes=1")
+    assert json.loads((first / "simulator.json").read_text()) == {"simulator_version": envs.SIMULATOR_VERSION}
+    _eval(tmp_path / "same", "agents=[random]", "episodes=1", f"resume=[{first}]")
+    assert "resume: 1 episodes from" in capsys.readouterr().out
+    monkeypatch.setattr(envs, "SIMULATOR_VERSION", envs.SIMULATOR_VERSION + 1)
+    with pytest.raises(ValueError, match=rf"played on simulator version {envs.SIMULATOR_VERSION - 1}, this is "
+                                         rf"version {envs.SIMULATOR_VERSION}: its episodes would play differently"):
+        _eval(tmp_path / "newer", "agents=[random]", "episodes=1", f"resume=[{first}]")
+    (first / "simulator.json").unlink()  # a run folder from before versions were recorded
+    with pytest.raises(ValueError, match=r"simulator a version before 2 \(none recorded\)"):
+        _eval(tmp_path / "older", "agents=[random]", "episodes=1", f"resume=[{first}]")

@@ -5,6 +5,7 @@ seeded episodes of each task."""
 from __future__ import annotations
 
 import functools
+import json
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -76,6 +77,7 @@ def run(cfg: DictConfig) -> None:
 
     reuse = _episodes_to_reuse(cfg)
     folder = output_dir()
+    (folder / SIMULATOR_RECORD).write_text(json.dumps({"simulator_version": _simulator_version()}) + "\n")
     log = EpisodeLog(folder / "episodes.csv")
     try:
         outcomes = evaluate(tasks, agents, episodes=cfg.episodes, seed=cfg.seed, progress=cfg.progress,
@@ -125,7 +127,8 @@ def _episodes_to_reuse(cfg: DictConfig) -> dict:
                              f"found nothing at {str(csv_path)!r}")
         outcomes = read_outcomes(csv_path)
         recorded = csv_path.parent / ".hydra" / "config.yaml"
-        if recorded.is_file():
+        if recorded.is_file():  # a run folder (a bare CSV is taken as given)
+            _check_simulator(csv_path)
             there = _compared_settings(OmegaConf.load(recorded))
             keys = ("env_overrides", *(PLANNER_SETTINGS if any(o.agent == "planner" for o in outcomes) else ()))
             differ = [k for k in keys if there.get(k) != here.get(k)]
@@ -135,6 +138,27 @@ def _episodes_to_reuse(cfg: DictConfig) -> dict:
         reuse.update({(o.task, o.agent, o.seed): o for o in outcomes})
         print(f"resume: {len(outcomes)} episodes from {csv_path}")
     return reuse
+
+
+SIMULATOR_RECORD = "simulator.json"
+"""File of an eval run folder naming the simulator version its episodes were played on."""
+
+
+def _simulator_version() -> int:
+    import envs
+
+    return envs.SIMULATOR_VERSION
+
+
+def _check_simulator(csv_path) -> None:
+    """Refuse an earlier run's episodes played on another simulator version."""
+    record = csv_path.parent / SIMULATOR_RECORD
+    there = json.loads(record.read_text())["simulator_version"] if record.is_file() else None
+    here = _simulator_version()
+    if there != here:
+        played = f"version {there}" if there is not None else "a version before 2 (none recorded)"
+        raise ValueError(f"resume: {csv_path} was played on simulator {played}, this is version {here}: "
+                         f"its episodes would play differently now; play them again")
 
 
 def _compared_settings(cfg: DictConfig) -> dict:

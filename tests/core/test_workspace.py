@@ -69,10 +69,8 @@ def test_the_simulator_moves_the_arm_where_the_workspace_says():
         env.close()
 
 
-def test_planner_config_switch():
-    class _Model:  # what MPCController reads of a world model
-        predictor = type("P", (), {"config": type("C", (), {"action_dim": 7})()})()
-
-    assert PlannerConfig().controller(_Model(), workspace=BOX).workspace == BOX
-    assert PlannerConfig(clip_to_workspace=False).controller(_Model(), workspace=BOX).workspace is None
-    assert PlannerConfig().controller(_Model()).workspace is None
+def test_planner_config_switch(reference):
+    _, model = reference
+    assert PlannerConfig().controller(model, workspace=BOX).workspace == BOX
+    assert PlannerConfig(clip_to_workspace=False).controller(model, workspace=BOX).workspace is None
+    assert PlannerConfig().controller(model).workspace is None

@@ -17,9 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..images import read_rgb_image
 from ..model_source import ModelSource
-from ..world_model import WorldModel
 from ..planning import MPCController, Workspace
 from ..planning.config import PlannerConfig
+from ..world_model import WorldModel
 from . import output_dir, task_config
 from .image_inputs import REPO_ROOT, image_inputs, uses_images
 
@@ -63,8 +63,8 @@ def _plan_episode(cfg: DictConfig, planner_cfg: PlannerConfig, model: WorldModel
     env_cfg = task_config(cfg)
     episode = cfg.episode
     env = make_env(env_cfg)
-    controller = planner_cfg.controller(model, workspace=Workspace(*env.unwrapped.workspace))
     try:
+        controller = planner_cfg.controller(model, workspace=Workspace(*env.unwrapped.workspace))
         max_steps = episode.max_steps or env.spec.max_episode_steps
         goals = [read_rgb_image(cfg.goal)] if cfg.goal else None
         print(f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz")

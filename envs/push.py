@@ -56,7 +56,7 @@ class PushEnv(ArmEnv):
     by default, with the jaws closed (``subgoal_jaws``): a one-step goal-image planner cannot
     discover on its own that it must get behind the cube first, and the half-way image keeps it
     from lunging at the final pose in one stroke that flings the cube (measured: 7 of 20 episodes
-    with it, 3 of 20 without, seeds 1000-1019, shipped model).
+    with it, 3 of 20 without, seeds 1000-1019, shipped model, simulator version 1).
 
     ## Action Space
     ``Box(-b, b, (7,), float32)`` with ``b = [0.075]*3 + [0.25]*3 + [1]``:

@@ -12,7 +12,11 @@ from .planner_config import PlannerConfig
 class Controller(Protocol):
     """What the node needs from ``wm_control.planning.MPCController``."""
 
+    workspace: Any  # wm_control.planning.Workspace the model imagines actions through, or None
+
     def set_goal(self, goal_image: np.ndarray) -> None: ...  # uint8 [H, W, 3]
+
+    def hold(self, values: dict[str, float]) -> None: ...  # action dimensions held, not searched
 
     def act(self, frame: np.ndarray, state: np.ndarray) -> Any: ...  # -> MPCStep (action [7], energy, ...)
 
@@ -25,7 +29,6 @@ def build_controller(config: PlannerConfig) -> Controller:
     import torch
 
     from wm_control import WorldModel
-    from wm_control.planning import Workspace
     from wm_control.planning.config import PlannerConfig as PlanningConfig
 
     if not config.checkpoint:
@@ -37,4 +40,11 @@ def build_controller(config: PlannerConfig) -> Controller:
     planning = PlanningConfig(samples=config.cem_samples, iterations=config.cem_iterations,
                               elites=config.cem_elites, horizon=config.horizon, seed=config.seed,
                               max_step=config.max_step, gripper_limit=config.gripper_limit)
-    return planning.controller(model, workspace=Workspace(config.workspace_min, config.workspace_max))
+    return planning.controller(model, workspace=planning_workspace(config))
+
+
+def planning_workspace(config: PlannerConfig) -> Any:
+    """The safety filter's workspace box as the planner's ``Workspace`` (torch imported here)."""
+    from wm_control.planning import Workspace
+
+    return Workspace(config.workspace_min, config.workspace_max)

@@ -32,7 +32,7 @@ from std_srvs.srv import Trigger
 from . import params
 from .node_main import run_node
 from .command_output import CommandOutput
-from .controller import Controller, build_controller
+from .controller import Controller, build_controller, planning_workspace
 from .conversions import ImageConversionError, image_to_array, pose_msg_to_state
 from .goals import GoalError, GoalSequence, load_goal_image
 from .qos import COMMAND_QOS, GOAL_QOS, SENSOR_QOS
@@ -75,6 +75,7 @@ class PlannerNode(Node):
         self._last_step: dict[str, Any] = {}
         self._reset_pending = True
         self._loaded_goal_version = -1
+        self._planned_box = (self.config.workspace_min, self.config.workspace_max)  # the controller's
 
         self._output = CommandOutput(self, self.config.command_mode, self.config.publish_gripper)
         self._status_pub = self.create_publisher(String, "planner/status", COMMAND_QOS)
@@ -282,6 +283,10 @@ class PlannerNode(Node):
                    goal: np.ndarray | None, goal_version: int, goal_index: int, reset: bool) -> None:
         if reset:
             self._controller.reset()
+        config = self.config
+        if (config.workspace_min, config.workspace_max) != self._planned_box:  # changed at run time
+            self._controller.workspace = planning_workspace(config)
+            self._planned_box = (config.workspace_min, config.workspace_max)
         if goal is not None and goal_version != self._loaded_goal_version:
             self._controller.set_goal(goal)
             self._controller.hold(self.config.jaw_hold(goal_index))

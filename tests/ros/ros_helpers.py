@@ -136,6 +136,7 @@ class FakeController:
         self.action_fn = action_fn
         self.goals: list[np.ndarray] = []
         self.holds: list[dict[str, float]] = []  # what hold() was given, after each set_goal
+        self.workspace = None  # set by the node when the workspace parameters change
         self.calls = 0
         self.resets = 0
 

@@ -204,6 +204,28 @@ def test_pose_mode_targets_stay_in_the_workspace(ros_context, ns):
         assert step <= 0.05 + 1e-9
 
 
+def test_planner_imagines_actions_through_the_workspace_set_at_run_time(ros_context, ns):
+    from rclpy.parameter import Parameter
+
+    from wm_control.planning import Workspace
+
+    controller = FakeController(lambda state: MOVE)
+    planner = _planner(ros_context, ns, controller)
+    probe = Probe(ros_context, ns)
+    with spinning(ros_context, planner, probe):
+        probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
+        stream = InputStream(probe, FRAME, STATE)
+        assert wait_for(lambda: controller.calls >= 2, 15.0), probe.last_status()
+        assert controller.workspace is None  # the box the controller was built with is kept
+        result = planner.set_parameters([Parameter("workspace_min", Parameter.Type.DOUBLE_ARRAY, [0.3, -0.2, 0.1]),
+                                         Parameter("workspace_max", Parameter.Type.DOUBLE_ARRAY, [0.6, 0.2, 0.5])])
+        assert all(r.successful for r in result)
+        assert wait_for(lambda: controller.workspace is not None, 15.0), probe.last_status()
+        stream.stop()
+    assert controller.workspace == Workspace((0.3, -0.2, 0.1), (0.6, 0.2, 0.5))
+    assert planner._limits.workspace_min == (0.3, -0.2, 0.1)  # the safety filter uses the same box
+
+
 def test_parameters_are_declared_with_descriptions_and_ranges(ros_context, ns):
     planner = PlannerNode(context=ros_context, namespace=ns, controller_factory=lambda config: FakeController(lambda s: MOVE))
     descriptor = planner.describe_parameter("watchdog_timeout")

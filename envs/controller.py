@@ -84,7 +84,6 @@ class DifferentialIK:
         qpos: np.ndarray,
         target_position: np.ndarray,
         target_rotation: np.ndarray,
-        max_iterations: int | None = None,
     ) -> tuple[np.ndarray, float]:
         """Arm joint angles (7,) reaching the target pose, and the remaining pose error norm.
 
@@ -92,7 +91,6 @@ class DifferentialIK:
             qpos: full configuration (nq,) to start from; non-arm entries are kept fixed.
             target_position: site position (3,) in the base frame (m).
             target_rotation: site rotation matrix (3, 3) in the base frame.
-            max_iterations: overrides the constructor's value for this call.
         """
         data = self._data
         data.qpos[:] = qpos
@@ -100,7 +98,7 @@ class DifferentialIK:
         jac = self._jac
         error = np.empty(6)
         error_norm = np.inf
-        for _ in range(max_iterations or self._max_iterations):
+        for _ in range(self._max_iterations):
             data.qpos[self.qpos_indices] = q
             mujoco.mj_kinematics(self._model, data)
             mujoco.mj_comPos(self._model, data)

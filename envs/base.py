@@ -251,7 +251,7 @@ class ArmEnv(GoalRendering, gym.Env):
         target = site.xpos + action[:3]
         rotation = euler_to_matrix(action[3:6]) @ site.xmat.reshape(3, 3)
         euler = matrix_to_euler(rotation)
-        clipped_target = np.clip(target, WORKSPACE_LOW, WORKSPACE_HIGH)
+        clipped_target = np.clip(target, *self.workspace)  # the box planners are given too
         clipped_euler = np.clip(euler, -ORIENTATION_LIMIT, ORIENTATION_LIMIT)
         workspace_clipped = bool(
             np.any(clipped_target != target) or np.any(clipped_euler != euler)

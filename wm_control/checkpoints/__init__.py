@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 from ..models.config import as_image_size
-from .common import CheckpointError, LoadedCheckpoint
+from .common import CheckpointError, LoadedCheckpoint, describe_file
 from .hf import is_hf_folder, load_hf_folder
 from .meta import load_meta_checkpoint
 from .native import is_native, load_native, read_metadata, save_native
 
 __all__ = ["CheckpointError", "LoadedCheckpoint", "load_checkpoint", "read_metadata", "save_native"]
+
+
+def _is_torch_archive(path: Path) -> bool:
+    """Whether ``path`` is a zip archive as ``torch.save`` writes it (with a ``data.pkl``)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("data.pkl") for name in archive.namelist())
 
 
 def load_checkpoint(
@@ -40,6 +49,12 @@ def load_checkpoint(
         raise CheckpointError(
             f"{path}: expected a folder with model.safetensors (wm-control) or config.json with "
             f"model_type 'vjepa2' (Hugging Face), found {sorted(p.name for p in path.iterdir())[:12]}"
+        )
+    if not _is_torch_archive(path):
+        raise CheckpointError(
+            f"{path}: expected a checkpoint: a Meta V-JEPA 2 .pt file (a torch.save zip archive), a "
+            f"wm-control .safetensors file or folder, or a Hugging Face VJEPA2 folder; found "
+            f"{describe_file(path)}"
         )
     return load_meta_checkpoint(
         path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads, image_size=image_size

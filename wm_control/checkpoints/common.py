@@ -1,8 +1,11 @@
-"""What every checkpoint importer shares: the loaded result, strict key checking, prefix stripping."""
+"""What every checkpoint importer shares: the loaded result, strict key checking, prefix stripping,
+and a description of a file that is not the checkpoint it was given as."""
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -90,3 +93,40 @@ def require(state: dict[str, torch.Tensor], key: str, *, source: str, part: str)
 def _short(items: list[str], limit: int = 12) -> str:
     shown = ", ".join(items[:limit])
     return f"[{shown}{', …' if len(items) > limit else ''}] ({len(items)} in all)"
+
+
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x93NUMPY", "a NumPy array file"),
+)
+
+
+def describe_file(path: Path) -> str:
+    """What a file holds, in words, for messages that say what was found instead of a checkpoint:
+    its size and kind (empty, a truncated zip archive, an image, text, unknown binary data)."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        return "an empty file (0 bytes)"
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head.startswith(b"PK\x03\x04"):
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+            return f"a zip archive of {size} bytes holding {_short(names, limit=4)}"
+        return f"the start of a zip archive ({size} bytes) that ends before its directory: truncated"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return f"{kind} ({size} bytes)"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if not text or not text.replace("\n", " ").replace("\t", " ").replace("\r", " ").isprintable():
+        return f"{size} bytes of unrecognised binary data starting {head[:8].hex()}"
+    return f"a text file of {size} bytes starting {text[:40]!r}"

@@ -3,12 +3,18 @@
 A checkpoint is a folder holding ``model.safetensors`` (or that file alone). Tensor names are
 ``encoder.*`` and ``predictor.*``; the safetensors header metadata holds ``format`` = "wm-control",
 ``format_version``, ``config`` (the WorldModelConfig as JSON) and ``metadata`` (JSON given by the
-writer: data config, normalisation stats, training step, the command that made it). Writes are
-atomic: a temporary file in the same folder, fsync, rename, fsync of the folder.
+writer: data config, normalisation stats, training step, the command that made it) and
+``weights_sha256``, a checksum of every tensor's name, dtype, shape and bytes. Loading recomputes the
+checksum and refuses a file whose weights changed since they were written (a disk or copy error
+that keeps the size). Files of format version 1 (before checksums, e.g. the shipped model of
+release 1) carry none and load unverified; from version 2 the checksum is required. Writes are
+atomic: a temporary file in the same folder, fsync, rename, fsync of the folder; the file gets the
+user's umask permissions.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,12 +24,15 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from ..data.atomic import fsync_path, follow_umask
 from ..models.config import WorldModelConfig
-from .common import CheckpointError, LoadedCheckpoint
+from .common import CheckpointError, LoadedCheckpoint, describe_file
 
 FORMAT = "wm-control"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+CHECKSUM_SINCE = 2  # the first format version whose files carry ``weights_sha256``
 WEIGHTS_FILE = "model.safetensors"
+CHECKSUM_KEY = "weights_sha256"
 
 
 def weights_path(path: Path) -> Path:
@@ -54,26 +63,56 @@ def save_native(
     return write_safetensors_atomic(file, state, header)
 
 
+def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order: independent of how
+    safetensors lays the tensors out in the file."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
 def write_safetensors_atomic(file: Path, state: dict[str, torch.Tensor], header: dict[str, str]) -> Path:
-    """Tensors + string header into ``file``: temporary file in the same folder, fsync, rename,
-    fsync of the folder; a crash leaves the old file or the new one, never a partial one."""
+    """Tensors + string header (plus their ``weights_sha256``) into ``file``: temporary file in the
+    same folder, fsync, rename, fsync of the folder; a crash leaves the old file or the new one,
+    never a partial one."""
     file.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    header = {**header, CHECKSUM_KEY: tensors_sha256(tensors)}
     tmp = file.with_name(f".{file.name}.tmp-{os.getpid()}")
     try:
         save_file(tensors, str(tmp), metadata=header)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
+        follow_umask(tmp)  # safetensors creates its file private (0600)
+        fsync_path(tmp)
         os.replace(tmp, file)
     finally:
         if tmp.exists():
             tmp.unlink()
-    dir_fd = os.open(file.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_path(file.parent)
     return file
+
+
+def verify_tensors(file: Path, header: dict[str, str], state: dict[str, torch.Tensor]) -> None:
+    """Refuse tensors whose checksum differs from the one ``file`` recorded when it was written;
+    files older than checksums (format version 1) have none to compare."""
+    version = int(header.get("format_version", "0"))
+    recorded = header.get(CHECKSUM_KEY)
+    if recorded is None:
+        if version >= CHECKSUM_SINCE:
+            raise CheckpointError(
+                f"{file}: expected a weights checksum ({CHECKSUM_KEY}) in a format version {version} "
+                f"checkpoint, found none; the file was altered after it was written"
+            )
+        return
+    found = tensors_sha256(state)
+    if found != recorded:
+        raise CheckpointError(
+            f"{file} is corrupt: its weights do not match the checksum recorded when it was saved "
+            f"(sha256 {recorded[:16]}…, found {found[:16]}…); the file was damaged on disk or in a "
+            f"copy: copy it again, or use an earlier checkpoint"
+        )
 
 
 def read_header(path: Path) -> dict[str, str]:
@@ -84,8 +123,8 @@ def read_header(path: Path) -> dict[str, str]:
             header = handle.metadata() or {}
     except Exception as err:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(
-            f"{file}: expected a complete safetensors file, could not read it ({type(err).__name__}: {err}); "
-            f"the file may be truncated or not a checkpoint"
+            f"{file}: expected a wm-control checkpoint (a complete safetensors file), found "
+            f"{_describe_safetensors(file)}; safetensors says: {err}"
         ) from err
     if header.get("format") != FORMAT:
         raise CheckpointError(
@@ -101,6 +140,29 @@ def read_header(path: Path) -> dict[str, str]:
     return header
 
 
+def _describe_safetensors(file: Path) -> str:
+    """What a safetensors file that does not open holds: a truncated one (fewer bytes than its
+    header describes) or something else entirely (see :func:`describe_file`)."""
+    size = file.stat().st_size
+    with open(file, "rb") as handle:
+        length = int.from_bytes(handle.read(8), "little")
+        if 2 <= length <= size - 8:
+            try:
+                entries = json.loads(handle.read(length))
+                end = max(
+                    (e["data_offsets"][1] for k, e in entries.items() if k != "__metadata__"),
+                    default=0,
+                )
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                end = None
+            if end is not None and 8 + length + end > size:
+                return (
+                    f"{size} bytes where its header describes {8 + length + end}: the file is "
+                    f"truncated (an interrupted copy or download?)"
+                )
+    return describe_file(file)
+
+
 def read_metadata(path: Path) -> dict[str, Any]:
     return json.loads(read_header(path).get("metadata", "{}"))
 
@@ -114,6 +176,7 @@ def load_native(path: Path) -> LoadedCheckpoint:
             state = {k: handle.get_tensor(k) for k in handle.keys()}
     except Exception as err:
         raise CheckpointError(f"{file}: could not read the tensors ({type(err).__name__}: {err})") from err
+    verify_tensors(file, header, state)
     encoder = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
     predictor = {k[len("predictor."):]: v for k, v in state.items() if k.startswith("predictor.")}
     other = sorted(k for k in state if not k.startswith(("encoder.", "predictor.")))

@@ -1,5 +1,8 @@
 """Loading: Meta layouts, strict key checks with clear messages, our own format round trip."""
 
+import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +58,29 @@ def test_misshaped_key_is_listed(tmp_path):
         WorldModel.from_pretrained(_save(tmp_path, ckpt), **HEADS)
 
 
-def test_non_checkpoint_file_is_refused(tmp_path):
-    path = tmp_path / "notes.pt"
-    path.write_text("not a checkpoint")
-    with pytest.raises(CheckpointError, match="expected a PyTorch checkpoint"):
+@pytest.mark.parametrize(
+    "name, content, found",
+    [
+        ("notes.pt", b"not a checkpoint", "found a text file of 16 bytes starting 'not a checkpoint'"),
+        ("empty.pt", b"", "found an empty file"),
+        ("picture.pt", b"\x89PNG\r\n\x1a\n" + bytes(100), "found a PNG image"),
+        ("cut.pt", FIXTURE.read_bytes()[:4000], "zip archive .* truncated"),
+        ("model.safetensors", b"hello", "found a text file of 5 bytes"),
+        ("zeros.safetensors", bytes(1000), "found 1000 bytes of unrecognised binary data"),
+    ],
+)
+def test_foreign_or_truncated_file_gets_one_message_naming_what_was_found(tmp_path, name, content, found):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=f"^{path}: expected a .*checkpoint.*{found}") as error:
         WorldModel.from_pretrained(path)
+    assert "\n" not in str(error.value)
+
+
+def test_a_zip_that_is_not_a_torch_file_is_refused(tmp_path):
+    archive = Path(__file__).parents[1] / "fixtures" / "vjepa2_tiny_official.npz"
+    with pytest.raises(CheckpointError, match=r"expected a checkpoint.*found a zip archive .*frames\.npy"):
+        WorldModel.from_pretrained(archive)
 
 
 def test_missing_path_is_refused(tmp_path):
@@ -99,8 +120,52 @@ def test_truncated_native_checkpoint_is_refused(tmp_path):
     file = WorldModel(config).save_pretrained(tmp_path / "m")
     data = file.read_bytes()
     file.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="truncated"):
+    with pytest.raises(CheckpointError, match=rf"found {len(data) // 2} bytes where its header describes {len(data)}: the file is truncated"):
         WorldModel.from_pretrained(tmp_path / "m")
+
+
+def test_same_size_corruption_is_refused_naming_the_file(tmp_path):
+    config = WorldModelConfig(encoder=encoder_preset("vit_tiny"))
+    file = WorldModel(config).save_pretrained(tmp_path / "m")
+    size = file.stat().st_size
+    with open(file, "r+b") as handle:  # 200 KB of zeros inside the weights, the size unchanged
+        handle.seek(size // 3)
+        handle.write(bytes(200_000))
+    assert file.stat().st_size == size
+    with pytest.raises(CheckpointError, match=f"{file} is corrupt: its weights do not match the checksum"):
+        WorldModel.from_pretrained(tmp_path / "m")
+
+
+def _write_raw(file: Path, version: str, checksum: str | None) -> Path:
+    from safetensors.torch import save_file
+
+    from wm_control.checkpoints.native import tensors_sha256
+
+    model = WorldModel(WorldModelConfig(encoder=encoder_preset("vit_tiny")))
+    state = {f"encoder.{k}": v.contiguous() for k, v in model.encoder.state_dict().items()}
+    header = {"format": "wm-control", "format_version": version, "config": json.dumps(model.config.to_dict())}
+    if checksum == "right":
+        header["weights_sha256"] = tensors_sha256(state)
+    save_file(state, str(file), metadata=header)
+    return file
+
+
+def test_checkpoints_from_before_checksums_still_load_and_new_ones_need_one(tmp_path):
+    # format version 1 (the shipped model's) recorded no checksum: nothing to verify against
+    WorldModel.from_pretrained(_write_raw(tmp_path / "v1.safetensors", "1", None))
+    WorldModel.from_pretrained(_write_raw(tmp_path / "v2.safetensors", "2", "right"))
+    with pytest.raises(CheckpointError, match="expected a weights checksum"):
+        WorldModel.from_pretrained(_write_raw(tmp_path / "v2_bare.safetensors", "2", None))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_saved_models_follow_the_umask(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        file = WorldModel(WorldModelConfig(encoder=encoder_preset("vit_tiny"))).save_pretrained(tmp_path / "m")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(file.stat().st_mode) == 0o666 & ~umask
 
 
 def test_foreign_safetensors_is_refused(tmp_path):

@@ -81,6 +81,37 @@ def test_truncated_checkpoint_is_refused(
         train(replace(config, resume=True, steps=4))
 
 
+@pytest.mark.parametrize("victim", ["training_state.pt", "model/model.safetensors"])
+def test_same_size_corruption_is_refused_on_resume(
+    toy_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path, victim: str
+) -> None:
+    config = toy_config(toy_dataset, tiny_checkpoint, tmp_path / "run", shared_cache, steps=2)
+    train(config)
+    file = tmp_path / "run" / "checkpoints" / "step_00000002" / victim
+    size = file.stat().st_size
+    with open(file, "r+b") as handle:  # zeros in the middle of the file, its size unchanged
+        handle.seek(size // 3)
+        handle.write(bytes(min(200_000, size // 3)))
+    assert file.stat().st_size == size
+    with pytest.raises(CheckpointError, match=f"is corrupt: the content of {victim} differs"):
+        train(replace(config, resume=True, steps=4))
+
+
+def test_run_outputs_follow_the_umask(
+    toy_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path
+) -> None:
+    previous = os.umask(0o022)
+    try:
+        train(toy_config(toy_dataset, tiny_checkpoint, tmp_path / "run", shared_cache, steps=2))
+    finally:
+        os.umask(previous)
+    files = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert any(p.name == "model.safetensors" for p in files)
+    assert {p.relative_to(tmp_path).as_posix(): oct(p.stat().st_mode & 0o777) for p in files} == {
+        p.relative_to(tmp_path).as_posix(): oct(0o644) for p in files
+    }
+
+
 def test_resume_after_kill_matches_an_uninterrupted_run(
     toy_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path
 ) -> None:

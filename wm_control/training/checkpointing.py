@@ -5,17 +5,20 @@ Layout of ``<run>/checkpoints/``::
     step_00001000/
         model/            WorldModel.save_pretrained: model.safetensors with config + metadata
         training_state.pt optimizer, step, data order, RNG states (tensors and plain containers)
-        manifest.json     format, version, step and the size of every file above
+        manifest.json     format, version, step and the size and sha256 of every file above
     latest                name of the newest complete checkpoint
 
 A checkpoint is written into a temporary folder, every file fsynced, then renamed into place; only
 then does ``latest`` move (written the same way). ``training_state.pt`` holds no pickled objects
-and is read with ``torch.load(weights_only=True)``. A file whose size differs from the manifest is
-reported as truncated instead of being half-loaded.
+and is read with ``torch.load(weights_only=True)``. Before a checkpoint is used, every file is
+checked against the manifest: a file whose size or content differs (truncated, or damaged in place)
+is refused with its name instead of being half-loaded or trained on. Manifests of version 1
+(written before checksums) record sizes only, and only sizes are checked for them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -26,17 +29,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from wm_control.checkpoints.common import CheckpointError as _LoadError
 from wm_control.data.atomic import fsync_path, publish, temporary_sibling
 
 if TYPE_CHECKING:
     from wm_control.world_model import WorldModel
 
 STATE_FORMAT = "wm-control-training-state"
-STATE_VERSION = 1
+STATE_VERSION = 1  # of training_state.pt
+MANIFEST_VERSION = 2  # of manifest.json: 1 recorded sizes, 2 sizes and sha256
 LATEST = "latest"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(_LoadError):
     """A checkpoint that cannot be used: missing, truncated, corrupt or from another format."""
 
 
@@ -100,8 +105,12 @@ def save_checkpoint(
         torch.save(state, handle)
         handle.flush()
         os.fsync(handle.fileno())
-    files = {p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
-    manifest = {"format": STATE_FORMAT, "version": STATE_VERSION, "step": step, "files": files}
+    files = {
+        p.relative_to(tmp).as_posix(): {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        for p in sorted(tmp.rglob("*"))
+        if p.is_file()
+    }
+    manifest = {"format": STATE_FORMAT, "version": MANIFEST_VERSION, "step": step, "files": files}
     _write_synced(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
     publish(tmp, final)
     _write_synced(directory / f".{LATEST}.tmp-{os.getpid()}", final.name.encode())
@@ -138,8 +147,18 @@ def latest_checkpoint(directory: Path) -> Path | None:
     return path
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def verify_checkpoint(path: Path) -> dict[str, Any]:
-    """The manifest of checkpoint ``path`` after checking that every file is present and complete."""
+    """The manifest of checkpoint ``path`` after checking that every file is present, complete and
+    unchanged since it was written."""
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
         raise CheckpointError(f"{path} is not a complete checkpoint: manifest.json is missing")
@@ -147,21 +166,31 @@ def verify_checkpoint(path: Path) -> dict[str, Any]:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{manifest_path} is corrupt ({error}); use an earlier checkpoint") from error
-    if manifest.get("format") != STATE_FORMAT or manifest.get("version") != STATE_VERSION:
+    version = manifest.get("version")
+    if manifest.get("format") != STATE_FORMAT or version not in (1, MANIFEST_VERSION):
         raise CheckpointError(
-            f"{path}: expected a {STATE_FORMAT} checkpoint version {STATE_VERSION}, found "
-            f"{manifest.get('format')!r} version {manifest.get('version')!r}"
+            f"{path}: expected a {STATE_FORMAT} checkpoint manifest version 1 … {MANIFEST_VERSION}, "
+            f"found {manifest.get('format')!r} version {version!r}"
         )
-    for name, size in manifest["files"].items():
+    remedy = (
+        f"resume from an earlier checkpoint (write its folder name into {path.parent / LATEST}) "
+        f"or start a new run"
+    )
+    for name, recorded in manifest["files"].items():
+        size, sha256 = (recorded, None) if version == 1 else (recorded["bytes"], recorded["sha256"])
         file = path / name
         if not file.is_file():
-            raise CheckpointError(f"checkpoint {path} is incomplete: {name} is missing")
+            raise CheckpointError(f"checkpoint {path} is incomplete: {name} is missing; {remedy}")
         found = file.stat().st_size
         if found != size:
             raise CheckpointError(
                 f"checkpoint {path} is truncated or corrupt: {name} has {found} bytes, the manifest "
-                f"records {size}; resume from an earlier checkpoint (point {path.parent / LATEST} at it) "
-                f"or start a new run"
+                f"records {size}; {remedy}"
+            )
+        if sha256 is not None and (digest := file_sha256(file)) != sha256:
+            raise CheckpointError(
+                f"checkpoint {path} is corrupt: the content of {name} differs from what was written "
+                f"(sha256 {sha256[:16]}…, found {digest[:16]}…); {remedy}"
             )
     return manifest
 
@@ -189,6 +218,7 @@ def _prune(directory: Path, keep_last: int) -> None:
 
 
 def _write_synced(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` and flush it to disk."""
     with open(path, "wb") as handle:
         handle.write(data)
         handle.flush()

@@ -1,15 +1,24 @@
 """Simulated table-top manipulation tasks (MuJoCo + gymnasium) for wm-control.
 
 ``import envs`` registers the gymnasium ids ``wm_control/Reach-v0``, ``wm_control/Push-v0``,
-``wm_control/Grasp-v0`` and ``wm_control/PickPlace-v0``. Each task documents its action,
+``wm_control/Grasp-v0``, ``wm_control/PickPlace-v0`` and ``wm_control/OGBenchCubeSingle-v0``
+(OGBench's pixel-based single-cube task, :mod:`envs.ogbench_cube`; its 40 steps at 4 Hz are
+OGBench's 200 at 20 Hz). Each task documents its action,
 observation, rewards and episode end in its class docstring; the shared action/state convention is
 in :mod:`envs.base`. Goal images: ``env.unwrapped.goal_images()``; images of any configuration:
 ``env.unwrapped.render_configuration(...)``; scripted experts: :mod:`envs.experts`.
+
+On a machine without a display, importing the package selects headless rendering (EGL, or OSMesa)
+before MuJoCo is loaded; see :mod:`envs.headless`.
 """
 
 from __future__ import annotations
 
-import gymnasium as gym
+from .headless import headless_rendering_default
+
+headless_rendering_default()  # before any task module imports MuJoCo
+
+import gymnasium as gym  # noqa: E402
 
 SIMULATOR_VERSION = 2
 """Raised whenever a change makes an episode of a given seed play differently for the same actions
@@ -21,8 +30,12 @@ TASKS: dict[str, tuple[str, int]] = {
     "wm_control/Push-v0": ("envs.push:PushEnv", 40),
     "wm_control/Grasp-v0": ("envs.grasp:GraspEnv", 30),
     "wm_control/PickPlace-v0": ("envs.pick_place:PickPlaceEnv", 50),
+    "wm_control/OGBenchCubeSingle-v0": ("envs.ogbench_cube:OGBenchCubeEnv", 40),
 }
 """Registered id -> (entry point, default max_episode_steps at 4 Hz)."""
+DATA_COLLECTION_MODE = frozenset({"wm_control/OGBenchCubeSingle-v0"})
+"""Tasks with a separate data-collection mode (random scenes and targets for scripted play data:
+``EnvConfig.mode``)."""
 
 for _env_id, (_entry_point, _max_steps) in TASKS.items():
     if _env_id not in gym.registry:

@@ -84,3 +84,21 @@ default-model: default-model-data
 	$(BIN)/wm-control train model=pretrained_encoder model.path=$(MODEL_WORK)/encoder/model predictor=ac_mini \
 	  data.root=$(firstword $(SIM_DATA)) 'extra_datasets=$(EXTRA_DATA)' train=sim_default out_dir=$(MODEL_WORK)/predictor
 	mkdir -p $(DEFAULT_MODEL) && cp $(MODEL_WORK)/predictor/model/model.safetensors $(DEFAULT_MODEL)/model.safetensors
+
+# ---------------------------------------------------------------------------------------------
+# The OGBench cube model (model=ogbench_cube), reproduced from scratch on CPU: OGBench play data
+# recorded with OGBench's own oracle and noise (`policy=oracle`: CubePlanOracle, its play
+# datasets' settings) in its data-collection mode, at the stack's 4 Hz (each recorded step one
+# block of 5 OGBench control steps; only recorded frames are rendered). 100 episodes of 200 steps
+# (OGBench's 1000-step play episodes, ~11 pick-and-place cycles each): 20,000 frames, about
+# 35-40 min on one core. One rasteriser thread (LP_NUM_THREADS=1) renders fastest on 2 cores.
+OGBENCH_WORK ?= runs/ogbench_cube
+OGBENCH_MODEL := wm_control/pretrained/ogbench_cube
+OGBENCH_DATA = $(OGBENCH_WORK)/data/play
+
+.PHONY: ogbench-model-data
+ogbench-model-data: install
+	test -d $(OGBENCH_DATA) || OMP_NUM_THREADS=1 LP_NUM_THREADS=1 $(BIN)/wm-control collect \
+	  env=ogbench_cube_single policy=oracle episodes=100 env.max_episode_steps=200 seed=0 \
+	  repo_id=local/ogbench_cube_single_play output_dir=$(OGBENCH_DATA) \
+	  hydra.run.dir=$(OGBENCH_WORK)/logs/collect_play

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-from envs import TASKS
+from envs import DATA_COLLECTION_MODE, TASKS
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class EnvConfig:
         wrist_camera: also render the wrist camera (``observation["wrist_pixels"]``).
         randomize_colors: randomise table and cube colours and the light intensity per episode.
         max_episode_steps: time limit in control steps; ``None``: the task's default.
+        mode: ``"task"`` (evaluation episodes with goal images) or ``"data_collection"`` (random
+            scenes and targets for scripted play data; only tasks in ``envs.DATA_COLLECTION_MODE``,
+            e.g. OGBench's cube, whose oracles need it).
     """
 
     id: str
@@ -33,6 +36,7 @@ class EnvConfig:
     wrist_camera: bool = False
     randomize_colors: bool = False
     max_episode_steps: int | None = None
+    mode: str = "task"
 
     def __post_init__(self) -> None:
         if self.id not in TASKS:
@@ -51,6 +55,15 @@ class EnvConfig:
             raise ValueError(
                 f"EnvConfig.max_episode_steps must be >= 1 or None, found {self.max_episode_steps}"
             )
+        if self.mode not in ("task", "data_collection"):
+            raise ValueError(
+                f"EnvConfig.mode must be 'task' or 'data_collection', found {self.mode!r}"
+            )
+        if self.mode != "task" and self.id not in DATA_COLLECTION_MODE:
+            raise ValueError(
+                f"EnvConfig.mode: {self.id} has no data-collection mode (only "
+                f"{sorted(DATA_COLLECTION_MODE)}); use mode='task'"
+            )
 
     @property
     def cameras(self) -> tuple[str, ...]:
@@ -63,6 +76,8 @@ def make_env(config: EnvConfig, render_mode: str | None = None) -> gym.Env:
     kwargs = {}
     if config.max_episode_steps is not None:
         kwargs["max_episode_steps"] = config.max_episode_steps
+    if config.mode != "task":  # validated: only tasks that have the mode get the argument
+        kwargs["mode"] = config.mode
     return gym.make(
         config.id,
         image_size=config.image_size,

@@ -1,6 +1,8 @@
 """``wm-control collect``: record simulated episodes into a LeRobot dataset.
 
-Example: ``wm-control collect env=push episodes=200 policy=expert noise=0.1 output_dir=data/push``.
+Example: ``wm-control collect env=push episodes=200 policy=expert noise=0.1 output_dir=data/push``;
+``wm-control collect env=ogbench_cube_single policy=oracle episodes=100 output_dir=data/ogbench``
+records OGBench play data with OGBench's own oracle and noise (:mod:`envs.ogbench_oracles`).
 The dataset is written with :mod:`wm_control.data.recording` (safe writing, progress bar); without
 ``output_dir`` it goes to ``<hydra run folder>/dataset``.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,10 @@ from wm_control.data.recording import (
     record_episodes,
 )
 
+POLICIES = ("expert", "random", "oracle", "oracle_noisy")
+ORACLE_POLICIES = ("oracle", "oracle_noisy")
+"""OGBench's own oracles (its play and noisy datasets), for the OGBench cube task."""
+
 CONFIG_NAME = "collect"
 log = logging.getLogger(__name__)
 
@@ -39,11 +45,16 @@ class CollectConfig:
         env: the simulated task.
         output_dir: dataset folder (must not exist unless ``overwrite``).
         episodes: number of episodes.
-        policy: ``"expert"`` (scripted) or ``"random"`` (exploration).
-        noise: expert action noise (std as a fraction of the action bounds).
+        policy: ``"expert"`` (scripted), ``"random"`` (exploration), or for the OGBench cube task
+            ``"oracle"`` / ``"oracle_noisy"`` (OGBench's own oracles and noise, as its play / noisy
+            datasets are made; the task runs in its data-collection mode, see
+            :mod:`envs.ogbench_oracles`).
+        noise: expert action noise (std as a fraction of the action bounds); the oracles use
+            OGBench's own noise and need 0.
         seed: episode ``i`` is reset with ``seed + i``.
         steps_after_success: end an episode this many steps after its first success; ``None``:
-            run to the time limit.
+            run to the time limit (what the oracles do: OGBench's play episodes chain a new
+            target whenever one is reached).
         repo_id: dataset name stored in the metadata.
         overwrite: replace an existing dataset at ``output_dir`` once the new one is complete.
         progress: show a progress bar.
@@ -63,12 +74,28 @@ class CollectConfig:
     def __post_init__(self) -> None:
         if self.episodes < 1:
             raise ValueError(f"CollectConfig.episodes must be >= 1, found {self.episodes}")
-        if self.policy not in ("expert", "random"):
+        if self.policy not in POLICIES:
             raise ValueError(
-                f"CollectConfig.policy must be 'expert' or 'random', found {self.policy!r}"
+                f"CollectConfig.policy must be one of {POLICIES}, found {self.policy!r}"
             )
         if self.noise < 0:
             raise ValueError(f"CollectConfig.noise must be >= 0, found {self.noise}")
+        if self.policy in ORACLE_POLICIES:
+            if self.env.mode != "data_collection":
+                raise ValueError(
+                    f"CollectConfig.env.mode must be 'data_collection' for policy={self.policy} "
+                    f"(OGBench's oracles collect in that mode), found {self.env.mode!r}"
+                )
+            if self.noise != 0:
+                raise ValueError(
+                    f"CollectConfig.noise must be 0 for policy={self.policy}: OGBench's oracles "
+                    f"add OGBench's own noise, found {self.noise}"
+                )
+            if self.steps_after_success is not None:
+                raise ValueError(
+                    f"CollectConfig.steps_after_success must be None for policy={self.policy} "
+                    f"(play episodes run to the time limit), found {self.steps_after_success}"
+                )
         if self.steps_after_success is not None and self.steps_after_success < 0:
             raise ValueError(
                 f"CollectConfig.steps_after_success must be >= 0 or None, found "
@@ -78,26 +105,42 @@ class CollectConfig:
 
 def collect_dataset(config: CollectConfig) -> RecordingSummary:
     """Record ``config.episodes`` episodes of ``config.env`` into ``config.output_dir``."""
+    env = make_env(config.env)
+    task = env.unwrapped
     spec = DatasetSpec(
         repo_id=config.repo_id,
         fps=config.env.control_hz,
         image_size=config.env.image_size,
         cameras=config.env.cameras,
+        **layout_names(task),
     )
-    env = make_env(config.env)
+    record = recording_record(config)
     try:
-        policy = make_policy(config.policy, env, noise=config.noise, seed=config.seed)
-        with SafeDatasetWriter(config.output_dir, spec, overwrite=config.overwrite, record=recording_record(config)) as writer:
-            summary = record_episodes(
-                env,
-                policy,
-                writer,
-                episodes=config.episodes,
-                task=config.env.task,
-                seed=config.seed,
-                steps_after_success=config.steps_after_success,
-                progress=config.progress,
-            )
+        writer = SafeDatasetWriter(
+            config.output_dir, spec, overwrite=config.overwrite, record=record
+        )
+        with writer:
+            if config.policy in ORACLE_POLICIES:
+                from envs.ogbench_oracles import OGBenchOracle
+                from wm_control.cli.collect_oracle import record_oracle_episodes
+
+                oracle = OGBenchOracle(env, kind=config.policy, seed=config.seed)
+                summary = record_oracle_episodes(
+                    env, oracle, writer, episodes=config.episodes, task=config.env.task,
+                    seed=config.seed, progress=config.progress,
+                )
+            else:
+                policy = make_policy(config.policy, env, noise=config.noise, seed=config.seed)
+                summary = record_episodes(
+                    env,
+                    policy,
+                    writer,
+                    episodes=config.episodes,
+                    task=config.env.task,
+                    seed=config.seed,
+                    steps_after_success=config.steps_after_success,
+                    progress=config.progress,
+                )
     finally:
         env.close()
     log.info(
@@ -108,6 +151,16 @@ def collect_dataset(config: CollectConfig) -> RecordingSummary:
         config.output_dir,
     )
     return summary
+
+
+def layout_names(task) -> dict[str, tuple[str, ...]]:
+    """The task's declared state and action names (``state_names``/``action_names``), for the
+    dataset's features; tasks that declare none record DROID's (:class:`DatasetSpec`'s default)."""
+    names = {}
+    for key in ("state_names", "action_names"):
+        if hasattr(task, key):
+            names[key] = tuple(getattr(task, key))
+    return names
 
 
 def recording_record(config: CollectConfig) -> dict[str, Any]:
@@ -132,14 +185,22 @@ def config_from_hydra(cfg: DictConfig, default_output_dir: Path | None = None) -
             raise ValueError("collect: output_dir is null and there is no Hydra run folder")
         output_dir = default_output_dir / "dataset"
     env = task_config(cfg)
+    policy = str(cfg.policy)
+    steps_after_success = cfg.steps_after_success
+    if policy in ORACLE_POLICIES:
+        # OGBench's oracles collect play data in the task's data-collection mode, to the time limit.
+        env = replace(env, mode="data_collection")
+        steps_after_success = None if steps_after_success == "auto" else steps_after_success
+    elif steps_after_success == "auto":
+        steps_after_success = 2
     return CollectConfig(
         env=env,
         output_dir=Path(output_dir),
         episodes=int(cfg.episodes),
-        policy=str(cfg.policy),
+        policy=policy,
         noise=float(cfg.noise),
         seed=int(cfg.seed),
-        steps_after_success=cfg.steps_after_success,
+        steps_after_success=steps_after_success,
         repo_id=str(cfg.repo_id),
         overwrite=bool(cfg.overwrite),
         progress=bool(cfg.progress),

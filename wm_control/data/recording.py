@@ -51,6 +51,8 @@ class DatasetSpec:
         image_size: side of the square camera frames (px).
         cameras: recorded cameras, a subset of ``("exterior", "wrist")``.
         robot_type: free-form robot name stored in the metadata.
+        state_names, action_names: the state and action layouts (default DROID's, this project's
+            tasks; the OGBench cube task records its own 5-D layouts).
     """
 
     repo_id: str
@@ -58,6 +60,8 @@ class DatasetSpec:
     image_size: int
     cameras: tuple[str, ...] = ("exterior",)
     robot_type: str = "wm_control_sim_arm"
+    state_names: tuple[str, ...] = tuple(STATE_NAMES)
+    action_names: tuple[str, ...] = tuple(ACTION_NAMES)
 
     def __post_init__(self) -> None:
         if self.repo_id.count("/") != 1:
@@ -86,8 +90,9 @@ class DatasetSpec:
             }
             for camera in self.cameras
         }
-        features["observation.state"] = {"dtype": "float32", "shape": (7,), "names": STATE_NAMES}
-        features["action"] = {"dtype": "float32", "shape": (7,), "names": ACTION_NAMES}
+        state, action = list(self.state_names), list(self.action_names)
+        features["observation.state"] = {"dtype": "float32", "shape": (len(state),), "names": state}
+        features["action"] = {"dtype": "float32", "shape": (len(action),), "names": action}
         features["next.reward"] = {"dtype": "float32", "shape": (1,), "names": None}
         features["next.success"] = {"dtype": "bool", "shape": (1,), "names": None}
         return features

@@ -5,12 +5,14 @@ files and values, remappings). ``generate_launch_description()`` turns them into
 ``launch_ros.actions.Node`` actions on a machine with a ROS 2 distribution; without one,
 ``run(specs)`` starts the same nodes (the ``main`` of the console scripts ``wm-sim-arm`` and
 ``wm-planner``) as subprocesses with the equivalent ``--ros-args``, and stops them together on
-Ctrl-C.
+Ctrl-C, SIGTERM or SIGHUP. Either way each node gets the launcher's process id (see
+:mod:`.lifeline`) and stops itself, zero command first, if the launcher dies without stopping it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
@@ -20,9 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .lifeline import launcher_environment
+
 PACKAGE = "wm_control_ros"
 CONSOLE_SCRIPTS = {"sim_arm": "wm-sim-arm", "planner": "wm-planner"}
 """ROS executable -> console script installed by the project."""
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals on which the runner stops its nodes."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class NodeSpec:
             "output": "screen",
             "parameters": [*self.parameter_files, dict(self.parameters)],
             "remappings": list(self.remappings),
+            "additional_env": launcher_environment(),
         }
 
 
@@ -101,25 +109,30 @@ def parse_launch_arguments(argv: Sequence[str], known: dict[str, str]) -> dict[s
 
 
 def run(specs: Sequence[NodeSpec]) -> int:
-    """Start every node as a subprocess (same interpreter); stop all when one exits, on Ctrl-C or
-    on SIGTERM (each node gets one SIGINT and sends its zero command; none is left running).
+    """Start every node as a subprocess (same interpreter); stop all when one exits, on Ctrl-C,
+    SIGTERM or SIGHUP (each node gets one SIGINT and sends its zero command; none is left running).
+    Killed outright (SIGKILL), the runner cannot stop its nodes: they stop themselves when they see
+    it gone (:mod:`.lifeline`).
 
     Returns the first non-zero exit status (0 when all stopped cleanly).
     """
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
-        # SIGTERM (a supervisor, `timeout`, `kill`) would otherwise end this runner at once and
-        # orphan the nodes, which live in their own sessions: stop them as Ctrl-C does. SIGINT is
-        # set too: started from a script's background job, this runner inherits it ignored.
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # SIGTERM (a supervisor, `timeout`, `kill`) and SIGHUP (a closed terminal, a dropped SSH
+        # session) would otherwise end this runner at once and orphan the nodes, which live in
+        # their own sessions: stop them as Ctrl-C does. SIGINT is set too: started from a script's
+        # background job, this runner inherits it ignored.
+        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
         for sig in previous:
             signal.signal(sig, signal.default_int_handler)
     processes: list[subprocess.Popen] = []
+    environment = {**os.environ, **launcher_environment()}
     try:
         for spec in specs:
             # own sessions: a terminal's Ctrl-C reaches only this runner, which forwards exactly one SIGINT
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", f"{PACKAGE}.{spec.executable}", *spec.ros_args()], start_new_session=True))
+                [sys.executable, "-m", f"{PACKAGE}.{spec.executable}", *spec.ros_args()], start_new_session=True,
+                env=environment))
         while all(p.poll() is None for p in processes):
             try:
                 processes[0].wait(timeout=0.5)
@@ -129,8 +142,8 @@ def run(specs: Sequence[NodeSpec]) -> int:
         pass
     finally:
         if main_thread:  # a second signal must not cut the nodes' shutdown short
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)

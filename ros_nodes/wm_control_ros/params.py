@@ -10,6 +10,7 @@ same dataclass before rclpy accepts it.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -97,6 +98,26 @@ def declare(node: Any, specs: Sequence[ParamSpec], overrides: dict[str, Any] | N
         if isinstance(value, tuple):
             value = list(value)
         node.declare_parameter(spec.name, value, spec.descriptor())
+    refuse_undeclared(node)
+
+
+def refuse_undeclared(node: Any) -> None:
+    """Raise ValueError naming every parameter given to ``node`` (``-p``, ``--params-file``, launch
+    files) that it does not declare: a misspelled safety limit must stop the node, not leave the
+    default in force."""
+    # rclpy keeps the values given at start-up in Node._parameter_overrides (every distro since
+    # Foxy); nodes without allow_undeclared_parameters never look at the undeclared ones.
+    given = getattr(node, "_parameter_overrides")
+    unknown = sorted(name for name in given if not node.has_parameter(name))
+    if not unknown:
+        return
+    declared = sorted(node.list_parameters([], 0).names)
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, declared, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise ValueError(f"node {node.get_name()!r}: unknown parameter {', '.join(hints)}; expected names from "
+                     f"{declared}")
 
 
 def build_config(config_type: type[ConfigT], specs: Sequence[ParamSpec], values: dict[str, Any]) -> ConfigT:

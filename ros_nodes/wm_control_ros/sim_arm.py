@@ -104,6 +104,16 @@ class SimArmNode(Node):
     def __init__(self, *, node_name: str = "sim_arm", parameter_overrides: dict[str, Any] | None = None,
                  **node_kwargs: Any) -> None:
         super().__init__(node_name, **node_kwargs)
+        self.fatal_error: str | None = None  # set when the simulation stops; ends the process
+        try:
+            self._build(parameter_overrides)
+        except BaseException:
+            # Half built: the base class's destroy_node releases the ROS entities, so the
+            # context's shutdown does not destroy this node a second time.
+            Node.destroy_node(self)
+            raise
+
+    def _build(self, parameter_overrides: dict[str, Any] | None) -> None:
         params.declare(self, SIM_ARM_PARAMS, parameter_overrides)
         self.config: SimArmConfig = params.read_config(self, SimArmConfig, SIM_ARM_PARAMS)
         self._lock = threading.Lock()
@@ -210,7 +220,7 @@ class SimArmNode(Node):
                 self._startup_error = error
                 self._ready.set()
             else:
-                self.get_logger().fatal(f"simulation stopped: {error!r}")
+                self.fatal_error = f"simulation stopped: {error!r}"
         finally:
             env.close()
 

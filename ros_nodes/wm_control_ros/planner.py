@@ -42,7 +42,8 @@ from .watchdog import Watchdog
 
 
 class PlannerNode(Node):
-    """See the module docstring. ``controller_factory`` builds the controller from the config."""
+    """See the module docstring. ``controller_factory`` builds the controller from the config;
+    ``watchdog_clock`` is the steady clock the input ages are measured on (tests step it by hand)."""
 
     def __init__(
         self,
@@ -50,9 +51,21 @@ class PlannerNode(Node):
         node_name: str = "planner",
         parameter_overrides: dict[str, Any] | None = None,
         controller_factory: Callable[[PlannerConfig], Controller] = build_controller,
+        watchdog_clock: Callable[[], float] = time.monotonic,
         **node_kwargs: Any,
     ) -> None:
         super().__init__(node_name, **node_kwargs)
+        try:
+            self._build(parameter_overrides, controller_factory, watchdog_clock)
+        except BaseException:
+            # Half built: no worker and no command yet. The base class's destroy_node releases the
+            # ROS entities, so the context's shutdown does not destroy this node a second time.
+            Node.destroy_node(self)
+            raise
+
+    def _build(self, parameter_overrides: dict[str, Any] | None,
+               controller_factory: Callable[[PlannerConfig], Controller],
+               watchdog_clock: Callable[[], float]) -> None:
         params.declare(self, PLANNER_PARAMS, parameter_overrides)
         self.config: PlannerConfig = params.read_config(self, PlannerConfig, PLANNER_PARAMS)
         self._limits = self.config.safety_limits()
@@ -61,11 +74,12 @@ class PlannerNode(Node):
         if self.config.goal_files:
             self._goals.replace([load_goal_image(path) for path in self.config.goal_files])
         self._controller = controller_factory(self.config)
-        self._watchdog = Watchdog(("camera", "pose"), self.config.watchdog_timeout)
+        self._watchdog = Watchdog(("camera", "pose"), self.config.watchdog_timeout, watchdog_clock)
         self._frame: np.ndarray | None = None
         self._pose: np.ndarray | None = None  # [6] xyz + Euler
         self._pose_frame = ""
         self._gripper: float | None = None
+        self._gripper_assumed = False  # planned without a gripper/state message (assumed open)
         self._state = "stopped"
         self._reason = "waiting for start" if not self.config.autostart else "autostart"
         self._autostart_pending = self.config.autostart
@@ -252,7 +266,16 @@ class PlannerNode(Node):
             if self._job is not None:
                 self._counters["overruns"] += 1
                 return
-            gripper = self._gripper if self._gripper is not None else 0.0
+            if self._gripper is None:
+                # No gripper/state (yet): the model's state needs one, and an open gripper is the
+                # documented assumption; said once, and in every status message.
+                if not self._gripper_assumed:
+                    self._gripper_assumed = True
+                    self.get_logger().warning("no gripper/state received: planning with the gripper assumed "
+                                              "open (0.0); publish gripper/state (0 open .. 1 closed)")
+                gripper = 0.0
+            else:
+                gripper = self._gripper
             state = np.concatenate([self._pose, [gripper]]).astype(np.float32)
             self._job = (self._frame, state, self._generation)
             self._job_ready.notify()
@@ -311,13 +334,24 @@ class PlannerNode(Node):
                                "linear_velocity": command.linear_velocity.tolist(),
                                "angular_velocity": command.angular_velocity.tolist(),
                                "gripper_target": command.gripper_target}
-            outcome = self._goals.after_step(float(step.energy), self.config.subgoal_steps,
-                                             self.config.subgoal_energy_threshold)
+            observed = float(step.observed_energy)
+            self._last_step["observed_energy"] = observed
+            outcome = self._goals.after_step(observed, self.config.subgoal_steps,
+                                             self.config.subgoal_energy_threshold,
+                                             self.config.subgoal_energy_steps)
             if outcome == "next":
                 self._reset_pending = True
             elif outcome == "done":
-                self._halt("done", "final goal reached")
+                self._halt("done", f"final goal reached ({self._done_criterion(observed)})")
+                self.get_logger().info(f"done: {self._reason}; holding still until start is called")
         self._publish_status()
+
+    def _done_criterion(self, observed: float) -> str:
+        config = self.config
+        if config.subgoal_energy_threshold > 0.0 and self._goals.steps_below >= config.subgoal_energy_steps:
+            return (f"observed energy {observed:.4f} < {config.subgoal_energy_threshold} for "
+                    f"{self._goals.steps_below} steps")
+        return f"{self._goals.steps_on_goal} steps on the last goal (subgoal_steps)"
 
     # ------------------------------------------------------------------ outputs
     def _frame_id(self) -> str:
@@ -342,6 +376,9 @@ class PlannerNode(Node):
         with self._lock:
             status = {"state": self._state, "reason": self._reason, "event": event,
                       "goal_index": self._goals.index, "num_goals": len(self._goals.images),
+                      "gripper_state": ("measured" if self._gripper is not None else
+                                        "assumed open (no gripper/state)" if self._gripper_assumed else
+                                        "none yet"),
                       "input_ages": {k: (None if v == float("inf") else round(v, 3))
                                      for k, v in self._watchdog.ages().items()},
                       **self._counters, **self._last_step}

@@ -57,8 +57,12 @@ PLANNER_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("subgoal_jaws", "str_array", ("",), "Jaws per sub-goal: open or closed (the gripper action "
               "held at -/+gripper_limit instead of planned) or search (planned); [''] or entries past "
               "the list = search."),
-    ParamSpec("subgoal_energy_threshold", "float", 0.0, "Move to the next sub-goal when the planned energy "
-              "falls below this (0 = never by energy).", 0.0, 1e6),
+    ParamSpec("subgoal_energy_threshold", "float", 0.0, "A sub-goal is reached when the observed energy "
+              "(the camera frame's distance to the goal image, status field observed_energy) stays below "
+              "this for subgoal_energy_steps control steps: the next sub-goal starts, or after the last "
+              "one the planner is done (zero command, state 'done'). 0 = never by energy.", 0.0, 1e6),
+    ParamSpec("subgoal_energy_steps", "int", 2, "Consecutive control steps below "
+              "subgoal_energy_threshold that count as reaching a sub-goal.", 1, 1000),
     ParamSpec("autostart", "bool", False, "Start planning as soon as a goal, an image and a pose are "
               "available (once; after a pause or stop, only the start service resumes).", read_only=True),
 )
@@ -95,6 +99,7 @@ class PlannerConfig:
     subgoal_steps: int
     subgoal_jaws: tuple[str, ...]
     subgoal_energy_threshold: float
+    subgoal_energy_steps: int
     autostart: bool
 
     def __post_init__(self) -> None:

@@ -77,11 +77,3 @@ def one_torch_thread():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
-
-
-def pytest_collection_modifyitems(config, items):
-    """Real DDS and wall-clock deadlines on a shared 2-core machine: each ROS test gets up to two
-    more tries when a deadline is missed by scheduling noise. A broken feature still fails all three."""
-    for item in items:
-        if "tests/ros/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))

@@ -127,13 +127,17 @@ class FakeStep:
     action: np.ndarray
     energy: float
     planning_seconds: float
+    observed_energy: float
 
 
 class FakeController:
     """Stands in for MPCController where the test is about the node, not the model."""
 
-    def __init__(self, action_fn: Callable[[np.ndarray], np.ndarray]) -> None:
+    def __init__(self, action_fn: Callable[[np.ndarray], np.ndarray],
+                 observed_energy: Callable[[int], float] = lambda call: 1.0) -> None:
+        """``observed_energy(call)``: the observed energy reported by the ``call``-th act (1-based)."""
         self.action_fn = action_fn
+        self.observed_energy = observed_energy
         self.goals: list[np.ndarray] = []
         self.holds: list[dict[str, float]] = []  # what hold() was given, after each set_goal
         self.workspace = None  # set by the node when the workspace parameters change
@@ -148,7 +152,8 @@ class FakeController:
 
     def act(self, frame: np.ndarray, state: np.ndarray) -> FakeStep:
         self.calls += 1
-        return FakeStep(np.asarray(self.action_fn(state), np.float32), energy=1.0, planning_seconds=0.001)
+        return FakeStep(np.asarray(self.action_fn(state), np.float32), energy=1.0, planning_seconds=0.001,
+                        observed_energy=float(self.observed_energy(self.calls)))
 
     def reset(self) -> None:
         self.resets += 1

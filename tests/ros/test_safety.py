@@ -135,9 +135,15 @@ def test_goal_sequence_advances_by_steps_and_energy():
     assert goals.after_step(5.0, steps_per_goal=2, energy_threshold=0.0) == "next"
     assert goals.index == 1 and goals.version == version + 1
     assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5) == "next"
-    assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5) == "done"
+    # the last goal needs 2 consecutive steps below the threshold; one above starts the count again
+    assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
+    assert goals.after_step(0.9, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
+    assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
+    assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "done"
     goals.restart()
-    assert goals.index == 0 and goals.steps_on_goal == 0
+    assert goals.index == 0 and goals.steps_on_goal == 0 and goals.steps_below == 0
+    with pytest.raises(ValueError, match="energy_steps"):
+        goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=0)
 
 
 def test_goal_image_files(tmp_path):

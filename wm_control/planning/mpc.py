@@ -23,13 +23,16 @@ from .workspace import Workspace
 @dataclass(frozen=True)
 class MPCStep:
     """One control decision: ``action [A]`` to execute now, the plan ``[H, A]``, the energy of the
-    plan, the lowest sample energy per CEM iteration, and the wall time of encode + plan (s)."""
+    plan, the lowest sample energy per CEM iteration, the wall time of encode + plan (s), and the
+    observed energy: the current frame's own distance to the goal (encoder only, no imagination;
+    what a done criterion can trust)."""
 
     action: np.ndarray
     plan: np.ndarray
     energy: float
     energies_per_iteration: list[float]
     planning_seconds: float
+    observed_energy: float
 
 
 class MPCController:
@@ -139,4 +142,5 @@ class MPCController:
             energy=result.energy,
             energies_per_iteration=result.energy_per_iteration,
             planning_seconds=time.perf_counter() - started,
+            observed_energy=float(energy(tokens0, goal)),  # tokens0 [1, 1, N, D] read as [S=1, H=1, N, D]
         )

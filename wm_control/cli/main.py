@@ -3,14 +3,25 @@
 Each command is a module ``wm_control.cli.<command>`` with ``CONFIG_NAME`` (a file
 ``configs/<CONFIG_NAME>.yaml``) and ``run(cfg: DictConfig) -> None``. Every run gets a Hydra run
 folder (``outputs/<date>/<time>/`` by default) where commands write their outputs.
+
+:func:`main` lets every exception reach its caller as the exception it is (Hydra would otherwise
+print and exit on its own); :func:`console_main`, the executable, reports the user's errors in one
+line without a traceback (see :mod:`wm_control.cli.errors`).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from .errors import debug_enabled, is_user_error, report
 
 COMMANDS = {
     "plan": "plan toward a goal image with the world model (receding-horizon CEM)",
@@ -60,21 +71,71 @@ def main(argv: list[str] | None = None) -> None:
     saved = sys.argv
     sys.argv = [f"wm-control {command}", *overrides]
     try:
-        hydra.main(config_path=str(config_dir()), config_name=module.CONFIG_NAME, version_base="1.3")(module.run)()
+        with _hydra_errors_raised():
+            entry = hydra.main(config_path=str(config_dir()), config_name=module.CONFIG_NAME, version_base="1.3")
+            entry(_task(module.run))()
+    except _UserInputError as carried:
+        raise carried.error from carried.error.__cause__
     finally:
         sys.argv = saved
 
 
+class _UserInputError(BaseException):
+    """Carries a user error out of a Hydra job. Hydra catches ``Exception`` around the job, logs
+    "Error executing job" and re-raises; a ``BaseException`` passes through unlogged and
+    :func:`main` raises the original error again."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _task(run: Callable[[Any], None]) -> Callable[[Any], None]:
+    @functools.wraps(run)
+    def task(cfg: Any) -> None:
+        try:
+            run(cfg)
+        except Exception as error:
+            if is_user_error(error):
+                raise _UserInputError(error) from None
+            raise
+
+    return task
+
+
+@contextmanager
+def _hydra_errors_raised() -> Iterator[None]:
+    """Hydra prints configuration errors and exits unless ``HYDRA_FULL_ERROR`` is set; with it set
+    they propagate as exceptions, for the command line to report."""
+    saved = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["HYDRA_FULL_ERROR"]
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved
+
+
 def console_main() -> None:
     """The `wm-control` executable: process-level settings first (allocator, headless rendering),
-    then :func:`main`. Tests and embedding code call :func:`main` and keep their process as it is."""
+    then :func:`main`. A user error (bad input, unknown option, missing file) ends in one line on
+    stderr and exit status 2; ``WM_CONTROL_DEBUG=1`` shows its traceback instead. Tests and
+    embedding code call :func:`main` and keep their process as it is."""
     from envs.headless import headless_rendering_default
 
     from ..runtime import tune_cpu_allocator
 
     tune_cpu_allocator()
     headless_rendering_default()
-    main()
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    try:
+        main()
+    except Exception as error:
+        if not is_user_error(error) or debug_enabled():
+            raise
+        report(command, error)
 
 
 if __name__ == "__main__":

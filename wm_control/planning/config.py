@@ -11,6 +11,8 @@ from .cem import CEMConfig, CEMPlanner
 from .mpc import MPCController
 from .workspace import Workspace
 
+PREFIX = "planner."  # how errors name a field: the key of the `planner` config group
+
 
 @dataclass(frozen=True)
 class PlannerConfig:
@@ -38,12 +40,34 @@ class PlannerConfig:
     clip_to_workspace: bool = True
 
     def __post_init__(self) -> None:
-        self.cem()  # validates the budget
-        self.action_spec()  # validates the bounds
-        if self.max_step <= 0:
-            raise ValueError(f"PlannerConfig.max_step: expected > 0 metres, found {self.max_step}")
+        """Checks every field under the name the user sets it by (``planner.<field>`` in the
+        ``planner`` config group), before the CEM config and the action box are built from them."""
+        for name in ("samples", "iterations", "elites", "horizon"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{PREFIX}{name}: expected an int >= 1, found {value!r}")
+        if not 2 <= self.elites <= self.samples:
+            raise ValueError(
+                f"{PREFIX}elites: expected 2 <= elites <= samples ({self.samples}), found {self.elites}"
+            )
+        for name in ("momentum_mean", "momentum_std"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{PREFIX}{name}: expected a value in [0, 1), found {value}")
+        for name in ("max_step", "gripper_limit"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"{PREFIX}{name}: expected a value > 0, found {value}")
+        if (self.search_rotation or self.search_yaw) and not self.max_rotation > 0:
+            raise ValueError(
+                f"{PREFIX}max_rotation: expected a value > 0 when rotation is searched, found {self.max_rotation}"
+            )
+        if not self.gripper_round >= 0:
+            raise ValueError(f"{PREFIX}gripper_round: expected a value >= 0, found {self.gripper_round}")
         if self.discount is not None and not 0.0 < self.discount <= 1.0:
-            raise ValueError(f"PlannerConfig.discount: expected null or a value in (0, 1], found {self.discount}")
+            raise ValueError(f"{PREFIX}discount: expected null or a value in (0, 1], found {self.discount}")
+        self.cem()
+        self.action_spec()
 
     def cem(self) -> CEMConfig:
         return CEMConfig(
@@ -74,5 +98,5 @@ class PlannerConfig:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"PlannerConfig: unknown fields {unknown}; expected a subset of {sorted(known)}")
+            raise ValueError(f"planner: unknown keys {unknown}; expected a subset of {sorted(known)}")
         return cls(**data)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+MAX_UPSCALE = 4
+"""An input image is resized to the model's input; it may be enlarged at most this many times per
+side (a 1×1 goal image would otherwise be blown up into a uniform frame and planned toward)."""
 
 
 def read_rgb_image(path: str | Path) -> np.ndarray:
@@ -36,3 +41,16 @@ def write_rgb_image(path: str | Path, image: np.ndarray) -> Path:
     if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write image {path}")
     return path
+
+
+def check_image_size(image: np.ndarray, name: str, model_size: tuple[int, int]) -> None:
+    """Refuse an image ``[H, W, 3]`` whose shorter side is below the model input's shorter side
+    divided by :data:`MAX_UPSCALE` (``name`` says which input it is, e.g. ``goal``)."""
+    height, width = image.shape[:2]
+    need = math.ceil(min(model_size) / MAX_UPSCALE)
+    if min(height, width) < need:
+        raise ValueError(
+            f"{name}: image of {height}x{width} px is too small for the model's "
+            f"{model_size[0]}x{model_size[1]} px input; expected a shorter side of at least {need} px "
+            f"(images are enlarged at most {MAX_UPSCALE}x)"
+        )

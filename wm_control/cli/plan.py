@@ -5,23 +5,26 @@
   per step; writes ``episode.mp4`` (observation | goal, energy overlaid), ``episode.png`` (energy and
   distance per step) and ``episode.json`` into the Hydra run folder.
 - With ``observation=<image file>`` (or ``~env``): the next action from an observation image
-  toward a goal image; with no images (``~env``), on the reference clip shipped with the tests
-  (frame 0 → last frame).
+  toward a goal image, from the arm's ``state`` (all three given together); with none of them
+  (``~env``), on the reference clip shipped with the tests (frame 0 → last frame).
+
+Inputs are read and checked before the model is loaded, so that a wrong path fails at once.
 """
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from ..images import read_rgb_image
+from ..images import check_image_size, read_rgb_image
 from ..model_source import ModelSource
 from ..planning import MPCController, Workspace
 from ..planning.config import PlannerConfig
 from ..world_model import WorldModel
 from . import output_dir, task_config
-from .image_inputs import REPO_ROOT, image_inputs, uses_images
+from .image_inputs import REPO_ROOT, check_image_inputs, image_inputs, uses_images
 
 CONFIG_NAME = "plan"
 
@@ -29,20 +32,35 @@ CONFIG_NAME = "plan"
 def run(cfg: DictConfig) -> None:
     source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
     planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
+    if uses_images(cfg):
+        if not isinstance(cfg.replans, int) or cfg.replans < 1:
+            raise ValueError(f"replans: expected an int >= 1, found {cfg.replans!r}")
+        observation, goal, state = image_inputs(cfg, reference_goal_frame=-1)
+        model = _load(source, planner_cfg)
+        check_image_inputs(observation, goal, model.image_size)
+        _plan_images((observation, goal, state), cfg.replans, planner_cfg.controller(model))
+    else:
+        goal = read_rgb_image(cfg.goal) if cfg.goal else None
+        model = _load(source, planner_cfg)
+        if goal is not None:
+            check_image_size(goal, "goal", model.image_size)
+        _plan_episode(cfg, planner_cfg, model, goal)
+
+
+def _load(source: ModelSource, planner_cfg: PlannerConfig) -> WorldModel:
     model = source.load(REPO_ROOT)
     print(f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})")
     print(f"planner: {planner_cfg.samples} samples x {planner_cfg.iterations} iterations, "
           f"top-{planner_cfg.elites}, horizon {planner_cfg.horizon}")
-    if uses_images(cfg):
-        _plan_images(cfg, planner_cfg.controller(model))
-    else:
-        _plan_episode(cfg, planner_cfg, model)
+    return model
 
 
-def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
-    observation, goal, state = image_inputs(cfg, reference_goal_frame=-1)
+def _plan_images(
+    inputs: tuple[np.ndarray, np.ndarray, np.ndarray], replans: int, controller: MPCController
+) -> None:
+    observation, goal, state = inputs
     controller.set_goal(goal)
-    for replan in range(cfg.replans):
+    for replan in range(replans):
         step = controller.act(observation, state)
         action = " ".join(f"{v:+.4f}" for v in step.action)
         print(f"[{replan}] action [{action}]  energy {step.energy:.5f}  planning {step.planning_seconds * 1000:.0f} ms")
@@ -54,7 +72,7 @@ def _plan_images(cfg: DictConfig, controller: MPCController) -> None:
     print(f"summary: {path}")
 
 
-def _plan_episode(cfg: DictConfig, planner_cfg: PlannerConfig, model: WorldModel) -> None:
+def _plan_episode(cfg: DictConfig, planner_cfg: PlannerConfig, model: WorldModel, goal: np.ndarray | None) -> None:
     from envs.config import make_env
 
     from ..episode import MPCAgent, run_episode
@@ -66,7 +84,7 @@ def _plan_episode(cfg: DictConfig, planner_cfg: PlannerConfig, model: WorldModel
     try:
         controller = planner_cfg.controller(model, workspace=Workspace(*env.unwrapped.workspace))
         max_steps = episode.max_steps or env.spec.max_episode_steps
-        goals = [read_rgb_image(cfg.goal)] if cfg.goal else None
+        goals = None if goal is None else [goal]
         print(f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz")
         has_cube = env.unwrapped.scene_spec.cube
         moved = "cube" if has_cube else "end effector"  # what the goal distance measures

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -183,3 +191,127 @@ def test_interruption_inside_save_episode_never_leaves_a_corrupt_dataset(tmp_pat
         assert dataset.num_episodes == 1 and len(dataset) == dataset.num_frames
         assert dataset[len(dataset) - 1]["episode_index"].item() == 0
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def _record_into(output: Path, episodes: int, overwrite: bool = False, fail_at=None) -> None:
+    env = gym.make("wm_control/Reach-v0", image_size=32, wrist_camera=True, max_episode_steps=3)
+    spy = _Spy(make_policy("random", env, seed=0), fail_at, KeyboardInterrupt)
+    spec = DatasetSpec(repo_id=REPO_ID, fps=4, image_size=32)
+    try:
+        with SafeDatasetWriter(output, spec, overwrite=overwrite) as writer:
+            record_episodes(env, spy, writer, episodes=episodes, task="reach", progress=False)
+    finally:
+        env.close()
+
+
+def test_overwrite_refuses_what_is_not_a_dataset_and_touches_nothing(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "important.txt").write_text("keep me")
+    spec = DatasetSpec(repo_id=REPO_ID, fps=4, image_size=SIZE)
+    with pytest.raises(FileExistsError, match=r"not a LeRobot dataset .*found important\.txt"):
+        SafeDatasetWriter(folder, spec, overwrite=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError, match="is a file, not a dataset folder"):
+        SafeDatasetWriter(tmp_path / "file", spec, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "file"]
+    assert [p.name for p in folder.iterdir()] == ["important.txt"]
+    assert (folder / "important.txt").read_text() == "keep me"
+
+
+def test_interrupted_overwrite_keeps_the_old_dataset_and_sets_the_new_episodes_aside(tmp_path):
+    output = tmp_path / "ds"
+    _record_into(output, episodes=3)
+    info = (output / "meta" / "info.json").read_text()
+    with pytest.raises(KeyboardInterrupt):
+        _record_into(output, episodes=5, overwrite=True, fail_at=(2, 1))
+    assert (output / "meta" / "info.json").read_text() == info and _load(output).num_episodes == 3
+    assert _load(tmp_path / "ds.interrupted").num_episodes == 2
+    _record_into(output, episodes=2, overwrite=True)  # a complete recording replaces it
+    assert _load(output).num_episodes == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "ds.interrupted"]
+
+
+def test_datasets_follow_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        _record_into(tmp_path / "ds", episodes=2)  # lerobot appends the second video via mkstemp
+    finally:
+        os.umask(previous)
+    modes = {
+        p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*")
+    }
+    assert any(name.endswith(".mp4") for name in modes)
+    assert modes == {name: 0o755 if (tmp_path / name).is_dir() else 0o644 for name in modes}
+
+
+class _Collect:
+    """``wm-control collect`` of many short Reach episodes in its own process, its log read live."""
+
+    def __init__(self, output: Path, *args: str) -> None:
+        executable = Path(sys.executable).with_name("wm-control")
+        command = [str(executable)]
+        if not executable.exists():
+            command = [sys.executable, "-m", "wm_control.cli.main"]
+        self.log = ""
+        self.process = subprocess.Popen(
+            [*command, "collect", "env=reach", "episodes=500", "policy=random", "env.image_size=32",
+             "env.max_episode_steps=3", f"output_dir={output}",
+             f"hydra.run.dir={output.parent / 'run'}", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while chunk := self.process.stdout.read1(4096):
+            self.log += chunk.decode(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.log):
+            assert self.process.poll() is None and time.monotonic() < deadline, (
+                f"no {pattern!r} in the output:\n{self.log[-3000:]}"
+            )
+            time.sleep(0.02)
+
+    def interrupt(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+
+    def finish(self) -> int:
+        code = self.process.wait(timeout=120)
+        self._reader.join(timeout=10)
+        return code
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_collect_overwrite_keeps_the_old_dataset(tmp_path):
+    output = tmp_path / "ds"
+    _record_into(output, episodes=3)
+    info = (output / "meta" / "info.json").read_text()
+    collect = _Collect(output, "overwrite=true")
+    collect.wait_for(r"\b([3-9]|\d\d+)/500\b")  # a few episodes written
+    collect.interrupt()
+    assert collect.finish() != 0
+    assert (output / "meta" / "info.json").read_text() == info and _load(output).num_episodes == 3
+    kept = tmp_path / "ds.interrupted"
+    assert _load(kept).num_episodes >= 3
+    assert str(kept) in collect.log
+    assert not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.slow
+def test_second_ctrl_c_while_saving_keeps_the_episodes_in_place(tmp_path):
+    output = tmp_path / "ds"
+    collect = _Collect(output)
+    collect.wait_for(r"\b([3-9]|\d\d+)/500\b")
+    collect.interrupt()
+    collect.wait_for(r"saving the \d+ finished episodes")
+    collect.interrupt()
+    assert collect.finish() != 0
+    assert "still saving" in collect.log
+    assert _load(output).num_episodes >= 3
+    assert str(output) in collect.log
+    assert not list(tmp_path.glob(".*"))

@@ -4,9 +4,9 @@ A checkpoint is a folder holding ``model.safetensors`` (or that file alone). Ten
 ``encoder.*`` and ``predictor.*``; the safetensors header metadata holds ``format`` = "wm-control",
 ``format_version``, ``config`` (the WorldModelConfig as JSON) and ``metadata`` (JSON given by the
 writer: data config, normalisation stats, training step, the command that made it) and
-``weights_sha256``, a checksum of every tensor's name, dtype, shape and bytes. Loading recomputes the
-checksum and refuses a file whose weights changed since they were written (a disk or copy error
-that keeps the size). Files of format version 1 (before checksums, e.g. the shipped model of
+``weights_sha256``, a checksum of every tensor's name, dtype, shape and bytes. Loading recomputes
+the checksum and refuses a file whose weights changed since they were written (a disk or copy
+error that keeps the size). Files of format version 1 (before checksums, e.g. the shipped model of
 release 1) carry none and load unverified; from version 2 the checksum is required. Writes are
 atomic: a temporary file in the same folder, fsync, rename, fsync of the folder; the file gets the
 user's umask permissions.
@@ -74,7 +74,9 @@ def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def write_safetensors_atomic(file: Path, state: dict[str, torch.Tensor], header: dict[str, str]) -> Path:
+def write_safetensors_atomic(
+    file: Path, state: dict[str, torch.Tensor], header: dict[str, str]
+) -> Path:
     """Tensors + string header (plus their ``weights_sha256``) into ``file``: temporary file in the
     same folder, fsync, rename, fsync of the folder; a crash leaves the old file or the new one,
     never a partial one."""
@@ -102,16 +104,16 @@ def verify_tensors(file: Path, header: dict[str, str], state: dict[str, torch.Te
     if recorded is None:
         if version >= CHECKSUM_SINCE:
             raise CheckpointError(
-                f"{file}: expected a weights checksum ({CHECKSUM_KEY}) in a format version {version} "
-                f"checkpoint, found none; the file was altered after it was written"
+                f"{file}: expected a weights checksum ({CHECKSUM_KEY}) in a format version "
+                f"{version} checkpoint, found none; the file was altered after it was written"
             )
         return
     found = tensors_sha256(state)
     if found != recorded:
         raise CheckpointError(
             f"{file} is corrupt: its weights do not match the checksum recorded when it was saved "
-            f"(sha256 {recorded[:16]}…, found {found[:16]}…); the file was damaged on disk or in a "
-            f"copy: copy it again, or use an earlier checkpoint"
+            f"(sha256 {recorded[:16]}…, found {found[:16]}…); the file was damaged on disk or in "
+            f"a copy: copy it again, or use an earlier checkpoint"
         )
 
 

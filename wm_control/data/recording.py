@@ -8,12 +8,18 @@ The dataset is written with ``lerobot`` itself (``LeRobotDataset.create`` / ``ad
 (1,) bool, and the task string; ``fps`` is the control rate. Frame ``t`` holds the observation
 *before* action ``t``.
 
-Safe writing: :class:`SafeDatasetWriter` builds the dataset in a temporary sibling folder and moves
-it to its final place only when it is finalized. If recording stops with an exception (including
-``KeyboardInterrupt``), the unfinished episode is dropped, the finished ones are finalized, read
-back as a check and moved into place (or, when there are none or they do not read back, the
-temporary folder is removed), and the exception is re-raised: the output folder either does not
-exist or holds a readable dataset. A killed process leaves only the hidden temporary folder.
+Safe writing: :class:`SafeDatasetWriter` builds the dataset in a hidden temporary sibling folder
+(``.NAME.partial-PID``) and moves it to its final place only when it is finalized; files get the
+user's umask permissions. If recording stops with an exception (including ``KeyboardInterrupt``),
+the unfinished episode is dropped, the finished ones are finalized, read back as a check and moved
+into place (or, when there are none or they do not read back, the temporary folder is removed),
+and the exception is re-raised: the output folder either does not exist or holds a readable
+dataset. ``overwrite`` replaces only a LeRobot dataset (a folder with ``meta/info.json``), and only
+with a complete recording: an interrupted one leaves the old dataset as it was and keeps its
+finished episodes next to it, in ``NAME.interrupted`` (the log says where). While the finished
+episodes are being saved, a further Ctrl-C only says so; one more stops at once and the log names
+the temporary folder holding them. A killed process leaves the hidden temporary folder; the next
+recording into the same place names it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +42,7 @@ from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from tqdm import tqdm
 
 from ..runtime import preserved_scheduling
+from .atomic import publish
 from .provenance import write_recording_record
 
 log = logging.getLogger(__name__)
@@ -125,12 +137,17 @@ class SafeDatasetWriter:
                 f"dataset folder {self.output_dir} already exists; choose another output_dir or "
                 f"pass overwrite=True"
             )
+        if self.output_dir.exists():
+            _require_replaceable(self.output_dir)
         self._partial_dir = self.output_dir.with_name(
             f".{self.output_dir.name}.partial-{os.getpid()}"
         )
         self._dataset: LeRobotDataset | None = None
         self._frames_in_episode = 0
         self.episodes_saved = 0
+        self.kept_in: Path | None = None
+        """Where the finished episodes went when recording stopped early (None: not yet)."""
+        _report_leftovers(self.output_dir)
 
     def __enter__(self) -> SafeDatasetWriter:
         self.output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -183,18 +200,42 @@ class SafeDatasetWriter:
             self._frames_in_episode = 0
 
     def __exit__(self, exc_type, exc, traceback) -> None:
+        stopped = exc_type is not None
+        if stopped and self.episodes_saved:
+            log.warning(
+                "recording stopped by %s: saving the %d finished episodes (a few seconds)",
+                exc_type.__name__,
+                self.episodes_saved,
+            )
+        with _interrupts_deferred(self._partial_dir, self.episodes_saved) as presses:
+            try:
+                self._finish(exc_type.__name__ if stopped else None)
+            except BaseException:
+                if self._partial_dir.exists():
+                    log.error(
+                        "saving stopped: the %d finished episodes are in %s (a LeRobot dataset if "
+                        "its meta/ folder is complete; delete it if not needed)",
+                        self.episodes_saved,
+                        self._partial_dir,
+                    )
+                raise
+        if presses() and not stopped:  # Ctrl-C while saving a complete recording: stop now
+            raise KeyboardInterrupt
+
+    def _finish(self, stopped_by: str | None) -> None:
+        """Finalize the temporary dataset and publish it (see the module docstring)."""
         dataset = self._require_open()
         try:
-            if exc_type is not None:
+            if stopped_by is not None:
                 self.discard_episode()
             with preserved_scheduling():
                 dataset.finalize()
-        except BaseException:
+        except Exception:
             shutil.rmtree(self._partial_dir, ignore_errors=True)
             raise
         finally:
             self._dataset = None
-        if exc_type is not None and self.episodes_saved and not self._readable():
+        if stopped_by is not None and self.episodes_saved and not self._readable():
             # Interrupted inside save_episode: the last episode may be half written.
             log.error("the interrupted dataset did not read back; removed it")
             self.episodes_saved = 0
@@ -203,14 +244,27 @@ class SafeDatasetWriter:
             log.warning("no finished episode: nothing written to %s", self.output_dir)
             return
         if self.record is not None:
-            write_recording_record(self._partial_dir, {**self.record, "episodes_saved": self.episodes_saved})
-        if self.output_dir.exists():
-            shutil.rmtree(self.output_dir)
-        os.replace(self._partial_dir, self.output_dir)
-        if exc_type is not None:
+            write_recording_record(
+                self._partial_dir, {**self.record, "episodes_saved": self.episodes_saved}
+            )
+        if stopped_by is not None and self.output_dir.exists():
+            self.kept_in = _free_sibling(self.output_dir, "interrupted")
+            publish(self._partial_dir, self.kept_in)
+            log.warning(
+                "recording stopped by %s: %s is unchanged (overwrite replaces it only with a "
+                "complete recording); the %d finished new episodes are in %s",
+                stopped_by,
+                self.output_dir,
+                self.episodes_saved,
+                self.kept_in,
+            )
+            return
+        publish(self._partial_dir, self.output_dir)
+        if stopped_by is not None:
+            self.kept_in = self.output_dir
             log.warning(
                 "recording stopped by %s: kept the %d finished episodes in %s",
-                exc_type.__name__,
+                stopped_by,
                 self.episodes_saved,
                 self.output_dir,
             )
@@ -231,6 +285,94 @@ class SafeDatasetWriter:
         if self._dataset is None:
             raise RuntimeError("SafeDatasetWriter is not open: use it in a `with` block")
         return self._dataset
+
+
+def is_lerobot_dataset(folder: Path) -> bool:
+    """Whether ``folder`` holds a LeRobot dataset (its ``meta/info.json``)."""
+    return (Path(folder) / "meta" / "info.json").is_file()
+
+
+def _require_replaceable(folder: Path) -> None:
+    """Refuse to let ``overwrite`` replace anything but a LeRobot dataset or an empty folder."""
+    if not folder.is_dir():
+        raise FileExistsError(
+            f"{folder} is a file, not a dataset folder; overwrite=true replaces LeRobot datasets "
+            f"only: choose another output_dir"
+        )
+    if is_lerobot_dataset(folder):
+        return
+    content = sorted(p.name for p in folder.iterdir())
+    if content:
+        shown = ", ".join(content[:5]) + (", …" if len(content) > 5 else "")
+        raise FileExistsError(
+            f"{folder} is not a LeRobot dataset (expected meta/info.json, found {shown}); "
+            f"overwrite=true replaces datasets only and left it untouched: choose another "
+            f"output_dir, or move that folder away yourself"
+        )
+
+
+def _free_sibling(folder: Path, label: str) -> Path:
+    """``NAME.<label>`` next to ``folder``, or ``NAME.<label>-2``, … when that exists."""
+    candidate, n = folder.with_name(f"{folder.name}.{label}"), 1
+    while candidate.exists():
+        n += 1
+        candidate = folder.with_name(f"{folder.name}.{label}-{n}")
+    return candidate
+
+
+def _report_leftovers(output_dir: Path) -> None:
+    """Name the temporary folders that killed recordings into ``output_dir`` left behind."""
+    for leftover in sorted(output_dir.parent.glob(f".{output_dir.name}.partial-*")):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            log.warning(
+                "%s holds the unfinished dataset of a recording that was killed (process %s); "
+                "delete it if not needed",
+                leftover,
+                pid,
+            )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _interrupts_deferred(partial: Path, episodes: int) -> Iterator[Any]:
+    """While the finished episodes are saved, a first Ctrl-C says so and is held until the end
+    (yields a function counting the presses); a second one stops at once. Only in the main thread
+    with Python's own SIGINT handler in place: otherwise nothing changes."""
+    presses = 0
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield lambda: presses
+        return
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        nonlocal presses
+        presses += 1
+        if presses > 1:
+            raise KeyboardInterrupt
+        print(
+            f"\nstill saving the {episodes} finished episodes; press Ctrl-C again to stop at once "
+            f"and leave them, unfinished, in {partial}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield lambda: presses
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Policy(Protocol):

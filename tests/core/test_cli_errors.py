@@ -93,6 +93,13 @@ def test_observation_without_goal_or_state_is_refused(tmp_path, images):
 
 
 @pytest.mark.slow
+def test_landscape_observation_without_goal_or_state_is_refused(tmp_path, images):
+    observation, _, _, _ = images
+    result = wm_control(tmp_path, "landscape", f"observation={observation}", "model=reference_tiny")
+    assert_user_error(result, "landscape", "goal and state missing")
+
+
+@pytest.mark.slow
 def test_unknown_eval_task(tmp_path):
     assert_user_error(wm_control(tmp_path, "eval", "tasks=[nope]"), "eval", "unknown task 'nope'")
 

@@ -16,18 +16,20 @@ from omegaconf import DictConfig, OmegaConf
 from ..landscape import energy_landscape, plot_landscape
 from ..model_source import ModelSource
 from . import output_dir, task_config
-from .image_inputs import REPO_ROOT, image_inputs, seven_numbers, uses_images
+from .image_inputs import REPO_ROOT, check_image_inputs, image_inputs, seven_numbers, uses_images
 
 CONFIG_NAME = "landscape"
 
 
 def run(cfg: DictConfig) -> None:
     source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
-    model = source.load(REPO_ROOT)
-    if uses_images(cfg):
+    if uses_images(cfg):  # inputs read before the model is loaded: a wrong path fails at once
         frame, goal, state = image_inputs(cfg, reference_goal_frame=1)
         true_action = None if cfg.true_action is None else seven_numbers("true_action", cfg.true_action)
+        model = source.load(REPO_ROOT)
+        check_image_inputs(frame, goal, model.image_size)
     else:
+        model = source.load(REPO_ROOT)
         frame, goal, state, true_action = _task_inputs(cfg)
     result = energy_landscape(
         model, frame, state, goal, axes=tuple(cfg.axes), extent=cfg.extent, resolution=cfg.resolution

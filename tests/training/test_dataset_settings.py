@@ -28,3 +28,27 @@ def test_bad_dataset_settings_name_the_entry() -> None:
         dataset_configs(MAIN, ["x", 3])
     with pytest.raises(ValueError, match=r"data.root: the local dataset 'local/sim' needs its folder"):
         dataset_configs({**MAIN, "root": None}, [])
+
+
+@pytest.mark.parametrize("command", ["train", "pretrain"])
+def test_a_missing_dataset_folder_is_named_and_nothing_is_created(tmp_path: Path, command: str) -> None:
+    from wm_control.cli.main import main
+
+    missing = tmp_path / "nonexistent"
+    run = [f"hydra.run.dir={tmp_path / 'run'}", f"out_dir={tmp_path / 'out'}"]
+    with pytest.raises(FileNotFoundError, match=f"data.root: the dataset folder {missing} does not exist"):
+        main([command, f"data.root={missing}", *run])
+    assert not missing.exists() and not (tmp_path / "out").exists()
+
+
+def test_extra_dataset_folders_are_checked(tmp_path: Path, toy_dataset: Path) -> None:
+    from wm_control.cli.main import main
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("x")
+    base = ["train", f"data.root={toy_dataset}", f"hydra.run.dir={tmp_path / 'run'}"]
+    with pytest.raises(FileNotFoundError, match=r"extra_datasets\[1\].root: the dataset folder .*gone"):
+        main([*base, f"extra_datasets=[{toy_dataset},{tmp_path / 'gone'}]"])
+    with pytest.raises(FileNotFoundError, match=r"extra_datasets\[0\].root: .*notes is not a LeRobot .*todo\.txt"):
+        main([*base, f"extra_datasets=[{tmp_path / 'notes'}]"])
+    assert not (tmp_path / "gone").exists()

@@ -5,10 +5,15 @@ of extra ones. An extra dataset is a folder path (the main dataset's settings, a
 folder) or a mapping of settings that override the main dataset's, e.g.::
 
     extra_datasets=[runs/data/push_expert,{root:runs/data/push_random,episodes:[0,1,2]}]
+
+A ``root`` is a local dataset folder and must exist (:func:`require_local_folders`): lerobot would
+take a missing one for a place to download the hub dataset ``repo_id`` into, create it and fail on
+the network. A hub dataset is read with ``root: null`` (lerobot's cache).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..data.trajectories import DatasetConfig
@@ -44,3 +49,26 @@ def dataset_configs(main: dict[str, Any], extra: list[Any]) -> list[DatasetConfi
             raise ValueError(f"{section}: expected a dataset folder or a mapping of settings, found {entry!r}")
         configs.append(dataset_config({**main, **overrides}, section))
     return configs
+
+
+def require_local_folders(configs: list[DatasetConfig]) -> None:
+    """Refuse a ``root`` (of ``data``, then of each ``extra_datasets`` entry) that is not an
+    existing LeRobot dataset folder, before anything reads it or creates it."""
+    for i, config in enumerate(configs):
+        if config.root is None:
+            continue
+        section = "data.root" if i == 0 else f"extra_datasets[{i - 1}].root"
+        folder = Path(config.root).expanduser()
+        if not folder.exists():
+            raise FileNotFoundError(
+                f"{section}: the dataset folder {config.root} does not exist; expected a LeRobot "
+                f"dataset folder, e.g. one written by `wm-control collect output_dir=<folder>` "
+                f"(a hub dataset is read with {section}=null and its repo_id)"
+            )
+        if not (folder / "meta" / "info.json").is_file():
+            content = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+            found = f"a folder holding {content[:6]}" if folder.is_dir() else "a file"
+            raise FileNotFoundError(
+                f"{section}: {config.root} is not a LeRobot dataset: expected a folder with "
+                f"meta/info.json, found {found}"
+            )

@@ -15,7 +15,7 @@ from ..models.presets import encoder_preset
 from ..training.masks import MaskSpec
 from ..training.optim import OptimConfig
 from ..training.pretrain import PretrainConfig
-from .datasets import dataset_configs
+from .datasets import dataset_configs, require_local_folders
 
 CONFIG_NAME = "pretrain"
 
@@ -24,6 +24,7 @@ def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
     """The typed run config of a composed ``pretrain`` Hydra config (``run_dir``: the default out_dir)."""
     raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     datasets = dataset_configs(dict(raw["data"]), raw["extra_datasets"])
+    require_local_folders(datasets)
     optim = dict(raw["optim"])
     optim["betas"] = tuple(optim["betas"])
     masks = tuple(MaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}) for m in raw["masks"])

@@ -20,7 +20,7 @@ from ..model_source import ModelSource
 from ..training.config import TrainConfig
 from ..training.evaluate import ValidationConfig
 from ..training.optim import OptimConfig
-from .datasets import dataset_configs
+from .datasets import dataset_configs, require_local_folders
 
 CONFIG_NAME = "train"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +51,7 @@ def build_config(cfg: DictConfig, run_dir: Path) -> TrainConfig:
     if raw["out_dir"] is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("out_dir: several processes need one shared run folder; set out_dir=<folder>")
     main, *extra = dataset_configs(dict(raw["data"]), raw["extra_datasets"])
+    require_local_folders([main, *extra])
     return TrainConfig(
         data=main,
         extra_datasets=tuple(extra),

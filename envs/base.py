@@ -69,6 +69,10 @@ class ArmEnv(GoalRendering, gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
     scene_spec = SceneSpec()
+    layout = "droid"
+    """The action/state layout (see the module docstring; ``wm_control.layouts``)."""
+    action_names = ACTION_NAMES
+    state_names = STATE_NAMES
     workspace = (tuple(WORKSPACE_LOW.tolist()), tuple(WORKSPACE_HIGH.tolist()))
     """The box ``(low, high)`` (m, base frame) each step's end-effector target is clipped to."""
     subgoal_steps: tuple[int, ...] | None = None

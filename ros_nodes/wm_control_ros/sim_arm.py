@@ -206,6 +206,12 @@ class SimArmNode(Node):
         try:
             env = gym.make(self.config.env_id, image_size=self.config.image_size,
                            control_hz=self.config.control_rate)
+            if env.unwrapped.layout != "droid":
+                env.close()
+                raise ValueError(
+                    f"env_id: {self.config.env_id} acts in the {env.unwrapped.layout!r} action "
+                    f"layout; sim_arm turns twists into DROID end-effector deltas and runs the "
+                    f"tasks of that layout (wm_control/Reach-v0, Push-v0, Grasp-v0, PickPlace-v0)")
         except BaseException as error:  # noqa: BLE001 - reported to the constructor
             self._startup_error = error
             self._ready.set()

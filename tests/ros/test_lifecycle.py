@@ -153,3 +153,12 @@ def test_sim_arm_exits_when_its_simulation_fails(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "stopping the node: simulation stopped: RuntimeError('injected physics failure')" in output, output
+
+
+@pytest.mark.slow
+def test_sim_arm_refuses_a_task_of_another_layout():
+    result = _run_node("wm_control_ros.sim_arm", "-p", "env_id:=wm_control/OGBenchCubeSingle-v0", "-p",
+                       "image_size:=64")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2 and "acts in the 'ogbench' action layout" in output, output
+    assert "Traceback" not in output, output

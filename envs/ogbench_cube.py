@@ -139,6 +139,9 @@ class OGBenchCubeEnv(gym.Env):
         self.image_size, self.control_hz, self.mode = image_size, control_hz, mode
         self.block = int(round(block))
         """OGBench control steps (20 Hz) one action lasts: 5 at the stack's 4 Hz."""
+        self.layout = {5: "ogbench", 1: "ogbench_20hz"}.get(self.block, f"ogbench_block{self.block}")
+        """The action/state layout of this task (``wm_control.layouts``), which a planning model
+        must share."""
         self._last_raw: dict[str, Any] = {}
         self.terminate_on_success, self.render_mode = terminate_on_success, render_mode
         self.metadata = {**self.metadata, "render_fps": control_hz}

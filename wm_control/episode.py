@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .planning.action_spec import JAW_STATES, jaw_hold
+from .layouts import check_layouts, task_layout
+from .planning.action_spec import GRIPPER_DIMENSIONS, JAW_STATES, jaw_hold
 from .planning.mpc import MPCController
 
 
@@ -118,6 +119,8 @@ class MPCAgent:
         goal_images: list[np.ndarray] | None = None,
         max_steps: int = 1000,
     ) -> None:
+        task = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+        check_layouts(controller.model.layout.name, task_layout(env), task=task)
         self.env, self.controller = env, controller
         self.subgoal_steps, self.fixed_goals, self.max_steps = subgoal_steps, goal_images, max_steps
         self.subgoal_jaws = jaw_setting(subgoal_jaws)
@@ -145,7 +148,9 @@ class MPCAgent:
         if goal != self.subgoal:
             self.controller.set_goal(self.goals[goal])
             spec = self.controller.base_spec
-            self.controller.hold(jaw_hold(self.jaws[goal], spec.high[spec.names.index("dgripper")]))
+            gripper = next(n for n in GRIPPER_DIMENSIONS if n in spec.names)
+            limit = spec.high[spec.names.index(gripper)]
+            self.controller.hold(jaw_hold(self.jaws[goal], limit, spec.names))
             self.controller.reset()
             self.subgoal = goal
         decision = self.controller.act(observation["pixels"], observation["state"])

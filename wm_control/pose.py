@@ -1,16 +1,28 @@
-"""End-effector pose maths in the DROID / V-JEPA 2-AC convention (batched torch).
+"""End-effector pose maths of the supported action/state layouts (batched torch).
 
+DROID / V-JEPA 2-AC (``integrate_state``, ``actions_from_states``):
 State (7): xyz (m) + extrinsic Euler "xyz" angles (rad, roll-pitch-yaw about the fixed base axes,
 R = Rz(yaw)·Ry(pitch)·Rx(roll)) + gripper (0 open … 1 closed).
 Action (7): Δxyz, the Euler angles of ``R_{t+1}·R_tᵀ``, Δgripper.
 
-This is the one implementation used by the rollout (state integration), training (actions from
-recorded states) and the ROS nodes.
+OGBench's manipulation layout (``integrate_ogbench_state``, ``ogbench_actions_from_states``):
+State (5): xyz (m), yaw (rad, (−π, π]), gripper closure (0 open … 1 closed).
+Action (5) in [−1, 1], held for ``block`` of OGBench's control steps: each step moves the
+position target by ``0.05 m · a[:3]`` and the yaw target by ``0.3 rad · a[3]`` from the measured
+pose, and sets the gripper target to the measured closure + ``a[4]``.
+
+This is the one implementation used by the rollout (state integration, through
+:mod:`wm_control.layouts`), training (actions from recorded states) and the ROS nodes.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+OGBENCH_SCALE = (0.05, 0.05, 0.05, 0.3)
+"""OGBench's action range per control step: m for x, y, z, rad for yaw (its ``action_high``)."""
 
 
 def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
@@ -53,3 +65,38 @@ def actions_from_states(states: torch.Tensor) -> torch.Tensor:
     return torch.cat(
         [end[..., :3] - start[..., :3], matrix_to_euler(relative), end[..., 6:7] - start[..., 6:7]], dim=-1
     )
+
+
+def wrap_angle(angle: torch.Tensor) -> torch.Tensor:
+    """Angles wrapped to (−π, π]."""
+    return angle - 2 * math.pi * torch.ceil((angle - math.pi) / (2 * math.pi))
+
+
+def integrate_ogbench_state(state: torch.Tensor, action: torch.Tensor, block: int) -> torch.Tensor:
+    """OGBench layout: the state an action held for ``block`` control steps commands: xyz +
+    ``block·0.05·a[:3]``, yaw + ``block·0.3·a[3]`` (wrapped), gripper closure target
+    ``clip(g + a[4], 0, 1)``.
+
+    Args: state ``[..., 5]``, action ``[..., 5]`` (broadcastable), block >= 1. Returns ``[..., 5]``.
+    """
+    scale = torch.tensor(OGBENCH_SCALE, dtype=state.dtype, device=state.device) * block  # [4]
+    xyz = state[..., :3] + action[..., :3] * scale[:3]
+    yaw = wrap_angle(state[..., 3:4] + action[..., 3:4] * scale[3])
+    gripper = (state[..., 4:5] + action[..., 4:5]).clamp(0.0, 1.0)
+    return torch.cat([xyz, yaw, gripper], dim=-1)
+
+
+def ogbench_actions_from_states(states: torch.Tensor, block: int) -> torch.Tensor:
+    """OGBench layout: the actions between consecutive states ``[..., T, 5]`` → ``[..., T-1, 5]``
+    (the inverse of :func:`integrate_ogbench_state` where no clipping happened; not clipped to
+    [−1, 1])."""
+    if states.shape[-2] < 2:
+        raise ValueError(
+            f"ogbench_actions_from_states: expected at least 2 states along dim -2, found "
+            f"{tuple(states.shape)}"
+        )
+    scale = torch.tensor(OGBENCH_SCALE, dtype=states.dtype, device=states.device) * block  # [4]
+    start, end = states[..., :-1, :], states[..., 1:, :]
+    xyz = (end[..., :3] - start[..., :3]) / scale[:3]
+    yaw = wrap_angle(end[..., 3:4] - start[..., 3:4]) / scale[3]
+    return torch.cat([xyz, yaw, end[..., 4:5] - start[..., 4:5]], dim=-1)

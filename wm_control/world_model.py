@@ -22,7 +22,7 @@ from .checkpoints.common import check_state
 from .models.config import PredictorConfig, WorldModelConfig
 from .models.predictor import ACPredictor
 from .models.vit import VisionTransformer
-from .pose import integrate_state
+from .layouts import ControlLayout, get_layout
 from .preprocess import PREPROCESSING_ID, as_frame_batch, to_model_input
 
 ENCODE_CHUNK = 64  # frames encoded per forward pass: bounds memory when encoding long videos
@@ -112,6 +112,11 @@ class WorldModel(nn.Module):
     @property
     def dtype(self) -> torch.dtype:
         return self.encoder.norm.weight.dtype
+
+    @property
+    def layout(self) -> ControlLayout:
+        """The action/state layout the predictor declares (:mod:`wm_control.layouts`)."""
+        return get_layout(self._require_predictor().config.layout)
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -231,8 +236,9 @@ class WorldModel(nn.Module):
             actions: ``[B, H, A]`` actions to imagine, from the current frame on.
             context_actions: ``[B, C−1, A]`` actions taken between the context frames (C > 1).
             teacher_states: ``[B, H−1, P]`` recorded states of steps 1…H−1 to feed instead of the
-                integrated ones (training's rollout loss); otherwise states are integrated:
-                xyz + Δxyz, R(Δθ)·R(θ), gripper clipped to [0, 1].
+                integrated ones (training's rollout loss); otherwise states are integrated by the
+                predictor's declared layout (:attr:`layout`; DROID: xyz + Δxyz, R(Δθ)·R(θ),
+                gripper clipped to [0, 1]).
             extrinsics: ``[B, C+H−1, 6]`` when the predictor uses extrinsics.
         Returns:
             :class:`Rollout` with tokens ``[B, H, N, D]`` of steps 1…H and states ``[B, H, P]``.
@@ -269,7 +275,8 @@ class WorldModel(nn.Module):
         cache = predictor.new_cache()
         out = predictor(tokens, step_actions, states, ext(0, C), grid=self.grid, cache=cache)  # [B, C, N, D]
         next_tokens = layer_norm(out[:, -1:])  # [B, 1, N, D]
-        state = integrate_state(states[:, -1], actions[:, 0])  # [B, P]
+        integrate = self.layout.integrate
+        state = integrate(states[:, -1], actions[:, 0])  # [B, P]
         imagined, imagined_states = [next_tokens], [state]
         for h in range(1, H):
             fed_state = teacher_states[:, h - 1] if teacher_states is not None else state
@@ -278,7 +285,7 @@ class WorldModel(nn.Module):
                 grid=self.grid, cache=cache,
             )
             next_tokens = layer_norm(out)  # [B, 1, N, D]
-            state = integrate_state(fed_state, actions[:, h])
+            state = integrate(fed_state, actions[:, h])
             imagined.append(next_tokens)
             imagined_states.append(state)
         return Rollout(tokens=torch.cat(imagined, dim=1), states=torch.stack(imagined_states, dim=1))

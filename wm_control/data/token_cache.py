@@ -249,8 +249,11 @@ def _build(
     n, d = wm.tokens_per_frame, wm.token_dim
     tmp = temporary_sibling(path)
     tokens = np.lib.format.open_memmap(tmp / "tokens.npy", mode="w+", dtype=np.dtype(cache.dtype), shape=(total, n, d))
-    states = np.zeros((total, 7), dtype=np.float32)
-    actions = np.zeros((total, 7), dtype=np.float32)
+    from wm_control.layouts import get_layout
+
+    layout = get_layout(reader.config.layout)
+    states = np.zeros((total, layout.state_dim), dtype=np.float32)
+    actions = np.zeros((total, layout.action_dim), dtype=np.float32)
     bar = tqdm(total=total, desc="encoding frames", unit="frame", disable=not progress)
     for e, episode in enumerate(episodes):
         traj = reader.read(episode)

@@ -35,6 +35,9 @@ class DatasetConfig:
     (xyz, extrinsic Euler xyz, gripper). ``action_source``: ``"dataset"`` reads ``action_key``;
     ``"states"`` derives DROID actions from consecutive resampled states. ``rate_hz``: the control
     rate the trajectories are resampled to. ``episodes``: a subset of episode indices, or ``None``.
+    ``layout``: the action/state layout of the dataset's states and actions
+    (:mod:`wm_control.layouts`: ``"droid"``, ``"ogbench"``, ...), which sets their widths and how
+    actions are derived from states.
     """
 
     repo_id: str
@@ -46,8 +49,12 @@ class DatasetConfig:
     rate_hz: float = 4.0
     episodes: tuple[int, ...] | None = None
     video_backend: str = "pyav"
+    layout: str = "droid"
 
     def __post_init__(self) -> None:
+        from wm_control.layouts import get_layout
+
+        get_layout(self.layout)  # an unknown layout lists the known ones
         if not isinstance(self.repo_id, str) or not self.repo_id:
             raise ValueError(f"DatasetConfig.repo_id: expected a non-empty string, found {self.repo_id!r}")
         for name in ("camera_key", "state_key", "action_key"):
@@ -196,19 +203,23 @@ class TrajectoryReader:
                 )
 
     def _check_widths(self) -> None:
+        from wm_control.layouts import get_layout
+
         cfg = self.config
+        layout = get_layout(cfg.layout)
         state = self._columns[cfg.state_key]
-        if state.ndim != 2 or state.shape[1] != 7:
+        if state.ndim != 2 or state.shape[1] != layout.state_dim:
             raise ValueError(
-                f"data.state_key={cfg.state_key!r}: expected 7 values per row (xyz, Euler xyz, gripper), "
-                f"found shape {state.shape[1:]}"
+                f"data.state_key={cfg.state_key!r}: expected {layout.state_dim} values per row "
+                f"{list(layout.state_names)} (data.layout={cfg.layout!r}), found shape {state.shape[1:]}"
             )
         if cfg.action_source == "dataset":
             action = self._columns[cfg.action_key]
-            if action.ndim != 2 or action.shape[1] != 7:
+            if action.ndim != 2 or action.shape[1] != layout.action_dim:
                 raise ValueError(
-                    f"data.action_key={cfg.action_key!r}: expected 7 values per row (Δxyz, ΔEuler, Δgripper), "
-                    f"found shape {action.shape[1:]}; use data.action_source=states to derive them"
+                    f"data.action_key={cfg.action_key!r}: expected {layout.action_dim} values per row "
+                    f"{list(layout.action_names)} (data.layout={cfg.layout!r}), found shape "
+                    f"{action.shape[1:]}; use data.action_source=states to derive them"
                 )
 
     def identity(self) -> dict[str, object]:
@@ -251,9 +262,10 @@ class TrajectoryReader:
         if cfg.action_source == "dataset":
             actions = self._columns[cfg.action_key][pick[:-1]].astype(np.float32)
         else:
-            from wm_control.pose import actions_from_states
+            from wm_control.layouts import get_layout
 
-            actions = actions_from_states(torch.from_numpy(states).double()).float().numpy()
+            derive = get_layout(cfg.layout).from_states
+            actions = derive(torch.from_numpy(states).double()).float().numpy()
         ts = self._columns["timestamp"][pick].astype(np.float64)
         frames = None
         if with_frames:

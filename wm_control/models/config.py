@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from ..layouts import LAYOUTS
+
 
 def _check_positive(owner: str, name: str, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -85,6 +87,9 @@ class PredictorConfig:
 
     ``image_size`` is the size the predictor was configured for; the RoPE row/column indices of
     the patch tokens are rescaled by ``grid_h / rows`` and ``grid_h / cols`` of the actual input.
+    ``layout`` names the action/state layout the predictor was trained on
+    (:mod:`wm_control.layouts`; configs and checkpoints without one are ``"droid"``);
+    ``action_dim``/``state_dim`` must be its widths.
     """
 
     width: int
@@ -99,9 +104,21 @@ class PredictorConfig:
     extrinsics_dim: int = 6
     use_extrinsics: bool = False
     norm_eps: float = 1e-6
+    layout: str = "droid"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_size", as_image_size(self.image_size, "PredictorConfig.image_size"))
+        if self.layout not in LAYOUTS:
+            raise ValueError(
+                f"PredictorConfig.layout: expected one of {sorted(LAYOUTS)}, found {self.layout!r}"
+            )
+        declared = LAYOUTS[self.layout]
+        if (self.action_dim, self.state_dim) != (declared.action_dim, declared.state_dim):
+            raise ValueError(
+                f"PredictorConfig.layout: {self.layout!r} has {declared.action_dim} action and "
+                f"{declared.state_dim} state dimensions, found action_dim={self.action_dim}, "
+                f"state_dim={self.state_dim}"
+            )
         for name in ("width", "depth", "num_heads", "mlp_hidden", "encoder_width", "patch_size",
                      "action_dim", "state_dim", "extrinsics_dim"):
             _check_positive("PredictorConfig", name, getattr(self, name))

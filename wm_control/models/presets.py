@@ -53,14 +53,21 @@ def encoder_preset(name: str, image_size: int | tuple[int, int] | None = None) -
     )
 
 
-def predictor_preset(name: str, encoder: EncoderConfig, *, use_extrinsics: bool = False) -> PredictorConfig:
-    """The predictor config of a named preset, sized to work on ``encoder``'s tokens."""
+def predictor_preset(
+    name: str, encoder: EncoderConfig, *, use_extrinsics: bool = False, layout: str = "droid"
+) -> PredictorConfig:
+    """The predictor config of a named preset, sized to work on ``encoder``'s tokens, for the
+    action/state ``layout`` (:mod:`wm_control.layouts`)."""
+    from wm_control.layouts import get_layout
+
+    declared = get_layout(layout)
     if name not in _PREDICTORS:
         raise ValueError(f"unknown predictor preset {name!r}; expected one of {predictor_preset_names()}")
     width, depth, heads, hidden = _PREDICTORS[name]
     return PredictorConfig(
         width=width, depth=depth, num_heads=heads, mlp_hidden=hidden, encoder_width=encoder.width,
         image_size=encoder.image_size, patch_size=encoder.patch_size, use_extrinsics=use_extrinsics,
+        action_dim=declared.action_dim, state_dim=declared.state_dim, layout=layout,
     )
 
 

@@ -1,4 +1,8 @@
-"""What the planner searches over: named action dimensions, their bounds, which are searched and which fixed."""
+"""What the planner searches over: named action dimensions, their bounds, which are searched and which fixed.
+
+The action space comes from the model's declared layout (:mod:`wm_control.layouts`):
+:meth:`ActionSpec.for_layout` builds Meta's DROID spec or OGBench's.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,24 @@ from dataclasses import dataclass, replace
 import torch
 
 DROID_ACTION_NAMES = ("dx", "dy", "dz", "droll", "dpitch", "dyaw", "dgripper")
+OGBENCH_ACTION_NAMES = ("x", "y", "z", "yaw", "gripper")
 JAW_STATES = ("open", "closed", "search")
+GRIPPER_DIMENSIONS = ("dgripper", "gripper")
+"""The gripper dimension's name in each layout (DROID's Δgripper, OGBench's gripper)."""
 
 
-def jaw_hold(jaws: str, gripper_limit: float) -> dict[str, float]:
-    """The held action dimensions for a jaw state: Δgripper at ``-gripper_limit`` (``"open"``) or
-    ``+gripper_limit`` (``"closed"``), or nothing (``"search"``: the planner searches it)."""
+def jaw_hold(
+    jaws: str, gripper_limit: float, names: tuple[str, ...] = DROID_ACTION_NAMES
+) -> dict[str, float]:
+    """The held action dimensions for a jaw state: the gripper dimension of ``names`` (DROID's
+    Δgripper, OGBench's gripper) at ``-gripper_limit`` (``"open"``) or ``+gripper_limit``
+    (``"closed"``), or nothing (``"search"``: the planner searches it)."""
     if jaws not in JAW_STATES:
         raise ValueError(f"jaws: expected one of {list(JAW_STATES)}, found {jaws!r}")
-    return {} if jaws == "search" else {"dgripper": gripper_limit if jaws == "closed" else -gripper_limit}
+    gripper = next((n for n in GRIPPER_DIMENSIONS if n in names), None)
+    if gripper is None:
+        raise ValueError(f"jaw_hold: no gripper dimension {GRIPPER_DIMENSIONS} in {list(names)}")
+    return {} if jaws == "search" else {gripper: gripper_limit if jaws == "closed" else -gripper_limit}
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,65 @@ class ActionSpec:
             init_std=(max_step,) * 3 + rot + (1.0,),
             round_below=(0.0,) * 6 + (gripper_round,),
         )
+
+    @classmethod
+    def ogbench(
+        cls,
+        max_step: float = 1.0,
+        gripper_limit: float = 1.0,
+        gripper_round: float = 0.25,
+        search_yaw: bool = False,
+        max_rotation: float = 0.2,
+    ) -> ActionSpec:
+        """OGBench's layout (normalised, [-1, 1]): x, y, z searched within ±``max_step`` (initial
+        std ``max_step``), the gripper within ±``gripper_limit`` (initial std 1; entries below
+        ``gripper_round`` → 0, "keep the jaws as they are"); the yaw fixed at 0, or searched within
+        ±``max_rotation`` (``search_yaw``)."""
+        for name, value in (("max_step", max_step), ("gripper_limit", gripper_limit)):
+            if not 0 < value <= 1:
+                raise ValueError(f"ActionSpec.ogbench: {name} must be in (0, 1], found {value}")
+        yaw = max_rotation if search_yaw else 0.0
+        return cls(
+            names=OGBENCH_ACTION_NAMES,
+            low=(-max_step,) * 3 + (-yaw, -gripper_limit),
+            high=(max_step,) * 3 + (yaw, gripper_limit),
+            searched=(True, True, True, search_yaw, True),
+            fixed=(0.0,) * 5,
+            init_std=(max_step,) * 3 + (yaw, 1.0),
+            round_below=(0.0,) * 4 + (gripper_round,),
+        )
+
+    @classmethod
+    def for_layout(
+        cls,
+        layout: str,
+        *,
+        max_step: float,
+        gripper_limit: float,
+        gripper_round: float = 0.25,
+        search_rotation: bool = False,
+        max_rotation: float = 0.2,
+        search_yaw: bool = False,
+    ) -> ActionSpec:
+        """The planner's action space for a model's declared ``layout`` (``model.layout.name``):
+        :meth:`droid` for ``"droid"`` (``max_step`` in m), :meth:`ogbench` for OGBench's layouts
+        (``max_step`` and ``gripper_limit`` in its normalised units; no roll or pitch to search)."""
+        from wm_control.layouts import get_layout
+
+        declared = get_layout(layout)
+        if declared.action_names == DROID_ACTION_NAMES:
+            return cls.droid(max_step=max_step, gripper_limit=gripper_limit,
+                             gripper_round=gripper_round, search_rotation=search_rotation,
+                             max_rotation=max_rotation, search_yaw=search_yaw)
+        if declared.action_names == OGBENCH_ACTION_NAMES:
+            if search_rotation:
+                raise ValueError(
+                    f"search_rotation: layout {layout!r} has only a yaw; use search_yaw instead"
+                )
+            return cls.ogbench(max_step=max_step, gripper_limit=gripper_limit,
+                               gripper_round=gripper_round, search_yaw=search_yaw,
+                               max_rotation=max_rotation)
+        raise ValueError(f"ActionSpec.for_layout: no action space defined for layout {layout!r}")
 
     def holding(self, values: Mapping[str, float]) -> ActionSpec:
         """This spec with the named dimensions held at the given values instead of searched

@@ -78,16 +78,19 @@ class PlannerConfig:
     def planner(self) -> CEMPlanner:
         return CEMPlanner(self.cem())
 
-    def action_spec(self) -> ActionSpec:
-        return ActionSpec.droid(
-            max_step=self.max_step, gripper_limit=self.gripper_limit, gripper_round=self.gripper_round,
+    def action_spec(self, layout: str = "droid") -> ActionSpec:
+        """The searched action space for a model of the given action layout (``model.layout.name``;
+        ``max_step`` and ``gripper_limit`` are in that layout's units: m for DROID, [-1, 1] for
+        OGBench's)."""
+        return ActionSpec.for_layout(
+            layout, max_step=self.max_step, gripper_limit=self.gripper_limit, gripper_round=self.gripper_round,
             search_rotation=self.search_rotation, max_rotation=self.max_rotation, search_yaw=self.search_yaw,
         )
 
     def controller(self, model: WorldModel, workspace: Workspace | None = None) -> MPCController:
         """A receding-horizon controller for ``model`` with this budget, box and options; ``workspace``:
         the arm's (used with ``clip_to_workspace``)."""
-        return MPCController(model, self.planner(), self.action_spec(), discount=self.discount,
+        return MPCController(model, self.planner(), self.action_spec(model.layout.name), discount=self.discount,
                              warm_start=self.warm_start, workspace=workspace if self.clip_to_workspace else None)
 
     def to_dict(self) -> dict[str, Any]:

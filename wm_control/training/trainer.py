@@ -21,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from wm_control.data.provenance import recording_records
 from wm_control.data.token_cache import TokenCache, open_token_caches
+from wm_control.layouts import check_layouts
 from wm_control.models.presets import predictor_preset, predictor_preset_names
 from wm_control.training import checkpointing
 from wm_control.training.batches import WindowSampler, read_batch, shard, split_parts
@@ -46,13 +47,19 @@ def load_start_model(config: TrainConfig, device: torch.device) -> WorldModel:
         device=device,
         dtype=torch.float32,
     )
+    layout = config.data.layout
     if config.predictor is not None:
-        wm = wm.with_new_predictor(predictor_preset(config.predictor, wm.config.encoder))
+        preset = predictor_preset(config.predictor, wm.config.encoder, layout=layout)
+        wm = wm.with_new_predictor(preset)
     elif wm.predictor is None:
         raise ValueError(
             f"{source.path} holds an encoder only; choose a fresh predictor with "
             f"predictor=<preset> (one of {predictor_preset_names()})"
         )
+    check_layouts(wm.layout.name, layout, task=f"the training data (data.layout={layout!r})")
+    mixed = sorted({d.layout for d in config.datasets} - {layout})
+    if mixed:
+        raise ValueError(f"extra_datasets: every dataset must use data.layout={layout!r}, found {mixed}")
     return wm
 
 

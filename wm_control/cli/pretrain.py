@@ -2,7 +2,8 @@
 
 Converts the composed Hydra config (configs/pretrain.yaml) into a
 :class:`~wm_control.training.pretrain.PretrainConfig` and runs
-:func:`wm_control.training.pretrain.pretrain`.
+:func:`wm_control.training.pretrain.pretrain`. Like ``train``, ``out_dir=<folder> resume=true``
+alone continues a run from the configuration its folder records.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from ..training.masks import MaskSpec
 from ..training.optim import OptimConfig
 from ..training.pretrain import PretrainConfig
 from .datasets import dataset_configs, require_local_folders
+from .run_record import keep_record, resumed_config, run_folder
 
 CONFIG_NAME = "pretrain"
+RESUME_CHANGES = (
+    "steps", "log_every", "checkpoint_every", "keep_last", "frames_root", "bf16", "device", "progress",
+)
+"""Settings that may differ from the run's recorded configuration on ``resume=true`` (the
+learning-rate and EMA schedules follow the new ``steps``)."""
 
 
 def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
@@ -60,4 +67,11 @@ def run(cfg: DictConfig) -> None:
 
     from ..training.pretrain import pretrain
 
-    pretrain(build_config(cfg, Path(HydraConfig.get().runtime.output_dir)))
+    hydra = HydraConfig.get()
+    run_dir = Path(hydra.runtime.output_dir)
+    out_dir = run_folder(cfg, run_dir)
+    if cfg.resume:
+        cfg = resumed_config(cfg, out_dir, list(hydra.overrides.task), RESUME_CHANGES)
+    config = build_config(cfg, run_dir)
+    keep_record(cfg, out_dir)
+    pretrain(config)

@@ -3,7 +3,9 @@
 Converts the composed Hydra config (configs/train.yaml with the model/, data/ and train/ groups)
 into a :class:`~wm_control.training.config.TrainConfig` and runs
 :func:`wm_control.training.trainer.train`. Under ``torchrun`` every process runs this command; give
-them one ``out_dir`` (Hydra's run folder differs between processes).
+them one ``out_dir`` (Hydra's run folder differs between processes). The run folder keeps the
+run's configuration (:mod:`wm_control.cli.run_record`), so ``out_dir=<folder> resume=true`` alone
+continues it.
 """
 
 from __future__ import annotations
@@ -21,9 +23,26 @@ from ..training.config import TrainConfig
 from ..training.evaluate import ValidationConfig
 from ..training.optim import OptimConfig
 from .datasets import dataset_configs, require_local_folders
+from .run_record import keep_record, resumed_config, run_folder
 
 CONFIG_NAME = "train"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+RESUME_CHANGES = (
+    "train.steps",
+    "train.log_every",
+    "train.val_every",
+    "train.checkpoint_every",
+    "train.keep_last",
+    "train.validation",
+    "train.bf16",
+    "cache.root",
+    "cache.encode_batch",
+    "device",
+    "progress",
+)
+"""Settings that may differ from the run's recorded configuration on ``resume=true``: how long
+it trains (the learning-rate schedule follows the new ``train.steps``), how often it logs,
+validates and saves, what validation measures, and where and how it runs."""
 
 
 def _typed(cls: type, data: dict[str, Any], section: str) -> Any:
@@ -73,5 +92,11 @@ def run(cfg: DictConfig) -> None:
 
     from ..training.trainer import train
 
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    train(build_config(cfg, run_dir))
+    hydra = HydraConfig.get()
+    run_dir = Path(hydra.runtime.output_dir)
+    out_dir = run_folder(cfg, run_dir)
+    if cfg.resume:
+        cfg = resumed_config(cfg, out_dir, list(hydra.overrides.task), RESUME_CHANGES)
+    config = build_config(cfg, run_dir)
+    keep_record(cfg, out_dir)
+    train(config)

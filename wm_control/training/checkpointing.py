@@ -133,6 +133,27 @@ def checkpoint_to_resume(out_dir: Path, resume: bool) -> tuple[Path, Path | None
     return directory, latest
 
 
+def check_same_run(stored: dict[str, Any], current: dict[str, Any], path: Path, steps: int) -> None:
+    """Refuse to continue checkpoint ``path`` with another run: every field of the ``current``
+    run identity must equal the ``stored`` one (fields that are no longer part of the identity,
+    such as ``steps`` in older checkpoints, are not compared), and ``steps`` may grow but not fall
+    below the step the checkpoint was saved at."""
+    stored, current = json.loads(json.dumps(stored)), json.loads(json.dumps(current))
+    differ = sorted(k for k in current if stored.get(k) != current[k])
+    if differ:
+        details = "; ".join(f"{k}: checkpoint {stored.get(k)!r}, now {current[k]!r}" for k in differ)
+        raise ValueError(
+            f"cannot resume from {path}: the run's configuration changed ({details}); restore "
+            f"those settings or start a new run in another out_dir"
+        )
+    step = int(path.name.removeprefix("step_")) if path.name.startswith("step_") else 0
+    if steps < step:
+        raise ValueError(
+            f"cannot resume from {path}: the run is at step {step}, beyond steps={steps}; set "
+            f"steps to {step} or more"
+        )
+
+
 def latest_checkpoint(directory: Path) -> Path | None:
     """The checkpoint ``latest`` points at, or None when the run has none yet."""
     pointer = directory / LATEST

@@ -99,7 +99,9 @@ class TrainConfig:
         return (self.data, *self.extra_datasets)
 
     def run_identity(self) -> dict[str, object]:
-        """The fields a resumed run must share with the interrupted one to continue it exactly."""
+        """The fields a resumed run must share with the interrupted one to continue it exactly.
+        ``steps`` is not one of them: a resumed run may train longer (its learning-rate schedule
+        then follows the new total)."""
         from dataclasses import asdict
 
         return {
@@ -108,7 +110,6 @@ class TrainConfig:
             "model": asdict(self.model),
             "predictor": self.predictor,
             "optim": asdict(self.optim),
-            "steps": self.steps,
             "batch_size": self.batch_size,
             "clip_frames": self.clip_frames,
             "rollout_steps": self.rollout_steps,

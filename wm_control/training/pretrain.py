@@ -130,7 +130,8 @@ class PretrainConfig:
         return self.clip_frames // self.encoder.tubelet_size, rows, cols
 
     def run_identity(self) -> dict[str, Any]:
-        """The fields a resumed run must share with the interrupted one."""
+        """The fields a resumed run must share with the interrupted one (not ``steps``: a resumed
+        run may train longer; the learning-rate and EMA schedules follow the new total)."""
         return json.loads(
             json.dumps(
                 {
@@ -144,7 +145,6 @@ class PretrainConfig:
                     ],
                     "masks": [asdict(m) for m in self.masks],
                     "clip_frames": self.clip_frames,
-                    "steps": self.steps,
                     "batch_size": self.batch_size,
                     "optim": asdict(self.optim),
                     "ema": self.ema,
@@ -220,8 +220,7 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
     start = 0
     if resume_from is not None:
         state = checkpointing.load_training_state(resume_from)
-        if state["run"] != config.run_identity():
-            raise ValueError(f"cannot resume from {resume_from}: the pretraining configuration changed")
+        checkpointing.check_same_run(state["run"], config.run_identity(), resume_from, config.steps)
         target.load_state_dict(WorldModel.from_pretrained(resume_from / "model").encoder.state_dict())
         trainable.load_state_dict(state["trainable"])
         optimizer.load_state_dict(state["optimizer"])

@@ -91,7 +91,7 @@ def _train(
     state: dict[str, Any] | None = None
     if resume_from is not None:
         state = checkpointing.load_training_state(resume_from)
-        _check_same_run(state, config, resume_from)
+        checkpointing.check_same_run(state["run"], config.run_identity(), resume_from, config.steps)
         wm = WorldModel.from_pretrained(resume_from / "model", device=ctx.device)
     elif wm is None:
         wm = load_start_model(config, ctx.device)
@@ -234,15 +234,3 @@ def _shared_cache(wm: WorldModel, config: TrainConfig, ctx: DistributedContext) 
                 f"do not load the same encoder weights"
             )
     return cache
-
-
-def _check_same_run(state: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    stored = json.loads(json.dumps(state["run"]))
-    current = json.loads(json.dumps(config.run_identity()))
-    differ = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
-    if differ:
-        details = "; ".join(f"{k}: checkpoint {stored.get(k)!r}, now {current.get(k)!r}" for k in differ)
-        raise ValueError(
-            f"cannot resume from {path}: the run's configuration changed ({details}); restore those settings "
-            f"or start a new run in another out_dir"
-        )

@@ -62,14 +62,18 @@ class WorldModel(nn.Module):
         encoder_num_heads: int | None = None,
         predictor_num_heads: int | None = None,
         image_size: int | tuple[int, int] | None = None,
+        use_extrinsics: bool | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> WorldModel:
         """Load Meta's official ``.pt`` (AC or encoder-only), a Hugging Face VJEPA2 folder (encoder),
         or a wm-control checkpoint. Widths/depths come from tensor shapes; head counts from the
-        known presets or the overrides. Mismatching keys raise ``CheckpointError`` listing them."""
+        known presets or the overrides. Mismatching keys raise ``CheckpointError`` listing them.
+        ``use_extrinsics=True`` loads a Meta AC predictor trained with extrinsics (its weights
+        cannot tell; off by default, as released); wm-control checkpoints record it."""
         loaded = load_checkpoint(
-            path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads, image_size=image_size
+            path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads, image_size=image_size,
+            use_extrinsics=use_extrinsics,
         )
         with torch.device("meta"):
             model = cls(loaded.config)

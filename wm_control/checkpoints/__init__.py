@@ -29,8 +29,13 @@ def load_checkpoint(
     encoder_num_heads: int | None = None,
     predictor_num_heads: int | None = None,
     image_size: int | tuple[int, int] | None = None,
+    use_extrinsics: bool | None = None,
 ) -> LoadedCheckpoint:
-    """Read any supported checkpoint; the kind is recognised from the path's contents."""
+    """Read any supported checkpoint; the kind is recognised from the path's contents.
+
+    ``use_extrinsics``: whether the AC predictor takes extrinsics tokens. Meta's checkpoints cannot
+    tell (None: no, as released); a wm-control checkpoint records it, and a different value given
+    here is refused."""
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(
@@ -38,13 +43,14 @@ def load_checkpoint(
             f"a Meta V-JEPA 2 .pt file or a Hugging Face VJEPA2 folder"
         )
     if path.is_dir() and is_hf_folder(path):
-        return load_hf_folder(path, encoder_num_heads=encoder_num_heads, image_size=image_size)
+        loaded = load_hf_folder(path, encoder_num_heads=encoder_num_heads, image_size=image_size)
+        return _check_extrinsics(loaded, use_extrinsics, path)
     if is_native(path):
         loaded = load_native(path)
         if image_size is not None:  # RoPE has no fixed grid: the encoder may run at another size
             encoder = replace(loaded.config.encoder, image_size=as_image_size(image_size))
             loaded.config = replace(loaded.config, encoder=encoder)
-        return loaded
+        return _check_extrinsics(loaded, use_extrinsics, path)
     if path.is_dir():
         raise CheckpointError(
             f"{path}: expected a folder with model.safetensors (wm-control) or config.json with "
@@ -57,5 +63,21 @@ def load_checkpoint(
             f"{describe_file(path)}"
         )
     return load_meta_checkpoint(
-        path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads, image_size=image_size
+        path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads, image_size=image_size,
+        use_extrinsics=bool(use_extrinsics)
     )
+
+
+def _check_extrinsics(loaded: LoadedCheckpoint, use_extrinsics: bool | None, path: Path) -> LoadedCheckpoint:
+    """A checkpoint that records whether its predictor takes extrinsics, against the caller's choice."""
+    predictor = loaded.config.predictor
+    if use_extrinsics is None or predictor is None and not use_extrinsics:
+        return loaded
+    if predictor is None:
+        raise CheckpointError(f"{path}: use_extrinsics=True was given, but this checkpoint has no AC predictor")
+    if predictor.use_extrinsics != use_extrinsics:
+        raise CheckpointError(
+            f"{path}: use_extrinsics={use_extrinsics} was given, but this checkpoint records "
+            f"use_extrinsics={predictor.use_extrinsics}; leave it out to use the recorded value"
+        )
+    return loaded

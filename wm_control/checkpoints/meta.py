@@ -7,6 +7,13 @@ Layouts handled:
   an AC predictor and is left out, explicitly).
 - A bare encoder state dict.
 The unused ``pos_embed`` is ignored explicitly; every other key must match.
+
+Facts the tensors cannot tell, taken as Meta's own code builds the model:
+- Extrinsics: an AC predictor always holds ``extrinsics_encoder`` weights, trained with extrinsics
+  or not (the released ``vjepa2-ac-vitg.pt`` was not); ``use_extrinsics`` says which, off by default.
+- Predictor grid: Meta builds the predictor for the same crop size as the encoder, so the predictor's
+  ``image_size`` is the encoder's (``image_size``, 256 px by default) and its RoPE positions are not
+  rescaled for square inputs (for non-square ones the column indices are, by rows / columns).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ def load_meta_checkpoint(
     encoder_num_heads: int | None,
     predictor_num_heads: int | None,
     image_size: int | tuple[int, int] | None,
+    use_extrinsics: bool = False,
 ) -> LoadedCheckpoint:
     source = str(path)
     raw = _torch_load(path)
@@ -42,8 +50,11 @@ def load_meta_checkpoint(
     if predictor_raw is not None:
         predictor_state = strip_prefixes(predictor_raw, PREFIXES)
         predictor_cfg = predictor_config_from_state(
-            predictor_state, predictor_num_heads, size, patch_size=encoder_cfg.patch_size, source=source
+            predictor_state, predictor_num_heads, size, patch_size=encoder_cfg.patch_size, source=source,
+            use_extrinsics=use_extrinsics,
         )
+    elif use_extrinsics:
+        raise CheckpointError(f"{source}: use_extrinsics=True, but this {layout} checkpoint has no AC predictor")
     config = WorldModelConfig(encoder=encoder_cfg, predictor=predictor_cfg)
     return LoadedCheckpoint(config, encoder_state, predictor_state, {"imported_from": layout}, "meta")
 
@@ -107,8 +118,10 @@ def predictor_config_from_state(
     *,
     patch_size: int,
     source: str,
+    use_extrinsics: bool = False,
 ) -> PredictorConfig:
-    """AC predictor architecture read from tensor shapes (heads from presets or ``num_heads``)."""
+    """AC predictor architecture read from tensor shapes (heads from presets or ``num_heads``); whether
+    it takes extrinsics tokens is ``use_extrinsics`` (the weights are there either way)."""
     embed = require(state, "predictor_embed.weight", source=source, part="predictor")  # [W, D_enc]
     width = int(embed.shape[0])
     depth = count_blocks(state, "predictor_blocks.")
@@ -123,5 +136,5 @@ def predictor_config_from_state(
     return PredictorConfig(
         width=width, depth=depth, num_heads=heads, mlp_hidden=int(fc1.shape[0]), encoder_width=int(embed.shape[1]),
         image_size=image_size, patch_size=patch_size, action_dim=int(action.shape[1]), state_dim=int(st.shape[1]),
-        extrinsics_dim=int(ext.shape[1]),
+        extrinsics_dim=int(ext.shape[1]), use_extrinsics=use_extrinsics,
     )

@@ -263,6 +263,48 @@ class OGBenchCubeEnv(gym.Env):
         finally:
             self.scene.set_state(*saved)
 
+    def simulator_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the simulation's full ``qpos`` and ``qvel`` (what :meth:`reset_to` takes)."""
+        data = self.scene._data
+        return data.qpos.copy(), data.qvel.copy()
+
+    @property
+    def cube_target(self) -> tuple[np.ndarray, np.ndarray]:
+        """Position (m) and orientation (quaternion w, x, y, z) OGBench's success test wants the
+        cube at: the current task's goal, or the goal given to :meth:`reset_to`."""
+        scene = self.scene
+        target = scene._cube_target_mocap_ids[0]
+        return scene._data.mocap_pos[target].copy(), scene._data.mocap_quat[target].copy()
+
+    def reset_to(self, qpos: np.ndarray, qvel: np.ndarray, goal_qpos: np.ndarray,
+                 goal_qvel: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start an episode from a recorded configuration toward another (stable-worldmodel's
+        OGBench protocol, :mod:`envs.ogbench_protocol`): call after :meth:`reset`. The simulation
+        is set to ``qpos``/``qvel``; the cube's target (OGBench's success test) to the cube pose
+        of ``goal_qpos``; the goal image is the render of ``goal_qpos``/``goal_qvel``. Returns
+        the observation and ``info`` of the new start, as :meth:`reset` does."""
+        nq, nv = self.scene._model.nq, self.scene._model.nv
+        arrays = {"qpos": (qpos, nq), "qvel": (qvel, nv), "goal_qpos": (goal_qpos, nq),
+                  "goal_qvel": (goal_qvel, nv)}
+        for name, (value, width) in arrays.items():
+            value = np.asarray(value, np.float64)
+            if value.shape != (width,) or not np.all(np.isfinite(value)):
+                raise ValueError(f"reset_to: expected {name} of shape ({width},), finite, found "
+                                 f"shape {value.shape}")
+        goal_qpos, goal_qvel = np.array(goal_qpos, np.float64), np.array(goal_qvel, np.float64)
+        cube = self.scene._model.joint("object_joint_0").qposadr[0]
+        target = self.scene._cube_target_mocap_ids[0]
+        self.scene._data.mocap_pos[target] = goal_qpos[cube:cube + 3]
+        self.scene._data.mocap_quat[target] = goal_qpos[cube + 3:cube + 7]
+        self._goal = OGBenchConfiguration(qpos=goal_qpos, qvel=goal_qvel,
+                                          state=self._configuration_state(goal_qpos, goal_qvel))
+        self._goal_image = self.render_configuration(goal_qpos, goal_qvel)
+        self.scene.set_state(np.asarray(qpos, np.float64), np.asarray(qvel, np.float64))
+        raw = self.scene.compute_ob_info()
+        self._last_raw = raw
+        info = self._info(raw, np.zeros(5, dtype=np.float32), False, False, success=False)
+        return self._observation(self.scene.render(), raw), info
+
     def set_new_target(self) -> dict[str, Any]:
         """``data_collection`` mode: draw the next target pose of the cube (OGBench's, without
         stacking: one cube); returns OGBench's info for it (what its oracles are reset with)."""
@@ -336,6 +378,6 @@ class OGBenchCubeEnv(gym.Env):
             action_clipped=action_clipped,
             workspace_clipped=workspace_clipped,
         )
-        if self.mode == "task":
+        if self._goal is not None:  # task mode, or a goal given to reset_to
             info.update(goal_state=self._goal.state.copy(), task_id=self._task_id)
         return info

@@ -46,9 +46,12 @@ class OGBenchOracle:
             ``data_collection`` mode.
         kind: ``"oracle"`` (play data) or ``"oracle_noisy"`` (noisy data), see the module docstring.
         seed: seed of the policy's own random generator (``reset(seed)`` reseeds it).
+        p_random_action: ``"oracle_noisy"`` only: probability of a uniformly random action
+            (``None``: OGBench's 0.1; stable-worldmodel's expert data uses 0).
     """
 
-    def __init__(self, env, kind: str = "oracle", seed: int | None = None) -> None:
+    def __init__(self, env, kind: str = "oracle", seed: int | None = None,
+                 p_random_action: float | None = None) -> None:
         task = env.unwrapped
         if not isinstance(task, OGBenchCubeEnv):
             raise ValueError(
@@ -61,6 +64,14 @@ class OGBenchOracle:
             )
         if kind not in ORACLES:
             raise ValueError(f"kind must be one of {ORACLES}, found {kind!r}")
+        if p_random_action is None:
+            p_random_action = MARKOV_P_RANDOM_ACTION
+        if kind != "oracle_noisy" and p_random_action != MARKOV_P_RANDOM_ACTION:
+            raise ValueError(f"p_random_action: only kind='oracle_noisy' takes random actions, "
+                             f"found kind={kind!r}")
+        if not 0.0 <= p_random_action <= 1.0:
+            raise ValueError(f"p_random_action must be in [0, 1], found {p_random_action}")
+        self.p_random_action = float(p_random_action)
         self.task, self.kind = task, kind
         self._oracle = None
         self._xi = 0.0
@@ -81,7 +92,7 @@ class OGBenchOracle:
             elif self._oracle.done:
                 info = self.task.set_new_target()
                 self._oracle.reset(None, info)
-            if self.kind == "oracle_noisy" and np.random.rand() < MARKOV_P_RANDOM_ACTION:
+            if self.kind == "oracle_noisy" and np.random.rand() < self.p_random_action:
                 action = np.random.uniform(-1.0, 1.0, 5)
             else:
                 action = np.asarray(self._oracle.select_action(None, info), np.float64)

@@ -122,6 +122,14 @@ def test_truncated_or_foreign_checkpoint(tmp_path, damage):
 
 
 @pytest.mark.slow
+def test_missing_dataset_folder(tmp_path):
+    missing = tmp_path / "nonexistent"
+    result = wm_control(tmp_path, "train", "model=reference_tiny", f"data.root={missing}")
+    assert_user_error(result, "train", f"data.root: the dataset folder {missing} does not exist")
+    assert not missing.exists()
+
+
+@pytest.mark.slow
 def test_config_and_help_still_work(tmp_path):
     shown = wm_control(tmp_path, "plan", "planner.samples=7", "--cfg", "job")
     assert shown.returncode == 0 and "samples: 7" in shown.stdout

@@ -31,12 +31,15 @@ def test_bad_dataset_settings_name_the_entry() -> None:
 
 
 @pytest.mark.parametrize("command", ["train", "pretrain"])
-def test_a_missing_dataset_folder_is_named_and_nothing_is_created(tmp_path: Path, command: str) -> None:
+def test_a_missing_dataset_folder_is_named_and_nothing_is_created(
+    tmp_path: Path, command: str
+) -> None:
     from wm_control.cli.main import main
 
     missing = tmp_path / "nonexistent"
     run = [f"hydra.run.dir={tmp_path / 'run'}", f"out_dir={tmp_path / 'out'}"]
-    with pytest.raises(FileNotFoundError, match=f"data.root: the dataset folder {missing} does not exist"):
+    message = f"data.root: the dataset folder {missing} does not exist"
+    with pytest.raises(FileNotFoundError, match=message):
         main([command, f"data.root={missing}", *run])
     assert not missing.exists() and not (tmp_path / "out").exists()
 
@@ -47,8 +50,10 @@ def test_extra_dataset_folders_are_checked(tmp_path: Path, toy_dataset: Path) ->
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("x")
     base = ["train", f"data.root={toy_dataset}", f"hydra.run.dir={tmp_path / 'run'}"]
-    with pytest.raises(FileNotFoundError, match=r"extra_datasets\[1\].root: the dataset folder .*gone"):
+    missing = r"extra_datasets\[1\].root: the dataset folder .*gone"
+    with pytest.raises(FileNotFoundError, match=missing):
         main([*base, f"extra_datasets=[{toy_dataset},{tmp_path / 'gone'}]"])
-    with pytest.raises(FileNotFoundError, match=r"extra_datasets\[0\].root: .*notes is not a LeRobot .*todo\.txt"):
+    foreign = r"extra_datasets\[0\].root: .*notes is not a LeRobot .*todo\.txt"
+    with pytest.raises(FileNotFoundError, match=foreign):
         main([*base, f"extra_datasets=[{tmp_path / 'notes'}]"])
     assert not (tmp_path / "gone").exists()

@@ -119,7 +119,9 @@ def describe_file(path: Path) -> str:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
             return f"a zip archive of {size} bytes holding {_short(names, limit=4)}"
-        return f"the start of a zip archive ({size} bytes) that ends before its directory: truncated"
+        return (
+            f"the start of a zip archive ({size} bytes) that ends before its directory: truncated"
+        )
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return f"{kind} ({size} bytes)"
@@ -129,4 +131,4 @@ def describe_file(path: Path) -> str:
         text = ""
     if not text or not text.replace("\n", " ").replace("\t", " ").replace("\r", " ").isprintable():
         return f"{size} bytes of unrecognised binary data starting {head[:8].hex()}"
-    return f"a text file of {size} bytes starting {text[:40]!r}"
+    return f"a text file of {size} byte{'' if size == 1 else 's'} starting {text[:40]!r}"

@@ -92,8 +92,8 @@ def resumed_config(
                 )
     if conflicts:
         raise ValueError(
-            f"resume=true continues the run in {out_dir} with the configuration recorded in {path}; "
-            f"these arguments differ from it: {'; '.join(conflicts)}. Leave them out (or repeat "
+            f"resume=true continues the run in {out_dir} with the configuration recorded in "
+            f"{path}; these arguments differ from it: {'; '.join(conflicts)}. Leave them out (or repeat "
             f"the recorded values), or start a new run in another out_dir. Settings that may "
             f"change on resume: {', '.join(changeable)}"
         )

@@ -2,8 +2,8 @@
 
 MuJoCo reads ``MUJOCO_GL`` once, when ``import mujoco`` runs. Without a display its default (GLFW)
 cannot open a context and rendering aborts the process, so ``import envs`` calls
-:func:`headless_rendering_default` before any task imports MuJoCo (the ``wm-control`` and ``sim_arm``
-entry points call it too, first thing). It only fills in what is unset: a display, or a
+:func:`headless_rendering_default` before any task imports MuJoCo (the ``wm-control`` and
+``sim_arm`` entry points call it too, first thing). It only fills in what is unset: a display, or a
 ``MUJOCO_GL`` chosen by the user, is left as it is. This module imports nothing from MuJoCo.
 """
 

@@ -51,6 +51,6 @@ def check_image_size(image: np.ndarray, name: str, model_size: tuple[int, int]) 
     if min(height, width) < need:
         raise ValueError(
             f"{name}: image of {height}x{width} px is too small for the model's "
-            f"{model_size[0]}x{model_size[1]} px input; expected a shorter side of at least {need} px "
-            f"(images are enlarged at most {MAX_UPSCALE}x)"
+            f"{model_size[0]}x{model_size[1]} px input; expected a shorter side of at least "
+            f"{need} px (images are enlarged at most {MAX_UPSCALE}x)"
         )

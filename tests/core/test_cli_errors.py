@@ -19,10 +19,13 @@ from wm_control.images import write_rgb_image
 WM_CONTROL = Path(sys.executable).with_name("wm-control")
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "vjepa2_tiny_official.pt"
 STATE = "state=[0.5,0,0.3,0,0,0,0]"
-SMALL = ["model=reference_tiny", "planner.samples=8", "planner.iterations=1", "planner.elites=2", "replans=1"]
+SMALL = ["model=reference_tiny", "planner.samples=8", "planner.iterations=1", "planner.elites=2",
+         "replans=1"]
 
 
-def wm_control(folder: Path, command: str, *args: str, debug: bool = False) -> subprocess.CompletedProcess:
+def wm_control(
+    folder: Path, command: str, *args: str, debug: bool = False
+) -> subprocess.CompletedProcess:
     """``wm-control <command> <args>`` run in ``folder`` (its Hydra run folder ``folder/run``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "WM_CONTROL_DEBUG")}
     if debug:
@@ -48,8 +51,8 @@ def assert_user_error(result: subprocess.CompletedProcess, command: str, *fragme
 def images(tmp_path):
     """(observation, goal, text file named .png, 1×1 image): paths in tmp_path."""
     rng = np.random.default_rng(0)
-    observation = write_rgb_image(tmp_path / "obs.png", rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
-    goal = write_rgb_image(tmp_path / "goal.png", rng.integers(0, 255, (80, 80, 3), dtype=np.uint8))
+    observation = write_rgb_image(tmp_path / "obs.png", rng.integers(0, 255, (64, 64, 3), np.uint8))
+    goal = write_rgb_image(tmp_path / "goal.png", rng.integers(0, 255, (80, 80, 3), np.uint8))
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     tiny = write_rgb_image(tmp_path / "tiny.png", np.zeros((1, 1, 3), dtype=np.uint8))
@@ -64,12 +67,14 @@ def test_missing_observation_image(tmp_path, images):
 
 def test_undecodable_goal_image(tmp_path, images):
     observation, _, text, _ = images
-    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={text}", STATE, *SMALL)
+    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={text}", STATE,
+                        *SMALL)
     assert_user_error(result, "plan", "could not decode it as an image")
 
 
 def test_bad_planner_value_names_the_users_key(tmp_path):
-    line = assert_user_error(wm_control(tmp_path, "plan", "planner.max_step=-1"), "plan", "planner.max_step")
+    result = wm_control(tmp_path, "plan", "planner.max_step=-1")
+    line = assert_user_error(result, "plan", "planner.max_step")
     assert "ActionSpec" not in line
 
 
@@ -79,7 +84,8 @@ def test_unknown_task(tmp_path):
 
 def test_state_that_is_not_numbers(tmp_path, images):
     observation, goal, _, _ = images
-    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={goal}", "state=hello", *SMALL)
+    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={goal}",
+                        "state=hello", *SMALL)
     assert_user_error(result, "plan", "state: expected a list of 7 numbers", "'hello'")
 
 
@@ -107,7 +113,8 @@ def test_unknown_eval_task(tmp_path):
 @pytest.mark.slow
 def test_goal_image_too_small_is_refused(tmp_path, images):
     observation, _, _, tiny = images
-    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={tiny}", STATE, *SMALL)
+    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={tiny}", STATE,
+                        *SMALL)
     assert_user_error(result, "plan", "goal: image of 1x1 px is too small", "at least 16 px")
 
 
@@ -130,11 +137,14 @@ def test_missing_dataset_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_config_and_help_still_work(tmp_path):
+def test_config_help_and_multirun_still_work(tmp_path):
     shown = wm_control(tmp_path, "plan", "planner.samples=7", "--cfg", "job")
     assert shown.returncode == 0 and "samples: 7" in shown.stdout
     helped = wm_control(tmp_path, "plan", "--help")
     assert helped.returncode == 0 and "planner" in helped.stdout
+    swept = wm_control(tmp_path, "plan", "planner.max_step=-1,-2",
+                       f"hydra.sweep.dir={tmp_path / 'sweep'}", "--multirun")
+    assert_user_error(swept, "plan", "planner.max_step")
 
 
 @pytest.mark.slow

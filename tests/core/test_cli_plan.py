@@ -39,9 +39,10 @@ def test_plan_json_holds_the_best_plan_found(tmp_path, reference):
     write_rgb_image(tmp_path / "obs.png", observation)
     write_rgb_image(tmp_path / "goal.png", goal)
     state_arg = "state=[" + ",".join(f"{v:.6f}" for v in state) + "]"
-    main(["plan", "model=reference_tiny", f"observation={tmp_path / 'obs.png'}", f"goal={tmp_path / 'goal.png'}",
-          state_arg, "planner.samples=32", "planner.iterations=3", "planner.elites=4", "planner.horizon=2",
-          "planner.gripper_round=0", "replans=1", f"hydra.run.dir={tmp_path}"])
+    main(["plan", "model=reference_tiny", f"observation={tmp_path / 'obs.png'}",
+          f"goal={tmp_path / 'goal.png'}", state_arg, "planner.samples=32", "planner.iterations=3",
+          "planner.elites=4", "planner.horizon=2", "planner.gripper_round=0", "replans=1",
+          f"hydra.run.dir={tmp_path}"])
     summary = json.loads((tmp_path / "plan.json").read_text())
     plan = torch.tensor(summary["plan"])  # [H, A]
     assert plan.shape == (2, 7) and summary["action"] == summary["plan"][0]

@@ -16,7 +16,8 @@ def test_discounted_sum_weighs_last_step_most():
     imagined[0, 0] = 1.0  # distances 1, 2, 4 per step: a reversed discount gives 1 + 1 + 1
     imagined[0, 1] = 2.0
     imagined[0, 2] = 4.0
-    assert energy(imagined, torch.zeros(2, 2), discount=0.5).item() == pytest.approx(0.25 * 1 + 0.5 * 2 + 4)
+    expected = 0.25 * 1 + 0.5 * 2 + 1.0 * 4
+    assert energy(imagined, torch.zeros(2, 2), discount=0.5).item() == pytest.approx(expected)
 
 
 def test_goal_shape_checked():

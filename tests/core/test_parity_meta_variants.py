@@ -1,5 +1,5 @@
-"""The AC predictor against Meta's code where the base fixture is silent: extrinsics tokens, and RoPE
-positions rescaled to a predictor grid other than the input grid (fixture made by
+"""The AC predictor against Meta's code where the base fixture is silent: extrinsics tokens, and
+RoPE positions rescaled to a predictor grid other than the input grid (fixture made by
 ``tests/fixtures/make_ac_variants.py`` with Meta's ``vit_ac_predictor``)."""
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ def variants():
 
 
 def _load(**kwargs) -> WorldModel:
-    return WorldModel.from_pretrained(CHECKPOINT, encoder_num_heads=4, predictor_num_heads=4, **kwargs)
+    return WorldModel.from_pretrained(CHECKPOINT, encoder_num_heads=4, predictor_num_heads=4,
+                                      **kwargs)
 
 
 def _inputs(data, tokens: np.ndarray, per_frame: int):
-    return (torch.from_numpy(tokens).unflatten(1, (3, per_frame)), torch.from_numpy(data["actions"]),
-            torch.from_numpy(data["states"]))
+    tokens = torch.from_numpy(tokens).unflatten(1, (3, per_frame))  # [2, 3, N, 128]
+    return tokens, torch.from_numpy(data["actions"]), torch.from_numpy(data["states"])
 
 
 def test_extrinsics_match_official(reference, variants):
@@ -51,7 +52,8 @@ def test_rollout_with_extrinsics_matches_teacher_forcing(reference, variants):
     tokens, actions, states = _inputs(data, data["frame_tokens_ln"], 16)
     extrinsics = torch.from_numpy(variants["extrinsics"])
     with torch.no_grad():
-        out = model.rollout(tokens[:, :1], states[:, :1], actions[:, :1], extrinsics=extrinsics[:, :1])
+        out = model.rollout(tokens[:, :1], states[:, :1], actions[:, :1],
+                            extrinsics=extrinsics[:, :1])
     assert np.abs(out.tokens[:, 0].numpy() - variants["pred_extrinsics_ln"][:, :16]).max() <= TOL
 
 

@@ -1,4 +1,5 @@
-"""`import envs` renders without a display: it picks a headless OpenGL backend before MuJoCo loads."""
+"""`import envs` renders without a display: it picks a headless OpenGL backend before MuJoCo
+loads."""
 
 from __future__ import annotations
 

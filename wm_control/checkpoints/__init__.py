@@ -63,18 +63,23 @@ def load_checkpoint(
             f"{describe_file(path)}"
         )
     return load_meta_checkpoint(
-        path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads, image_size=image_size,
-        use_extrinsics=bool(use_extrinsics)
+        path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads,
+        image_size=image_size, use_extrinsics=bool(use_extrinsics),
     )
 
 
-def _check_extrinsics(loaded: LoadedCheckpoint, use_extrinsics: bool | None, path: Path) -> LoadedCheckpoint:
-    """A checkpoint that records whether its predictor takes extrinsics, against the caller's choice."""
+def _check_extrinsics(
+    loaded: LoadedCheckpoint, use_extrinsics: bool | None, path: Path
+) -> LoadedCheckpoint:
+    """A checkpoint that records whether its predictor takes extrinsics, against the caller's
+    choice."""
     predictor = loaded.config.predictor
     if use_extrinsics is None or predictor is None and not use_extrinsics:
         return loaded
     if predictor is None:
-        raise CheckpointError(f"{path}: use_extrinsics=True was given, but this checkpoint has no AC predictor")
+        raise CheckpointError(
+            f"{path}: use_extrinsics=True was given, but this checkpoint has no AC predictor"
+        )
     if predictor.use_extrinsics != use_extrinsics:
         raise CheckpointError(
             f"{path}: use_extrinsics={use_extrinsics} was given, but this checkpoint records "

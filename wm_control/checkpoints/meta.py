@@ -9,11 +9,13 @@ Layouts handled:
 The unused ``pos_embed`` is ignored explicitly; every other key must match.
 
 Facts the tensors cannot tell, taken as Meta's own code builds the model:
-- Extrinsics: an AC predictor always holds ``extrinsics_encoder`` weights, trained with extrinsics
-  or not (the released ``vjepa2-ac-vitg.pt`` was not); ``use_extrinsics`` says which, off by default.
-- Predictor grid: Meta builds the predictor for the same crop size as the encoder, so the predictor's
-  ``image_size`` is the encoder's (``image_size``, 256 px by default) and its RoPE positions are not
-  rescaled for square inputs (for non-square ones the column indices are, by rows / columns).
+- Extrinsics: an AC predictor always holds ``extrinsics_encoder`` weights, trained with
+  extrinsics or not (the released ``vjepa2-ac-vitg.pt`` was not); ``use_extrinsics`` says which,
+  off by default.
+- Predictor grid: Meta builds the predictor for the same crop size as the encoder, so the
+  predictor's ``image_size`` is the encoder's (``image_size``, 256 px by default) and its RoPE
+  positions are not rescaled for square inputs (for non-square ones the column indices are, by
+  rows / columns).
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ def load_meta_checkpoint(
     if predictor_raw is not None:
         predictor_state = strip_prefixes(predictor_raw, PREFIXES)
         predictor_cfg = predictor_config_from_state(
-            predictor_state, predictor_num_heads, size, patch_size=encoder_cfg.patch_size, source=source,
-            use_extrinsics=use_extrinsics,
+            predictor_state, predictor_num_heads, size, patch_size=encoder_cfg.patch_size,
+            source=source, use_extrinsics=use_extrinsics,
         )
     elif use_extrinsics:
-        raise CheckpointError(f"{source}: use_extrinsics=True, but this {layout} checkpoint has no AC predictor")
+        raise CheckpointError(
+            f"{source}: use_extrinsics=True, but this {layout} checkpoint has no AC predictor"
+        )
     config = WorldModelConfig(encoder=encoder_cfg, predictor=predictor_cfg)
     return LoadedCheckpoint(config, encoder_state, predictor_state, {"imported_from": layout}, "meta")
 
@@ -120,8 +124,8 @@ def predictor_config_from_state(
     source: str,
     use_extrinsics: bool = False,
 ) -> PredictorConfig:
-    """AC predictor architecture read from tensor shapes (heads from presets or ``num_heads``); whether
-    it takes extrinsics tokens is ``use_extrinsics`` (the weights are there either way)."""
+    """AC predictor architecture read from tensor shapes (heads from presets or ``num_heads``);
+    whether it takes extrinsics tokens is ``use_extrinsics`` (the weights are there either way)."""
     embed = require(state, "predictor_embed.weight", source=source, part="predictor")  # [W, D_enc]
     width = int(embed.shape[0])
     depth = count_blocks(state, "predictor_blocks.")

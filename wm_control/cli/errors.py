@@ -20,7 +20,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 DEBUG_ENV = "WM_CONTROL_DEBUG"
 USER_ERROR_EXIT = 2
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, HydraException, OmegaConfBaseException)
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, OSError, HydraException, OmegaConfBaseException,
+)
 
 
 def debug_enabled() -> bool:
@@ -38,7 +40,7 @@ def one_line(error: BaseException) -> str:
         text = str(error).split("Config search path:")[0].split("Available options")[0]
         options = f"; available options: {', '.join(error.options)}" if error.options else ""
         return _join(text) + options
-    if isinstance(error, OmegaConfBaseException):  # its text adds "full_key: …" lines: the key leads
+    if isinstance(error, OmegaConfBaseException):  # its text adds "full_key: …": the key leads
         message = (str(error).splitlines() or [type(error).__name__])[0].strip()
         key = getattr(error, "full_key", None)
         return f"{key}: {message}" if key else message

@@ -44,9 +44,12 @@ def seven_numbers(name: str, values: object) -> np.ndarray:
     try:
         array = np.asarray(list(values), dtype=np.float32)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected 7 numbers {STATE_LAYOUT}, found {list(values)!r}") from None
+        found = list(values)
+        raise ValueError(f"{name}: expected 7 numbers {STATE_LAYOUT}, found {found!r}") from None
     if array.shape != (7,) or not np.isfinite(array).all():
-        raise ValueError(f"{name}: expected 7 finite numbers {STATE_LAYOUT}, found {array.tolist()}")
+        raise ValueError(
+            f"{name}: expected 7 finite numbers {STATE_LAYOUT}, found {array.tolist()}"
+        )
     return array
 
 
@@ -57,19 +60,23 @@ def image_inputs(cfg: DictConfig, reference_goal_frame: int) -> tuple[np.ndarray
     given = [name for name in IMAGE_INPUTS if cfg[name] is not None]
     if not given:
         reference = np.load(REFERENCE_CLIP)
-        return reference["frames"][0, 0], reference["frames"][0, reference_goal_frame], reference["states"][0, 0]
+        frames = reference["frames"][0]  # [T, H, W, 3]
+        return frames[0], frames[reference_goal_frame], reference["states"][0, 0]
     missing = [name for name in IMAGE_INPUTS if name not in given]
     if missing:
         raise ValueError(
-            f"{' and '.join(missing)} missing: observation=<image>, goal=<image> and state={STATE_LAYOUT} "
-            f"go together (the arm's state when the observation was taken); found only "
+            f"{' and '.join(missing)} missing: observation=<image>, goal=<image> and "
+            f"state={STATE_LAYOUT} go together (the arm's state when the observation was taken); "
+            f"found only "
             f"{', '.join(given)}. Give all three, or none for the reference demo ('~env')"
         )
     state = seven_numbers("state", cfg.state)
     return read_rgb_image(cfg.observation), read_rgb_image(cfg.goal), state
 
 
-def check_image_inputs(observation: np.ndarray, goal: np.ndarray, model_size: tuple[int, int]) -> None:
+def check_image_inputs(
+    observation: np.ndarray, goal: np.ndarray, model_size: tuple[int, int]
+) -> None:
     """Refuse an observation or goal image too small for the model's input (see
     :func:`wm_control.images.check_image_size`)."""
     check_image_size(observation, "observation", model_size)

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.argv = [f"wm-control {command}", *overrides]
     try:
         with _hydra_errors_raised():
-            entry = hydra.main(config_path=str(config_dir()), config_name=module.CONFIG_NAME, version_base="1.3")
+            entry = hydra.main(
+                config_path=str(config_dir()), config_name=module.CONFIG_NAME, version_base="1.3"
+            )
             entry(_task(module.run))()
     except _UserInputError as carried:
         raise carried.error from carried.error.__cause__

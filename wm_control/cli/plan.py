@@ -72,7 +72,9 @@ def _plan_images(
     print(f"summary: {path}")
 
 
-def _plan_episode(cfg: DictConfig, planner_cfg: PlannerConfig, model: WorldModel, goal: np.ndarray | None) -> None:
+def _plan_episode(
+    cfg: DictConfig, planner_cfg: PlannerConfig, model: WorldModel, goal: np.ndarray | None
+) -> None:
     from envs.config import make_env
 
     from ..episode import MPCAgent, run_episode

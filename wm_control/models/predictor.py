@@ -76,8 +76,8 @@ class ACPredictor(nn.Module):
         Args:
             tokens: ``[B, T, N, D_enc]`` layer-normed frame tokens of steps ``t0 … t0+T-1`` (batch 1
                 is broadcast to the actions' batch, e.g. one observed frame for all CEM samples).
-            actions: ``[B, T, A]``; states: ``[B, T, P]``; extrinsics: ``[B, T, 6]``, required when the
-                config enables them and refused otherwise.
+            actions: ``[B, T, A]``; states: ``[B, T, P]``; extrinsics: ``[B, T, 6]``, required
+                when the config enables them and refused otherwise.
             grid: (rows, cols) patch grid of the frames, ``rows · cols = N``.
             cache: earlier steps (``t0 = cache.steps``); updated in place with these steps.
         Returns:
@@ -102,8 +102,9 @@ class ACPredictor(nn.Module):
             cond.append(self.extrinsics_encoder(extrinsics))
         elif extrinsics is not None:
             raise ValueError(
-                "predictor: extrinsics were given, but this predictor takes none and would ignore them; "
-                "a Meta checkpoint trained with extrinsics is loaded with use_extrinsics=True"
+                "predictor: extrinsics were given, but this predictor takes none and would "
+                "ignore them; a Meta checkpoint trained with extrinsics is loaded with "
+                "use_extrinsics=True"
             )
         K = len(cond)
         cond = torch.stack(cond, dim=2)  # [B, T, K, W]

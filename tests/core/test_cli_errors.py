@@ -129,6 +129,19 @@ def test_truncated_or_foreign_checkpoint(tmp_path, damage):
 
 
 @pytest.mark.slow
+def test_corrupt_checkpoint(tmp_path, reference):
+    """Same size, damaged content: the checksum recorded at saving refuses it."""
+    _, model = reference
+    path = model.save_pretrained(tmp_path / "model")
+    with path.open("r+b") as file:
+        file.seek(path.stat().st_size - 5000)
+        file.write(bytes(2000))
+    result = wm_control(tmp_path, "plan", "~env", *SMALL, f"model.path={tmp_path / 'model'}",
+                        "model.image_size=64")
+    assert_user_error(result, "plan", str(path), "checksum")
+
+
+@pytest.mark.slow
 def test_missing_dataset_folder(tmp_path):
     missing = tmp_path / "nonexistent"
     result = wm_control(tmp_path, "train", "model=reference_tiny", f"data.root={missing}")

@@ -183,7 +183,7 @@ class OGBenchCubeEnv(gym.Env):
         return self._observation(pixels, raw), info
 
     def step(self, action):
-        action = np.clip(self._validate_action(action), -1.0, 1.0)
+        action = self._validate_action(action)  # before anything moves
         return self.step_block(lambda raw: action)
 
     def step_block(self, policy: Callable[[dict[str, Any]], np.ndarray]):
@@ -253,7 +253,11 @@ class OGBenchCubeEnv(gym.Env):
         return [self._goal_image.copy()]
 
     def render_configuration(self, qpos: np.ndarray, qvel: np.ndarray | None = None) -> np.ndarray:
-        """Render the scene at ``qpos`` (and ``qvel``) without disturbing the simulation."""
+        """Render the scene at ``qpos`` (and ``qvel``) without disturbing the simulation.
+
+        OGBench renders right after its physics steps, before body positions are recomputed, so
+        its images (observations, goal images) show the last 2 ms physics substep's start; a
+        render here shows ``qpos`` itself (a moving arm differs by a few pixels' edges)."""
         data = self.scene._data
         saved = data.qpos.copy(), data.qvel.copy()
         try:

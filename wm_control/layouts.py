@@ -13,9 +13,10 @@ Layouts:
 * ``droid``: DROID / V-JEPA 2-AC end-effector deltas. Action (7) ``[dx, dy, dz, droll, dpitch,
   dyaw, dgripper]`` (m, rad, closure change), state (7) ``[x, y, z, roll, pitch, yaw, gripper]``.
 * ``ogbench``: OGBench's manipulation layout as this stack runs it, at 4 Hz: action (5) ``[x, y, z,
-  yaw, gripper]`` in [−1, 1] held for 5 of OGBench's 20 Hz control steps (scaled Δxyz: 0.05 m per
-  unit and step, Δyaw: 0.3 rad per unit and step, gripper: target closure = measured + a),
-  state (5) ``[x, y, z, yaw, gripper]``.
+  yaw, gripper]`` in [−1, 1] held for 5 of OGBench's 20 Hz control steps (scaled Δxyz: a target
+  0.05 m per unit and step ahead, Δyaw: 0.3 rad, gripper: target closure = measured + a), state
+  (5) ``[x, y, z, yaw, gripper]``; states advance as OGBench's controller tracks those targets
+  (:func:`wm_control.pose.integrate_ogbench_state`).
 * ``ogbench_20hz``: the same at OGBench's own rate (each action one control step).
 """
 

@@ -9,7 +9,8 @@ OGBench's manipulation layout (``integrate_ogbench_state``, ``ogbench_actions_fr
 State (5): xyz (m), yaw (rad, (−π, π]), gripper closure (0 open … 1 closed).
 Action (5) in [−1, 1], held for ``block`` of OGBench's control steps: each step moves the
 position target by ``0.05 m · a[:3]`` and the yaw target by ``0.3 rad · a[3]`` from the measured
-pose, and sets the gripper target to the measured closure + ``a[4]``.
+pose, and sets the gripper target to the measured closure + ``a[4]``. Its servos reach part of
+each step's target within the step (:data:`OGBENCH_TRACKING`), so the state moves by that part.
 
 This is the one implementation used by the rollout (state integration, through
 :mod:`wm_control.layouts`), training (actions from recorded states) and the ROS nodes.
@@ -23,6 +24,12 @@ import torch
 
 OGBENCH_SCALE = (0.05, 0.05, 0.05, 0.3)
 """OGBench's action range per control step: m for x, y, z, rad for yaw (its ``action_high``)."""
+OGBENCH_TRACKING = (0.43, 0.22, 0.38)
+"""The part of one control step's target OGBench's controller reaches within the step (0.05 s):
+position, yaw, and gripper closure (the part of the remaining gap). Measured on
+``visual-cube-single-v0`` holding one action for 8-15 steps from rest: position 0.41-0.47 (x, y,
+z, actions 0.1-1), yaw 0.21-0.22, gripper 0.34-0.40 (``tests/envs/test_ogbench_cube.py`` checks
+the integration against the simulator)."""
 
 
 def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
@@ -72,31 +79,43 @@ def wrap_angle(angle: torch.Tensor) -> torch.Tensor:
     return angle - 2 * math.pi * torch.ceil((angle - math.pi) / (2 * math.pi))
 
 
+def _ogbench_steps(block: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """How far ``block`` held steps move xyz and yaw per action unit: ``[4]`` (m, m, m, rad)."""
+    position, yaw, _ = OGBENCH_TRACKING
+    gain = torch.tensor([position] * 3 + [yaw], dtype=dtype, device=device)
+    return torch.tensor(OGBENCH_SCALE, dtype=dtype, device=device) * gain * block
+
+
 def integrate_ogbench_state(state: torch.Tensor, action: torch.Tensor, block: int) -> torch.Tensor:
-    """OGBench layout: the state an action held for ``block`` control steps commands: xyz +
-    ``block·0.05·a[:3]``, yaw + ``block·0.3·a[3]`` (wrapped), gripper closure target
-    ``clip(g + a[4], 0, 1)``.
+    """OGBench layout: the state after an action held for ``block`` control steps, as its
+    controller tracks it: xyz + ``block·0.43·0.05 m·a[:3]``, yaw + ``block·0.22·0.3 rad·a[3]``
+    (wrapped), and ``block`` times the gripper closure ``g ← g + 0.38·(clip(g + a[4], 0, 1) − g)``.
 
     Args: state ``[..., 5]``, action ``[..., 5]`` (broadcastable), block >= 1. Returns ``[..., 5]``.
     """
-    scale = torch.tensor(OGBENCH_SCALE, dtype=state.dtype, device=state.device) * block  # [4]
-    xyz = state[..., :3] + action[..., :3] * scale[:3]
-    yaw = wrap_angle(state[..., 3:4] + action[..., 3:4] * scale[3])
-    gripper = (state[..., 4:5] + action[..., 4:5]).clamp(0.0, 1.0)
+    steps = _ogbench_steps(block, state.dtype, state.device)  # [4]
+    xyz = state[..., :3] + action[..., :3] * steps[:3]
+    yaw = wrap_angle(state[..., 3:4] + action[..., 3:4] * steps[3])
+    gripper = state[..., 4:5]
+    for _ in range(block):
+        target = (gripper + action[..., 4:5]).clamp(0.0, 1.0)
+        gripper = gripper + OGBENCH_TRACKING[2] * (target - gripper)
     return torch.cat([xyz, yaw, gripper], dim=-1)
 
 
 def ogbench_actions_from_states(states: torch.Tensor, block: int) -> torch.Tensor:
     """OGBench layout: the actions between consecutive states ``[..., T, 5]`` → ``[..., T-1, 5]``
-    (the inverse of :func:`integrate_ogbench_state` where no clipping happened; not clipped to
-    [−1, 1])."""
+    (the inverse of :func:`integrate_ogbench_state` where the gripper's target stays in [0, 1];
+    not clipped to [−1, 1])."""
     if states.shape[-2] < 2:
         raise ValueError(
             f"ogbench_actions_from_states: expected at least 2 states along dim -2, found "
             f"{tuple(states.shape)}"
         )
-    scale = torch.tensor(OGBENCH_SCALE, dtype=states.dtype, device=states.device) * block  # [4]
+    steps = _ogbench_steps(block, states.dtype, states.device)  # [4]
     start, end = states[..., :-1, :], states[..., 1:, :]
-    xyz = (end[..., :3] - start[..., :3]) / scale[:3]
-    yaw = wrap_angle(end[..., 3:4] - start[..., 3:4]) / scale[3]
-    return torch.cat([xyz, yaw, end[..., 4:5] - start[..., 4:5]], dim=-1)
+    xyz = (end[..., :3] - start[..., :3]) / steps[:3]
+    yaw = wrap_angle(end[..., 3:4] - start[..., 3:4]) / steps[3]
+    # unclipped, each step closes the gap by rate·a: g_block = g_0 + block·rate·a
+    gripper = (end[..., 4:5] - start[..., 4:5]) / (block * OGBENCH_TRACKING[2])
+    return torch.cat([xyz, yaw, gripper], dim=-1)

@@ -68,17 +68,20 @@ def test_ogbench_rollout_integrates_states_by_the_ogbench_layout(ogbench_model):
     g = torch.Generator().manual_seed(0)
     N, D = ogbench_model.tokens_per_frame, ogbench_model.token_dim
     tokens = layer_norm(torch.randn(2, 1, N, D, generator=g))
-    states = torch.tensor([[[0.4, 0.1, 0.2, 3.0, 0.3]], [[0.5, -0.1, 0.1, -0.2, 0.9]]])
+    states = torch.tensor([[[0.4, 0.1, 0.2, 3.05, 0.3]], [[0.5, -0.1, 0.1, -0.2, 0.9]]])
     actions = torch.tensor([[0.2, -0.4, 0.1, 0.5, 1.0], [-0.1, 0.0, 0.3, -0.2, -1.0]])
     actions = actions[:, None].expand(2, 3, 5)  # the same action for 3 steps
     with torch.no_grad():
         out = ogbench_model.rollout(tokens, states, actions)
     state = states[:, 0].clone()
-    for h in range(3):  # 5 OGBench steps of 0.05 m and 0.3 rad per unit; gripper target
+    for h in range(3):  # 5 OGBench steps: 43 % of 0.05 m and 22 % of 0.3 rad per unit and step
         a = actions[:, h]
-        state[:, :3] += 0.25 * a[:, :3]
-        state[:, 3] = torch.remainder(state[:, 3] + 1.5 * a[:, 3] + math.pi, 2 * math.pi) - math.pi
-        state[:, 4] = (state[:, 4] + a[:, 4]).clamp(0, 1)
+        state[:, :3] += 5 * 0.43 * 0.05 * a[:, :3]
+        yaw = state[:, 3] + 5 * 0.22 * 0.3 * a[:, 3]
+        state[:, 3] = torch.remainder(yaw + math.pi, 2 * math.pi) - math.pi
+        for _ in range(5):  # the gripper closes 38 % of the gap to its target per step
+            target = (state[:, 4] + a[:, 4]).clamp(0, 1)
+            state[:, 4] += 0.38 * (target - state[:, 4])
         assert torch.allclose(out.states[:, h], state, atol=1e-5), h
     assert out.states[0, 0, 3] < 0  # the yaw wrapped past π
     assert out.states.shape == (2, 3, 5)
@@ -98,8 +101,9 @@ def test_droid_rollout_keeps_the_droid_integration():
 def test_ogbench_actions_from_states_invert_the_integration():
     g = torch.Generator().manual_seed(1)
     low, high = torch.tensor([0.3, -0.3, 0.05, -3.0, 0.5]), torch.tensor([0.6, 0.3, 0.35, 3.0, 0.5])
-    state = low + (high - low) * torch.rand(6, 5, generator=g)  # gripper 0.5: no clipping below
-    action = (torch.rand(6, 5, generator=g) - 0.5) * 0.8
+    state = low + (high - low) * torch.rand(6, 5, generator=g)
+    action = (torch.rand(6, 5, generator=g) - 0.5) * torch.tensor([0.8] * 4 + [0.3])
+    # gripper 0.5, actions within ±0.15: its targets stay inside [0, 1] (no clipping to invert)
     nxt = integrate_ogbench_state(state, action, block=5)
     recovered = ogbench_actions_from_states(torch.stack([state, nxt], dim=-2), block=5)[..., 0, :]
     assert torch.allclose(recovered, action, atol=1e-5)

@@ -94,9 +94,9 @@ def test_horizon_and_warm_start_shift():
 
 
 def test_config_and_spec_validation():
-    with pytest.raises(ValueError, match="CEMConfig.elites"):
+    with pytest.raises(ValueError, match="planner.elites"):
         CEMConfig(samples=10, elites=20)
-    with pytest.raises(ValueError, match="CEMConfig.samples"):
+    with pytest.raises(ValueError, match="planner.samples"):
         CEMConfig(samples=0)
     with pytest.raises(ValueError, match=r"ActionSpec.low: expected 2 entries"):
         ActionSpec(names=("a", "b"), low=(0.0,), high=(1.0, 1.0), searched=(True, True), fixed=(0.0, 0.0),

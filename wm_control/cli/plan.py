@@ -1,6 +1,6 @@
 """`wm-control plan`: goal-image model-predictive control.
 
-- With ``env=<task>``: receding-horizon MPC in a simulated task (observe → encode → CEM → first
+- With ``env=<task>``: receding-horizon MPC in a simulated task (observe → encode → solve → first
   action → re-plan) toward the task's goal image(s) or ``goal=<image file>``, with a progress line
   per step; writes ``episode.mp4`` (observation | goal, energy overlaid), ``episode.png`` (energy and
   distance per step) and ``episode.json`` into the Hydra run folder.
@@ -38,7 +38,7 @@ def run(cfg: DictConfig) -> None:
         observation, goal, state = image_inputs(cfg, reference_goal_frame=-1)
         model = _load(source, planner_cfg)
         check_image_inputs(observation, goal, model.image_size)
-        _plan_images((observation, goal, state), cfg.replans, planner_cfg.controller(model))
+        _plan_images((observation, goal, state), cfg.replans, planner_cfg.controller(model), planner_cfg.solver)
     else:
         goal = read_rgb_image(cfg.goal) if cfg.goal else None
         model = _load(source, planner_cfg)
@@ -50,13 +50,12 @@ def run(cfg: DictConfig) -> None:
 def _load(source: ModelSource, planner_cfg: PlannerConfig) -> WorldModel:
     model = source.load(REPO_ROOT)
     print(f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})")
-    print(f"planner: {planner_cfg.samples} samples x {planner_cfg.iterations} iterations, "
-          f"top-{planner_cfg.elites}, horizon {planner_cfg.horizon}")
+    print(f"planner: {planner_cfg.describe()}")
     return model
 
 
 def _plan_images(
-    inputs: tuple[np.ndarray, np.ndarray, np.ndarray], replans: int, controller: MPCController
+    inputs: tuple[np.ndarray, np.ndarray, np.ndarray], replans: int, controller: MPCController, solver: str
 ) -> None:
     observation, goal, state = inputs
     controller.set_goal(goal)
@@ -64,8 +63,8 @@ def _plan_images(
         step = controller.act(observation, state)
         action = " ".join(f"{v:+.4f}" for v in step.action)
         print(f"[{replan}] action [{action}]  energy {step.energy:.5f}  planning {step.planning_seconds * 1000:.0f} ms")
-        print("    best energy per CEM iteration: " + " ".join(f"{e:.5f}" for e in step.energies_per_iteration))
-    summary = {"action": step.action.tolist(), "plan": step.plan.tolist(), "energy": step.energy,
+        print(f"    best energy per {solver.upper()} iteration: " + " ".join(f"{e:.5f}" for e in step.energies_per_iteration))
+    summary = {"solver": solver, "action": step.action.tolist(), "plan": step.plan.tolist(), "energy": step.energy,
                "energies_per_iteration": step.energies_per_iteration, "planning_seconds": step.planning_seconds}
     path = output_dir() / "plan.json"
     path.write_text(json.dumps(summary, indent=2))

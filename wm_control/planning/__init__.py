@@ -1,11 +1,28 @@
-"""Planning: the action spec, the CEM optimiser and the receding-horizon controller."""
+"""Planning: the action spec, the solvers (CEM, iCEM, MPPI, gradient descent), the planner config
+and the receding-horizon controller."""
 
 from .action_spec import ActionSpec
-from .cem import CEMConfig, CEMPlanner, PlanResult, WarmStart, shift_warm_start
 from .mpc import MPCController, MPCStep
+from .solvers import (
+    SOLVERS,
+    CEMConfig,
+    CEMPlanner,
+    GDConfig,
+    GradientPlanner,
+    ICEMConfig,
+    ICEMPlanner,
+    MPPIConfig,
+    MPPIPlanner,
+    PlanResult,
+    Solver,
+    WarmStart,
+    make_solver,
+    shift_warm_start,
+)
 from .workspace import Workspace
 
 __all__ = [
-    "ActionSpec", "CEMConfig", "CEMPlanner", "MPCController", "MPCStep", "PlanResult", "WarmStart",
-    "Workspace", "shift_warm_start",
+    "SOLVERS", "ActionSpec", "CEMConfig", "CEMPlanner", "GDConfig", "GradientPlanner", "ICEMConfig",
+    "ICEMPlanner", "MPCController", "MPCStep", "MPPIConfig", "MPPIPlanner", "PlanResult", "Solver",
+    "WarmStart", "Workspace", "make_solver", "shift_warm_start",
 ]

@@ -1,7 +1,8 @@
-"""Receding-horizon goal-image control: observe → encode → CEM → first action → re-plan.
+"""Receding-horizon goal-image control: observe → encode → solve → first action → re-plan.
 
-:class:`MPCController` wires a :class:`~wm_control.WorldModel` to a :class:`CEMPlanner`; the same
-controller serves ``wm-control plan``, evaluation and the ROS planner node.
+:class:`MPCController` wires a :class:`~wm_control.WorldModel` to a solver (CEM, iCEM, MPPI or
+gradient descent; :mod:`wm_control.planning.solvers`); the same controller serves
+``wm-control plan``, evaluation and the ROS planner node.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import torch
 from ..energy import energy
 from ..world_model import WorldModel
 from .action_spec import ActionSpec
-from .cem import CEMPlanner, PlanResult, WarmStart, shift_warm_start
+from .solvers import PlanResult, Solver, WarmStart, shift_warm_start
 from .workspace import Workspace
 
 
 @dataclass(frozen=True)
 class MPCStep:
     """One control decision: ``action [A]`` to execute now, the plan ``[H, A]``, the energy of the
-    plan, the lowest sample energy per CEM iteration, the wall time of encode + plan (s), and the
+    plan, the lowest candidate energy per solver iteration, the wall time of encode + plan (s), and the
     observed energy: the current frame's own distance to the goal (encoder only, no imagination;
     what a done criterion can trust)."""
 
@@ -48,7 +49,7 @@ class MPCController:
     def __init__(
         self,
         model: WorldModel,
-        planner: CEMPlanner,
+        planner: Solver,
         spec: ActionSpec,
         *,
         discount: float | None = None,
@@ -105,9 +106,13 @@ class MPCController:
         self._goal = tokens.to(self.model.device, self.model.dtype)
         self._warm = None
 
-    @torch.inference_mode()
     def act(self, frame: np.ndarray | torch.Tensor, state: np.ndarray | torch.Tensor) -> MPCStep:
-        """Plan from the current camera frame ``[H, W, 3]`` uint8 and state ``[P]``; return the first action."""
+        """Plan from the current camera frame ``[H, W, 3]`` uint8 and state ``[P]``; return the first
+        action. Runs under ``torch.inference_mode`` unless the solver differentiates the rollout."""
+        with torch.inference_mode(not self.planner.differentiable):
+            return self._act(frame, state)
+
+    def _act(self, frame: np.ndarray | torch.Tensor, state: np.ndarray | torch.Tensor) -> MPCStep:
         if self._goal is None:
             raise RuntimeError("MPCController.act: no goal set; call set_goal(image) first")
         started = time.perf_counter()

@@ -2,6 +2,10 @@
 
 An agent follows the policy protocol of ``envs.experts``: ``reset(seed)`` (called right after
 ``env.reset``, so the episode's goals are known) and ``agent(observation, info) -> action [7]``.
+An agent may instead return a closed-loop policy for the step, ``raw_info -> action``, which a
+task with action blocks (the OGBench adapter's ``step_block``) calls before each of its own
+control steps: OGBench's oracles and stable-worldmodel's random policy act so
+(:mod:`envs.ogbench_agents`).
 Tasks are those of ``envs`` (``unwrapped.goal_images()``, ``unwrapped.goal_configurations()``,
 observations ``{"pixels": uint8 [H, W, 3], "state": float32 [7]}``, ``info["ee_position"]``).
 """
@@ -167,7 +171,9 @@ def run_episode(
     max_steps: int,
     on_step: Callable[[StepRecord], None] | None = None,
 ) -> EpisodeResult:
-    """Run ``agent`` until the task succeeds, the episode ends, or ``max_steps`` steps."""
+    """Run ``agent`` until the task succeeds, the episode ends, or ``max_steps`` steps (an
+    agent that returns a closed-loop block policy steps ``env.unwrapped.step_block``; the step
+    records its executed mean action)."""
     obs, info = env.reset(seed=seed)
     agent.reset(seed)
     task = env.unwrapped
@@ -176,10 +182,15 @@ def run_episode(
                            goal_images=getattr(agent, "goals", None) or task.goal_images())
     for t in range(max_steps):
         started = time.perf_counter()
-        action = np.asarray(agent(obs, info), dtype=np.float32)
+        action = agent(obs, info)
         seconds = time.perf_counter() - started
         subgoal = getattr(agent, "subgoal", len(positions) - 1)
-        obs, _, terminated, truncated, info = env.step(action)
+        if callable(action):  # closed loop within the block: the task's own control steps
+            obs, _, terminated, truncated, info = task.step_block(action)
+            action = np.asarray(info["executed_action"], dtype=np.float32)
+        else:
+            action = np.asarray(action, dtype=np.float32)
+            obs, _, terminated, truncated, info = env.step(action)
         target = positions[min(max(subgoal, 0), len(positions) - 1)]
         record = StepRecord(
             step=t, subgoal=subgoal, action=action, energy=getattr(agent, "last_energy", None),

@@ -1,0 +1,164 @@
+"""OGBench cube evaluation protocols: (a) stable-worldmodel's start/goal pairs on expert
+trajectories, (b) OGBench's five tasks; and the oracle and random agents that act in them.
+One environment per protocol for the module (making one takes 12-25 s)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+import envs  # noqa: F401  (registers the ids)
+from envs.config import EnvConfig
+from envs.ogbench_agents import OGBenchGoalOracle, OGBenchRandomAgent
+from envs.ogbench_cube import SUCCESS_DISTANCE
+from envs.ogbench_protocol import (
+    TrajectoryGoalProtocol,
+    draw_start_step,
+    make_protocol_env,
+    record_expert_trajectory,
+    task_of_seed,
+)
+from wm_control.cli.main import config_dir
+from wm_control.episode import run_episode
+
+PROTOCOL = TrajectoryGoalProtocol()
+
+
+def _config() -> EnvConfig:
+    values = OmegaConf.to_container(OmegaConf.load(config_dir() / "env" / "ogbench_cube_single.yaml"))
+    return EnvConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def env_a():
+    env = make_protocol_env(_config(), "trajectory_goals")
+    yield env
+    env.close()
+
+
+@pytest.fixture(scope="module")
+def env_b():
+    env = make_protocol_env(_config(), "ogbench_tasks")
+    yield env
+    env.close()
+
+
+def test_protocol_a_settings_are_stable_worldmodels_and_checked():
+    assert (PROTOCOL.goal_offset_steps, PROTOCOL.eval_budget, PROTOCOL.trajectory_steps) == (25, 50, 200)
+    # step_idx <= length - offset - 1 with 201 states: starts 0..175, goals 25..200
+    assert PROTOCOL.start_steps == range(176)
+    assert PROTOCOL.budget_actions(5) == 10  # 50 OGBench control steps = 10 actions of 5
+    with pytest.raises(ValueError, match="eval_budget: expected a multiple of the action block"):
+        TrajectoryGoalProtocol(eval_budget=52).budget_actions(5)
+    with pytest.raises(ValueError, match="TrajectoryGoalProtocol.goal_offset_steps"):
+        TrajectoryGoalProtocol(goal_offset_steps=0)
+    with pytest.raises(ValueError, match="TrajectoryGoalProtocol.p_random_action"):
+        TrajectoryGoalProtocol(p_random_action=1.5)
+
+
+def test_start_steps_are_seeded_uniform_draws_over_the_valid_range():
+    starts = np.array([draw_start_step(PROTOCOL, seed) for seed in range(3000)])
+    assert [draw_start_step(PROTOCOL, s) for s in range(5)] == list(starts[:5])  # seeded
+    assert starts.min() == 0 and starts.max() == 175  # both ends of the range are drawn
+    counts = np.bincount(starts, minlength=176)
+    assert abs(starts.mean() - 87.5) < 3 and counts.max() < 40  # uniform, not clustered
+
+
+def test_episode_starts_on_the_expert_trajectory_and_the_goal_is_25_steps_later(env_a):
+    task = env_a.unwrapped
+    observation, info = env_a.reset(seed=7)
+    episode = env_a.episode
+    assert info["protocol"] == {"start_step": episode.start_step, "goal_step": episode.goal_step}
+    assert episode.goal_step - episode.start_step == 25
+    assert episode.start_step == draw_start_step(PROTOCOL, 7)
+    assert env_a.spec.max_episode_steps == 10 and task.block == 5
+    qpos, qvel = task.simulator_state()
+    goal_image = task.goal_images()[0].copy()
+    target_position, target_quaternion = task.cube_target
+    # the same expert trajectory, recorded again from the scene of seed 7
+    task.reset(seed=7)
+    trajectory = record_expert_trajectory(task, 7, episode.goal_step, PROTOCOL)
+    assert len(trajectory.qpos) == episode.goal_step + 1
+    np.testing.assert_array_equal(qpos, trajectory.qpos[episode.start_step])
+    np.testing.assert_array_equal(qvel, trajectory.qvel[episode.start_step])
+    # the goal image is the render of the goal state; the cube target is the goal's cube pose
+    render = task.render_configuration(trajectory.qpos[episode.goal_step], trajectory.qvel[episode.goal_step])
+    np.testing.assert_array_equal(goal_image, render)
+    cube = task.scene._model.joint("object_joint_0").qposadr[0]
+    np.testing.assert_allclose(target_position, trajectory.qpos[episode.goal_step][cube:cube + 3])
+    np.testing.assert_allclose(target_quaternion, trajectory.qpos[episode.goal_step][cube + 3:cube + 7])
+    # the expert moved the cube toward OGBench targets (not a still scene)
+    travelled = np.linalg.norm(trajectory.qpos[-1][cube:cube + 3] - trajectory.qpos[0][cube:cube + 3])
+    assert travelled > 0.02 or episode.goal_step < 60
+    # the observation is the start state's render
+    np.testing.assert_array_equal(observation["pixels"], task.render_configuration(qpos, qvel))
+
+
+def test_same_seed_same_episode_other_seed_other_episode(env_a):
+    env_a.reset(seed=3)
+    first, image = env_a.episode, env_a.unwrapped.goal_images()[0]
+    env_a.reset(seed=3)
+    np.testing.assert_array_equal(first.start_qpos, env_a.episode.start_qpos)
+    np.testing.assert_array_equal(image, env_a.unwrapped.goal_images()[0])
+    env_a.reset(seed=4)
+    assert not np.array_equal(first.goal_qpos, env_a.episode.goal_qpos)
+
+
+def test_success_is_ogbenchs_test_of_the_cube_against_the_goal(env_a):
+    task = env_a.unwrapped
+    env_a.reset(seed=5)
+    goal_qpos, goal_qvel = env_a.episode.goal_qpos, env_a.episode.goal_qvel
+    # starting at the goal state: OGBench's test passes at the first control step
+    _, info = task.reset_to(goal_qpos, goal_qvel * 0, goal_qpos, goal_qvel)
+    _, _, terminated, _, info = env_a.step(np.zeros(5, np.float32))
+    assert info["success"] and terminated and info["goal_distance"] <= SUCCESS_DISTANCE
+    # the cube 5 cm beside its goal: not a success; 3 cm: a success (OGBench's 4 cm)
+    cube = task.scene._model.joint("object_joint_0").qposadr[0]
+    for offset, expected in ((0.05, False), (0.03, True)):
+        start = goal_qpos.copy()
+        start[cube + 1] += offset
+        start[cube + 2] = goal_qpos[cube + 2]
+        task.reset_to(start, goal_qvel * 0, goal_qpos, goal_qvel)
+        _, _, _, _, info = env_a.step(np.zeros(5, np.float32))
+        assert info["success"] is expected, (offset, info["goal_distance"])
+        assert info["success"] == bool(task.scene._success)  # OGBench's own flag
+
+
+def test_oracle_reaches_protocol_a_goals_and_random_does_not(env_a):
+    budget = env_a.spec.max_episode_steps
+    oracle = OGBenchGoalOracle(env_a, seed=0)
+    results = [run_episode(env_a, oracle, seed=s, max_steps=budget) for s in (1000, 1001)]
+    assert all(r.success for r in results)
+    for r in results:  # the episode ends at the control step of success
+        assert r.final_goal_distance <= SUCCESS_DISTANCE and len(r.steps) <= budget
+    random_agent = OGBenchRandomAgent(env_a, seed=0)
+    results = [run_episode(env_a, random_agent, seed=s, max_steps=budget) for s in (1000, 1001)]
+    assert not any(r.success for r in results) and all(len(r.steps) == budget for r in results)
+    # a new uniform action at every control step: the block's mean is not one of its actions
+    actions = np.stack([s.action for s in results[0].steps])
+    assert np.abs(actions).max() < 0.9 and actions.std() > 0.1
+
+
+def test_protocol_b_plays_ogbenchs_five_tasks_by_seed(env_b):
+    assert [task_of_seed(s) for s in range(1000, 1007)] == [1, 2, 3, 4, 5, 1, 2]
+    assert env_b.spec.max_episode_steps == 40  # OGBench's 200 control steps
+    task = env_b.unwrapped
+    for seed in (1000, 1003):
+        _, info = env_b.reset(seed=seed)
+        assert task.task_id == task_of_seed(seed) == info["task_id"]
+        (goal,), (image,) = task.goal_configurations(), task.goal_images()
+        np.testing.assert_array_equal(image, info["goal"])  # OGBench's own goal image of the task
+        # a render of the goal state (OGBench renders before its last substep's positions settle)
+        assert np.abs(task.render_configuration(goal.qpos, goal.qvel).astype(int) - image).mean() < 0.5
+    result = run_episode(env_b, OGBenchGoalOracle(env_b, seed=0), seed=1003, max_steps=40)
+    assert result.success and result.final_goal_distance <= SUCCESS_DISTANCE
+
+
+def test_protocol_envs_refuse_the_wrong_mode_and_no_seed(env_a, env_b):
+    from envs.ogbench_protocol import TrajectoryGoalEpisodes
+
+    with pytest.raises(ValueError, match="expected a seed"):
+        env_a.reset()
+    with pytest.raises(ValueError, match="data-collection mode"):
+        TrajectoryGoalEpisodes(env_b.env, PROTOCOL)  # the task-mode env of protocol (b)

@@ -102,3 +102,22 @@ ogbench-model-data: install
 	  env=ogbench_cube_single policy=oracle episodes=100 env.max_episode_steps=200 seed=0 \
 	  repo_id=local/ogbench_cube_single_play output_dir=$(OGBENCH_DATA) \
 	  hydra.run.dir=$(OGBENCH_WORK)/logs/collect_play
+
+# The OGBench cube model itself: encoder pretraining (vit_mini, 64 px) on the play data's frames,
+# then the predictor (ac_mini, OGBench's action/state layout from configs/data/ogbench_cube.yaml)
+# with the encoder frozen; one torch thread each (OMP_NUM_THREADS=1). Each stage resumes from its
+# latest checkpoint (resume=true starts afresh when there is none), so an interrupted
+# `make ogbench-model` continues where it stopped; a stage whose model is written is skipped.
+OGBENCH_PRETRAIN = $(BIN)/wm-control pretrain data=ogbench_cube data.root=$(OGBENCH_DATA) \
+	  encoder=vit_mini image_size=64 steps=3000 batch_size=16 out_dir=$(OGBENCH_WORK)/encoder \
+	  resume=true hydra.run.dir=$(OGBENCH_WORK)/logs/pretrain
+OGBENCH_TRAIN = $(BIN)/wm-control train model=pretrained_encoder \
+	  model.path=$(OGBENCH_WORK)/encoder/model predictor=ac_mini data=ogbench_cube \
+	  data.root=$(OGBENCH_DATA) train=ogbench_cube out_dir=$(OGBENCH_WORK)/predictor \
+	  resume=true hydra.run.dir=$(OGBENCH_WORK)/logs/train
+
+.PHONY: ogbench-model
+ogbench-model: ogbench-model-data
+	test -f $(OGBENCH_WORK)/encoder/model/model.safetensors || OMP_NUM_THREADS=1 $(OGBENCH_PRETRAIN)
+	test -f $(OGBENCH_WORK)/predictor/model/model.safetensors || OMP_NUM_THREADS=1 $(OGBENCH_TRAIN)
+	mkdir -p $(OGBENCH_MODEL) && cp $(OGBENCH_WORK)/predictor/model/model.safetensors $(OGBENCH_MODEL)/model.safetensors

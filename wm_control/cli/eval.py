@@ -166,6 +166,8 @@ def _compared_settings(cfg: DictConfig) -> dict:
     values["subgoal_steps"] = values.get("subgoal_steps") or None  # {} means the tasks' own, as null does
     # runs from before the jaw schedule searched the gripper everywhere
     values["subgoal_jaws"] = values.get("subgoal_jaws", "search") or None
+    if isinstance(values.get("planner"), dict):  # runs from before planner.solver: CEM, the defaults
+        values["planner"] = PlannerConfig.from_dict(values["planner"]).to_dict()
     return values
 
 

@@ -67,9 +67,15 @@ def energy_landscape(
     return Landscape(axes=tuple(axes), values=values, energies=grid, best=actions[int(grid.argmin())])
 
 
-def plot_landscape(landscape: Landscape, path, true_action: np.ndarray | None = None) -> None:
+def plot_landscape(
+    landscape: Landscape,
+    path,
+    true_action: np.ndarray | None = None,
+    planned: tuple[str, np.ndarray] | None = None,
+) -> None:
     """Heat map(s) of the energy; one panel for 2 axes, three slices through the minimum for 3.
-    The grid minimum is marked with a white cross, ``true_action`` (if given) with a red circle."""
+    The grid minimum is marked with a white cross, ``true_action`` (if given) with a red circle,
+    ``planned`` (solver name, its first action ``[7]``) with an orange plus."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -94,6 +100,10 @@ def plot_landscape(landscape: Landscape, path, true_action: np.ndarray | None = 
             panel.plot(true_action[names.index(axes[i])] * 100, true_action[names.index(axes[j])] * 100,
                        "o", markerfacecolor="none", markeredgecolor="red", markersize=12, markeredgewidth=2,
                        label="true displacement")
+        if planned is not None:
+            solver, action = planned
+            panel.plot(action[names.index(axes[i])] * 100, action[names.index(axes[j])] * 100, "+",
+                       color="orange", markersize=14, markeredgewidth=2, label=f"planner ({solver})")
         panel.set_xlabel(f"{axes[i]} (cm)")
         panel.set_ylabel(f"{axes[j]} (cm)")
         panel.legend(loc="upper right", fontsize=8)

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..landscape import energy_landscape, plot_landscape
 from ..model_source import ModelSource
+from ..planning.config import PlannerConfig
 from . import output_dir, task_config
 from .image_inputs import REPO_ROOT, check_image_inputs, image_inputs, seven_numbers, uses_images
 
@@ -23,6 +24,7 @@ CONFIG_NAME = "landscape"
 
 def run(cfg: DictConfig) -> None:
     source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
+    planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
     if uses_images(cfg):  # inputs read before the model is loaded: a wrong path fails at once
         frame, goal, state = image_inputs(cfg, reference_goal_frame=1)
         true_action = None if cfg.true_action is None else seven_numbers("true_action", cfg.true_action)
@@ -34,12 +36,23 @@ def run(cfg: DictConfig) -> None:
     result = energy_landscape(
         model, frame, state, goal, axes=tuple(cfg.axes), extent=cfg.extent, resolution=cfg.resolution
     )
+    planned = None
+    if cfg.mark_plan:  # where the configured planner goes from the same frame (no workspace box)
+        controller = planner_cfg.controller(model)
+        controller.set_goal(goal)
+        step = controller.act(frame, state)
+        planned = (planner_cfg.solver, step.action)
+        print(f"planner: {planner_cfg.describe()}: first action "
+              + " ".join(f"{a}={step.action[i] * 100:+.1f} cm" for i, a in enumerate(("dx", "dy", "dz")))
+              + f" (energy {step.energy:.5f})")
     folder = output_dir()
-    plot_landscape(result, folder / "landscape.png", true_action)
+    plot_landscape(result, folder / "landscape.png", true_action, planned)
     summary = {
         "axes": list(result.axes), "values": result.values.tolist(), "energies": result.energies.tolist(),
         "best_action": result.best.tolist(), "best_energy": float(result.energies.min()),
         "true_action": None if true_action is None else true_action.tolist(),
+        "planner": None if planned is None else {"solver": planned[0], "config": planner_cfg.to_dict(),
+                                                 "action": planned[1].tolist()},
     }
     (folder / "landscape.json").write_text(json.dumps(summary))
     best = " ".join(f"{a}={result.best[i] * 100:+.1f} cm" for i, a in enumerate(("dx", "dy", "dz")) if a in result.axes)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -96,6 +97,7 @@ def _task(run: Callable[[Any], None]) -> Callable[[Any], None]:
     @functools.wraps(run)
     def task(cfg: Any) -> None:
         try:
+            apply_threads(cfg)
             run(cfg)
         except Exception as error:
             if is_user_error(error):
@@ -103,6 +105,37 @@ def _task(run: Callable[[Any], None]) -> Callable[[Any], None]:
             raise
 
     return task
+
+
+def apply_threads(cfg: Any) -> None:
+    """The command's ``threads`` setting, applied before it loads a model: torch's intra- and
+    inter-op threads. ``null``: one per physical core, shared out among the jobs a parallel Hydra
+    launcher runs side by side (``--multirun`` with joblib's ``n_jobs``: one thread each on a
+    machine with as many cores as jobs)."""
+    from ..runtime import set_torch_threads
+
+    threads, processes = cfg.get("threads"), _parallel_jobs()
+    intra, inter = set_torch_threads(threads, processes=processes)
+    logging.getLogger(__name__).info(
+        "torch threads: %d (inter-op %d; threads=%s, %d parallel jobs)",
+        intra, inter, threads, processes,
+    )
+
+
+def _parallel_jobs() -> int:
+    """How many jobs of this run the Hydra launcher runs at once (1 outside ``--multirun`` and for
+    the basic launcher, which runs them one after another)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from ..runtime import physical_cores
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return 1
+    jobs = HydraConfig.get().launcher.get("n_jobs")
+    if jobs is None:
+        return 1
+    return physical_cores() if jobs < 0 else max(1, int(jobs))  # joblib: -1 = one per CPU
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -24,23 +25,19 @@ class Controller(Protocol):
 
 
 def build_controller(config: PlannerConfig) -> Controller:
-    """World model (checkpoint) + CEM (budget) + MPC (DROID action spec), imagining each action as
-    the safety filter lets it through the workspace box."""
-    import torch
-
-    from wm_control import WorldModel
-    from wm_control.planning.config import PlannerConfig as PlanningConfig
+    """World model (checkpoint; device and dtype chosen as ``wm-control`` chooses them: CUDA in
+    bfloat16 when present, else CPU in float32) + the planner config the parameters map onto
+    (solver, budget, action box) + MPC, imagining each action as the safety filter lets it through
+    the workspace box. Torch's threads are set first (``torch_threads``; 0: one per physical core)."""
+    from wm_control.model_source import ModelSource
+    from wm_control.runtime import set_torch_threads
 
     if not config.checkpoint:
         raise ValueError("checkpoint: expected the path of a world model checkpoint, found ''")
-    if config.torch_threads:
-        torch.set_num_threads(config.torch_threads)
-    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = WorldModel.from_pretrained(config.checkpoint, device=device)
-    planning = PlanningConfig(samples=config.cem_samples, iterations=config.cem_iterations,
-                              elites=config.cem_elites, horizon=config.horizon, seed=config.seed,
-                              max_step=config.max_step, gripper_limit=config.gripper_limit)
-    return planning.controller(model, workspace=planning_workspace(config))
+    set_torch_threads(config.torch_threads or None, key="torch_threads")
+    source = ModelSource(path=config.checkpoint, device=config.device or "auto")
+    model = source.load(Path.cwd())
+    return config.planning().controller(model, workspace=planning_workspace(config))
 
 
 def planning_workspace(config: PlannerConfig) -> Any:

@@ -1,28 +1,45 @@
-"""Parameters of the ``planner`` node: declarations (with descriptions) and validation."""
+"""Parameters of the ``planner`` node: declarations (with descriptions) and validation.
+
+The planning parameters (``solver``, ``cem_samples``, ``cem_iterations``, ``cem_elites``,
+``horizon``, ``seed``, ``max_step``, ``gripper_limit``) map onto ``wm_control``'s planner config
+(:meth:`PlannerConfig.planning`), the one ``wm-control plan``/``eval``/``landscape`` use; it
+validates them, and its errors name the node's parameters."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from .params import ParamSpec
 from .safety import SafetyLimits
 
 COMMAND_MODES = ("twist", "pose")
 
+PLANNING_FIELDS = {
+    "solver": "solver", "cem_samples": "samples", "cem_iterations": "iterations", "cem_elites": "elites",
+    "horizon": "horizon", "seed": "seed", "max_step": "max_step", "gripper_limit": "gripper_limit",
+}
+"""Node parameter → field of wm_control's planner config."""
+
 PLANNER_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("checkpoint", "str", "", "World model checkpoint: a wm-control checkpoint directory or "
               ".safetensors file, a Meta .pt file or a Hugging Face directory.", read_only=True),
     ParamSpec("device", "str", "", "Torch device for the world model ('' = cuda when available, else cpu).",
               read_only=True),
-    ParamSpec("torch_threads", "int", 0, "CPU threads of torch (0 = torch's default). 1 is fastest for small "
-              "models on busy CPUs.", 0, 1024, read_only=True),
-    ParamSpec("cem_samples", "int", 300, "CEM samples per iteration.", 1, 100000, read_only=True),
-    ParamSpec("cem_iterations", "int", 5, "CEM iterations per control step.", 1, 1000, read_only=True),
-    ParamSpec("cem_elites", "int", 10, "CEM elites refitted per iteration (2 .. cem_samples).", 2, 100000,
+    ParamSpec("torch_threads", "int", 0, "CPU threads of torch (0 = one per physical core, as wm-control's "
+              "threads=null). 1 is fastest for small models on busy CPUs.", 0, 1024, read_only=True),
+    ParamSpec("solver", "str", "cem", "Planning solver: cem (Meta's), icem, mppi or gd (wm-control's "
+              "planner.solver; its other settings take the defaults of configs/planner/paper.yaml).",
               read_only=True),
+    ParamSpec("cem_samples", "int", 300, "Samples per solver iteration (planner.samples; gd: starts).", 1,
+              100000, read_only=True),
+    ParamSpec("cem_iterations", "int", 5, "Solver iterations per control step (planner.iterations; gd: Adam "
+              "steps).", 1, 1000, read_only=True),
+    ParamSpec("cem_elites", "int", 10, "Elites refitted per iteration, cem and icem (planner.elites; "
+              "2 .. cem_samples).", 2, 100000, read_only=True),
     ParamSpec("horizon", "int", 1, "Planning horizon in control steps.", 1, 100, read_only=True),
-    ParamSpec("seed", "int", 0, "Random seed of the CEM sampler.", 0, 2**31 - 1, read_only=True),
+    ParamSpec("seed", "int", 0, "Random seed of the solver.", 0, 2**31 - 1, read_only=True),
     ParamSpec("max_step", "float", 0.075, "Largest planned translation per step and axis (m).", 1e-4, 1.0,
               read_only=True),
     ParamSpec("gripper_limit", "float", 0.75, "Largest planned gripper change per step.", 0.0, 1.0,
@@ -75,6 +92,7 @@ class PlannerConfig:
     checkpoint: str
     device: str
     torch_threads: int
+    solver: str
     cem_samples: int
     cem_iterations: int
     cem_elites: int
@@ -103,10 +121,7 @@ class PlannerConfig:
     autostart: bool
 
     def __post_init__(self) -> None:
-        if self.cem_elites > self.cem_samples:
-            raise ValueError(
-                f"cem_elites: expected <= cem_samples ({self.cem_samples}), found {self.cem_elites}"
-            )
+        self.planning()
         if self.command_mode not in COMMAND_MODES:
             raise ValueError(f"command_mode: expected one of {COMMAND_MODES}, found {self.command_mode!r}")
         for name in ("control_rate", "command_rate", "watchdog_timeout", "max_step"):
@@ -125,6 +140,20 @@ class PlannerConfig:
         if self.watchdog_timeout <= 0.0:
             raise ValueError(f"watchdog_timeout: expected > 0 s, found {self.watchdog_timeout}")
         self.safety_limits()  # validates the workspace box and the limits
+
+    def planning(self) -> Any:
+        """The ``wm_control.planning.config.PlannerConfig`` these parameters set (the others at its
+        defaults, the paper's); its errors name this node's parameters."""
+        from wm_control.planning.config import PlannerConfig as Planning  # torch: imported when configured
+
+        values = {field: getattr(self, name) for name, field in PLANNING_FIELDS.items()}
+        try:
+            return Planning(**values)
+        except ValueError as error:
+            message = str(error)
+            for name, field in PLANNING_FIELDS.items():
+                message = message.replace(f"planner.{field}:", f"{name}:")
+            raise ValueError(message) from None
 
     @property
     def control_period(self) -> float:

@@ -68,8 +68,9 @@ class OGBenchCubeEnv(gym.Env):
         as stable-worldmodel's OGBench protocol holds each planned action (``action_block: 5``),
         and only the last is rendered. :meth:`step_block` takes the block's actions from a
         closed-loop policy instead (OGBench's oracles, :mod:`envs.ogbench_oracles`).
-        In ``task`` mode (default) each reset is one of OGBench's five evaluation tasks (``options={"task_id": k}``, else drawn from the seed), with
-        its goal image; in ``data_collection`` mode the cube and a target pose are random and
+        In ``task`` mode (default) each reset is one of OGBench's five evaluation tasks
+        (``options={"task_id": k}``, else drawn from the seed), with its goal image; in
+        ``data_collection`` mode the cube and a target pose are random and
         :meth:`set_new_target` draws the next one (what OGBench's oracles collect play data in).
     Action Space:
         ``Box(-1, 1, (5,))``, OGBench's layout ``[x, y, z, yaw, gripper]``: effector position
@@ -139,7 +140,8 @@ class OGBenchCubeEnv(gym.Env):
         self.image_size, self.control_hz, self.mode = image_size, control_hz, mode
         self.block = int(round(block))
         """OGBench control steps (20 Hz) one action lasts: 5 at the stack's 4 Hz."""
-        self.layout = {5: "ogbench", 1: "ogbench_20hz"}.get(self.block, f"ogbench_block{self.block}")
+        layouts = {5: "ogbench", 1: "ogbench_20hz"}
+        self.layout = layouts.get(self.block, f"ogbench_block{self.block}")
         """The action/state layout of this task (``wm_control.layouts``), which a planning model
         must share."""
         self._last_raw: dict[str, Any] = {}

@@ -18,7 +18,7 @@ from wm_control.planning.action_spec import ActionSpec, jaw_hold
 from wm_control.pose import integrate_ogbench_state, ogbench_actions_from_states
 from wm_control.world_model import layer_norm
 
-SHIPPED = Path(__file__).parents[2] / "wm_control" / "pretrained" / "sim_default" / "model.safetensors"
+SHIPPED = Path(__file__).parents[2] / "wm_control/pretrained/sim_default/model.safetensors"
 
 
 def _model(layout: str) -> WorldModel:

@@ -1,8 +1,10 @@
 """Planner benchmark: time per action at Meta's budgets, overhead over the bare predictor passes,
-memory across calls, and the predictor's shortcuts against the plain computation. Everything is
-measured side by side in one run.
+memory across calls, the predictor's shortcuts against the plain computation, and every solver
+(cem, icem, mppi, gd) against Meta's notebook CEM at equal budget. Everything is measured side by
+side in one run.
 
     .venv/bin/python bench/bench_planner.py [--threads 2] [--actions 5] [--out bench/results/planner.md]
+    .venv/bin/python bench/bench_planner.py --only-solvers --threads 1 --actions 3
 
 On CPU it uses the tiny reference model (tests/fixtures). When CUDA is present it also measures the
 released scale (ViT-g encoder, 24 x 1024 predictor, random weights, bf16) at 800 x 10 x horizon 1.
@@ -34,7 +36,10 @@ from wm_control.models.config import WorldModelConfig  # noqa: E402
 from wm_control.models.linear import linear  # noqa: E402
 from wm_control.models.presets import encoder_preset, predictor_preset  # noqa: E402
 from wm_control.models.rope import RotaryTables  # noqa: E402
-from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController  # noqa: E402
+from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController, Solver  # noqa: E402
+from wm_control.planning.config import PlannerConfig  # noqa: E402
+from wm_control.planning.solvers import SOLVERS  # noqa: E402
+from wm_control.planning.solvers.gd import energy_and_gradient  # noqa: E402
 from wm_control.runtime import tune_cpu_allocator  # noqa: E402
 from wm_control.world_model import layer_norm  # noqa: E402
 
@@ -192,6 +197,136 @@ def measure(model: WorldModel, frame: np.ndarray, goal: np.ndarray, state: np.nd
     return result
 
 
+def notebook_rollout(model: WorldModel, tokens: torch.Tensor, state: torch.Tensor,
+                     actions: torch.Tensor) -> torch.Tensor:
+    """Imagined tokens ``[S, H, N, D]`` computed as Meta's notebook planner does (the reference
+    facts: "re-runs the whole sequence for every sample at every iteration with a dense boolean
+    mask and no caching"): for every imagined step, the observed frame and the frames imagined so
+    far, repeated for every sample, go through every predictor block again under the block-causal
+    mask; no key/value cache, no shared observation, all tokens in the last block. The same
+    weights and blocks as the project's rollout, so the plans agree."""
+    p = model.predictor
+    S, H, _ = actions.shape
+    frames = tokens.expand(S, 1, -1, -1)  # [S, 1, N, D]
+    states = state.expand(S, 1, -1)  # [S, 1, P]
+    N = frames.shape[2]
+    head_dim = p.config.width // p.config.num_heads
+    for h in range(H):
+        T = h + 1
+        cond = torch.stack([p.action_encoder(actions[:, :T]), p.state_encoder(states)], dim=2)  # [S, T, 2, W]
+        x = torch.cat([cond, p.predictor_embed(frames)], dim=2).flatten(1, 2)  # [S, T·(2+N), W]
+        positions = p._positions(0, T, 2, *model.grid, x.device).flatten(0, 1)  # [T·(2+N), 3]
+        rope = RotaryTables.from_positions(positions, head_dim, x.dtype)
+        mask = p._mask(0, T, 2 + N, x.device)
+        for block in p.predictor_blocks:
+            x = block(x, rope, mask)
+        last = x.unflatten(1, (T, 2 + N))[:, -1, 2:]  # [S, N, W]
+        out = layer_norm(p.predictor_proj(p.predictor_norm(last)))  # [S, N, D]
+        frames = torch.cat([frames, out.unsqueeze(1)], dim=1)  # [S, T+1, N, D]
+        states = torch.cat([states, model.layout.integrate(states[:, -1], actions[:, h]).unsqueeze(1)], dim=1)
+    return frames[:, 1:]
+
+
+def solver_plan(model: WorldModel, solver: Solver, spec: ActionSpec, frame: np.ndarray, goal: torch.Tensor,
+                state: np.ndarray, notebook: bool = False):
+    """One planning call as the controller makes it (encode the frame, plan), from a restarted
+    random stream; ``notebook``: with :func:`notebook_rollout` instead of the project's rollout."""
+    solver.reset()
+    with torch.inference_mode(not solver.differentiable):
+        tokens0 = model.encode(frame)  # [1, 1, N, D]
+        state0 = torch.as_tensor(state, device=model.device, dtype=model.dtype).view(1, 1, -1)
+
+        def rollout_fn(actions):  # [S, H, A] -> [S, H, N, D]
+            if notebook:
+                return notebook_rollout(model, tokens0, state0, actions.to(model.dtype))
+            return model.rollout(tokens0, state0, actions.to(model.dtype)).tokens
+
+        return solver.plan(rollout_fn, lambda imagined: energy(imagined, goal).float(), spec, None, model.device)
+
+
+def solver_gflop(model: WorldModel, solver: Solver, spec: ActionSpec, frame: np.ndarray, goal: torch.Tensor,
+                 state: np.ndarray, notebook: bool = False) -> float:
+    """Matrix-product GFLOP of one planning call (forward and, for gd, backward passes), counted
+    by torch's FLOP counter on one iteration's batch and scaled by the iterations (+ the plan)."""
+    cfg = solver.config
+    tokens0, state0 = observed(model, frame, state)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    t = spec.tensors(model.device)
+
+    def rollout_fn(actions):
+        if notebook:
+            return notebook_rollout(model, tokens0, state0, actions.to(model.dtype))
+        return model.rollout(tokens0, state0, actions.to(model.dtype)).tokens
+
+    def energy_fn(imagined):
+        return energy(imagined, goal).float()
+
+    counts = []
+    try:
+        model.requires_grad_(False)
+        for batch in (cfg.samples, 1):
+            u = torch.zeros(batch, cfg.horizon, spec.dim, device=model.device)
+            with FlopCounterMode(display=False) as counter:
+                if solver.differentiable and batch > 1:
+                    energy_and_gradient(rollout_fn, energy_fn, t, u)
+                else:
+                    with torch.enable_grad():  # the counter sees CPU linears as F.linear with grad on
+                        energy_fn(rollout_fn(u))
+            counts.append(counter.get_total_flops())
+    finally:
+        for p in trainable:
+            p.requires_grad_(True)
+    return (cfg.iterations * counts[0] + counts[1]) / 1e9
+
+
+def compare_solvers(model: WorldModel, frame: np.ndarray, goal_frame: np.ndarray, state: np.ndarray,
+                    samples: int, iterations: int, horizon: int, max_step: float, actions: int,
+                    gemm: float) -> dict:
+    """Seconds per action of Meta's notebook CEM and of every solver at the same budget (samples ×
+    iterations; gd: starts × Adam steps), measured in alternating order, round after round, so
+    that machine noise hits all alike; the notebook CEM's plan is checked against ours."""
+    spec = ActionSpec.droid(max_step=max_step)
+    goal = model.encode(goal_frame)[0, 0]
+    base = PlannerConfig(samples=samples, iterations=iterations, elites=10, horizon=horizon, max_step=max_step)
+    entries = {"meta notebook cem": (base.planner(), True)}
+    for name in SOLVERS:
+        entries[name] = (PlannerConfig(**{**base.to_dict(), "solver": name}).planner(), False)
+    ours = solver_plan(model, entries["cem"][0], spec, frame, goal, state)
+    meta = solver_plan(model, entries["meta notebook cem"][0], spec, frame, goal, state, notebook=True)
+    agreement = {"max_abs_action_difference": (ours.actions - meta.actions).abs().max().item(),
+                 "energies": [ours.energy, meta.energy]}
+    times: dict[str, list[float]] = {name: [] for name in entries}
+    for name, (solver, notebook) in entries.items():  # warm-up
+        solver_plan(model, solver, spec, frame, goal, state, notebook)
+    for i in range(actions):
+        order = list(entries.items())
+        for name, (solver, notebook) in (order if i % 2 == 0 else order[::-1]):
+            _sync(model.device)
+            start = time.perf_counter()
+            result = solver_plan(model, solver, spec, frame, goal, state, notebook)
+            _sync(model.device)
+            times[name].append(time.perf_counter() - start)
+            times.setdefault(f"{name} energy", []).append(result.energy)
+    meta_s = statistics.median(times["meta notebook cem"])
+    rows = {}
+    for name, (solver, notebook) in entries.items():
+        seconds = statistics.median(times[name])
+        gflop = solver_gflop(model, solver, spec, frame, goal, state, notebook)
+        rows[name] = {"seconds_per_action": seconds, "all_seconds": times[name], "speedup_over_meta": meta_s / seconds,
+                      "gflop_per_action": gflop, "gflops_achieved": gflop / seconds,
+                      "share_of_gemm_rate": gflop / seconds / gemm, "plan_energy": times[f"{name} energy"][0]}
+    return {"budget": f"{samples}x{iterations} h{horizon}", "rows": rows, "plan_agreement": agreement}
+
+
+def solver_table(device: str, result: dict) -> list[str]:
+    lines = []
+    for name, r in result["rows"].items():
+        lines.append(f"| {device} | {result['budget']} | {name} | {r['seconds_per_action']:.3f} | "
+                     f"**{r['speedup_over_meta']:.2f}x** | {r['gflop_per_action']:.1f} | "
+                     f"{r['gflops_achieved']:.0f} ({r['share_of_gemm_rate']:.0%}) | {r['plan_energy']:.4f} |")
+    return lines
+
+
 def tiny_reference() -> tuple[WorldModel, np.ndarray, np.ndarray, np.ndarray]:
     fixtures = ROOT / "tests" / "fixtures"
     data = np.load(fixtures / "vjepa2_tiny_official.npz")
@@ -225,13 +360,66 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--actions", type=int, default=5, help="planning calls measured per budget")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "planner.md")
+    parser.add_argument("--solvers-out", type=Path, default=ROOT / "bench" / "results" / "planner_solvers.md")
     parser.add_argument("--default-allocator", action="store_true", help="skip tune_cpu_allocator()")
+    parser.add_argument("--only-solvers", action="store_true", help="only the solvers against Meta's notebook CEM")
+    parser.add_argument("--quick", action="store_true", help="solvers at 80 x 3 only (a smoke test of the bench)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     allocator = "glibc defaults" if args.default_allocator else f"tuned: {tune_cpu_allocator()}"
-
-    rows, raw = [], {}
     model, frame, goal, state = tiny_reference()
+    if not args.only_solvers:
+        main_budgets(args, allocator, model, frame, goal, state)
+    main_solvers(args, allocator, model, frame, goal, state)
+
+
+def main_solvers(args, allocator: str, model: WorldModel, frame: np.ndarray, goal: np.ndarray,
+                 state: np.ndarray) -> None:
+    """Every solver against Meta's notebook CEM at the paper's and the notebook's budgets."""
+    gemm = gemm_gflops(torch.device("cpu"), torch.float32)
+    print(f"GEMM rate, CPU float32: {gemm:.0f} GFLOP/s", flush=True)
+    device = f"CPU x{args.threads} threads"
+    results, rows = [], []
+    budgets = [("quick", 80, 3, 2, 0.05)] if args.quick else BUDGETS
+    for _, samples, iterations, horizon, max_step in budgets:
+        result = compare_solvers(model, frame, goal, state, samples, iterations, horizon, max_step, args.actions, gemm)
+        results.append(result)
+        rows += solver_table(device, result)
+        print("\n".join(solver_table(device, result)), flush=True)
+        agreement = result["plan_agreement"]
+        print(f"plan agreement ({result['budget']}): max |ours - meta| = {agreement['max_abs_action_difference']:.1e}",
+              flush=True)
+    gemm_after = gemm_gflops(torch.device("cpu"), torch.float32)
+    header = [
+        "# Solvers against Meta's notebook CEM",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"shared with other jobs (run under `nice`). Allocator: {allocator}. Tiny reference model (tests/fixtures). "
+        f"Median of {args.actions} planning calls (encode + plan) per row, the rows of a budget measured in "
+        f"alternating order round after round. GEMM rate in this run: {gemm:.0f} GFLOP/s before, "
+        f"{gemm_after:.0f} after (the share column uses the first).",
+        "Meta's notebook CEM: CEM (the same update, seed and plan as ours) over a rollout computed as Meta's "
+        "notebook does: the whole sequence re-run for every sample at every imagined step under a dense "
+        "block-causal mask, no cache, no shared observation (`notebook_rollout`). Equal budget: samples x "
+        "iterations (gd: starts x Adam steps, each step a forward and a backward pass).",
+        f"Rerun: `nice .venv/bin/python bench/bench_planner.py --only-solvers --threads {args.threads} "
+        f"--actions {args.actions}`.",
+        "",
+        "| device | budget | solver | s / action | speed-up over Meta's notebook CEM | GFLOP / action "
+        "| GFLOP/s (share of GEMM rate) | plan energy |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    args.solvers_out.parent.mkdir(parents=True, exist_ok=True)
+    raw = {"gemm_gflops": [gemm, gemm_after], "results": results}
+    text = "\n".join(header + rows) + "\n\n```json\n" + json.dumps(raw, indent=2) + "\n```\n"
+    args.solvers_out.write_text(text)
+    print(f"written: {args.solvers_out}")
+
+
+def main_budgets(args, allocator: str, model: WorldModel, frame: np.ndarray, goal: np.ndarray,
+                 state: np.ndarray) -> None:
+    """CEM at Meta's budgets against the bare predictor passes; the predictor's shortcuts."""
+    rows, raw = [], {}
     gemm = {"cpu float32": gemm_gflops(torch.device("cpu"), torch.float32)}
     print(f"GEMM rate, CPU float32: {gemm['cpu float32']:.0f} GFLOP/s", flush=True)
     r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)

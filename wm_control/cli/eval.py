@@ -1,6 +1,7 @@
 """`wm-control eval`: success rate, final distance and time per action of the planner and the
 baselines (random actions, the scripted expert, goal-conditioned behaviour cloning) over the same
-seeded episodes of each task."""
+seeded episodes of each task (this project's tasks, and OGBench's cube task under two protocols:
+:mod:`.eval_tasks`)."""
 
 from __future__ import annotations
 
@@ -14,36 +15,32 @@ from ..episode import MPCAgent, jaw_setting
 from ..evaluation import markdown_table, write_report
 from ..model_source import ModelSource
 from ..planning.config import PlannerConfig
-from ..planning.workspace import Workspace
+from ..planning.workspace import TRANSLATION_NAMES, Workspace
 from . import output_dir
-from .main import config_dir
+from .eval_tasks import OGBENCH_PROTOCOL_TASKS, baseline_agent, env_config, task_factory
 from .image_inputs import REPO_ROOT
 
 CONFIG_NAME = "eval"
-AGENTS = ("planner", "bc", "random", "expert")
-
-
-def _env_config(task: str, overrides: dict):
-    from envs.config import EnvConfig
-
-    path = config_dir() / "env" / f"{task}.yaml"
-    if not path.is_file():
-        available = sorted(p.stem for p in (config_dir() / "env").glob("*.yaml"))
-        raise ValueError(f"eval.tasks: unknown task {task!r}; expected one of {available}")
-    values = {**OmegaConf.to_container(OmegaConf.load(path), resolve=True), **overrides}
-    return EnvConfig(**values)
+AGENTS = ("planner", "bc", "random", "expert", "oracle")
+"""``expert`` and ``oracle`` are one agent: the task's scripted expert (OGBench: its oracle)."""
 
 
 def run(cfg: DictConfig) -> None:
-    from envs.config import make_env
-    from envs.experts import make_policy
-
     unknown = sorted(set(cfg.agents) - set(AGENTS))
     if unknown:
         raise ValueError(f"agents: unknown {unknown}; expected a subset of {list(AGENTS)}")
     overrides = {k: v for k, v in OmegaConf.to_container(cfg.env_overrides, resolve=True).items() if v is not None}
-    env_configs = {task: _env_config(task, overrides) for task in cfg.tasks}
-    tasks = {task: (lambda c=c: make_env(c)) for task, c in env_configs.items()}
+    env_configs = {task: env_config(task, overrides) for task in cfg.tasks}
+    ogbench = OmegaConf.to_container(cfg.ogbench, resolve=True)
+    factories = {task: task_factory(task, c, ogbench) for task, c in env_configs.items()}
+    task_of_env: dict[int, str] = {}  # id(env) -> task name, for the per-task planner settings
+
+    def made(task: str):
+        env = factories[task]()
+        task_of_env[id(env)] = task
+        return env
+
+    tasks = {task: functools.partial(made, task) for task in env_configs}
 
     agents = {}
     if "planner" in cfg.agents:
@@ -55,23 +52,24 @@ def run(cfg: DictConfig) -> None:
         if unknown:
             raise ValueError(f"subgoal_steps: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}")
         jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
-        task_of_id = {c.id: task for task, c in env_configs.items()}
 
         def planner_agent(env):
-            controller = planner_cfg.controller(model(), workspace=Workspace(*env.unwrapped.workspace))
-            task = task_of_id[env.spec.id]
+            # the box is imagined for Δxyz in metres; OGBench's scaled actions are not clipped to it
+            metric = set(TRANSLATION_NAMES) <= set(model().layout.action_names)
+            box = Workspace(*env.unwrapped.workspace) if metric else None
+            controller = planner_cfg.controller(model(), workspace=box)
+            task = task_of_env[id(env)]
             steps = schedules.get(task)
             return MPCAgent(env, controller, subgoal_steps=list(steps) if steps else None,
                             subgoal_jaws=jaws.get(task), max_steps=env.spec.max_episode_steps)
 
         agents["planner"] = planner_agent
     if "bc" in cfg.agents:
-        policy = functools.cache(lambda: _bc_policy(cfg))  # trained or loaded for the first episode played
-        agents["bc"] = lambda env: BCAgent(env, policy())
-    if "random" in cfg.agents:
-        agents["random"] = lambda env: make_policy("random", env, seed=cfg.seed)
-    if "expert" in cfg.agents:
-        agents["expert"] = lambda env: make_policy("expert", env, noise=0.0, seed=cfg.seed)
+        policy = functools.cache(lambda layout: _bc_policy(cfg, layout))  # for the first episode played
+        agents["bc"] = lambda env: BCAgent(env, policy(str(getattr(env.unwrapped, "layout", "droid"))))
+    for name in ("random", "expert", "oracle"):
+        if name in cfg.agents:
+            agents[name] = functools.partial(baseline_agent, name, seed=cfg.seed)
 
     from ..evaluation import EpisodeLog, evaluate
 
@@ -131,6 +129,8 @@ def _episodes_to_reuse(cfg: DictConfig) -> dict:
             _check_simulator(csv_path)
             there = _compared_settings(OmegaConf.load(recorded))
             keys = ("env_overrides", *(PLANNER_SETTINGS if any(o.agent == "planner" for o in outcomes) else ()))
+            if any(o.task in OGBENCH_PROTOCOL_TASKS for o in outcomes):
+                keys = (*keys, "ogbench")  # the protocol's settings make its episodes
             differ = [k for k in keys if there.get(k) != here.get(k)]
             if differ:
                 details = "; ".join(f"{k}: {there.get(k)} there, {here.get(k)} here" for k in differ)
@@ -171,9 +171,10 @@ def _compared_settings(cfg: DictConfig) -> dict:
     return values
 
 
-def _bc_policy(cfg: DictConfig) -> GoalConditionedPolicy:
+def _bc_policy(cfg: DictConfig, layout: str) -> GoalConditionedPolicy:
     """The behaviour-cloning baseline: loaded from ``bc.checkpoint`` or trained on ``bc.datasets``
-    (the datasets the world model was trained on) and saved into the run folder."""
+    (the datasets the world model was trained on, in the action/state ``layout`` of the task that
+    first asks for it) and saved into the run folder."""
     from pathlib import Path
 
     from ..data.trajectories import DatasetConfig, TrajectoryReader
@@ -184,11 +185,13 @@ def _bc_policy(cfg: DictConfig) -> GoalConditionedPolicy:
         raise ValueError("agents includes bc: give bc.checkpoint=<policy> or bc.datasets=[<dataset folder>, ...]")
     readers = [
         TrajectoryReader(DatasetConfig(repo_id="local/bc", root=str(Path(root).expanduser()),
-                                       camera_key=cfg.bc.camera_key, action_source="dataset"))
+                                       camera_key=cfg.bc.camera_key, action_source="dataset",
+                                       layout=layout))
         for root in cfg.bc.datasets
     ]
     config = BCConfig(**OmegaConf.to_container(cfg.bc.policy, resolve=True))
-    demos = load_demonstrations(readers, config.image_size, progress=cfg.progress)
+    demos = load_demonstrations(readers, config.image_size, progress=cfg.progress,
+                                goal_steps=config.goal_steps)
     policy = train_policy(demos, config, progress=cfg.progress)
     path = policy.save(output_dir() / "bc_policy.safetensors", metadata={"datasets": list(cfg.bc.datasets)})
     print(f"behaviour-cloning policy: {len(demos.actions)} steps, saved to {path}")

@@ -6,7 +6,8 @@ TD-MPC2 numbers. It starts from a state of an expert trajectory and takes as goa
 ``goal_offset_steps`` (25) OGBench control steps later on the same trajectory, the goal image being
 that later frame; the agent gets ``eval_budget`` (50) OGBench control steps, and the episode is a
 success as soon as OGBench's own test passes (the cube within 4 cm of the goal cube position) at
-any of them (the episode ends there). stable-worldmodel draws 50 start rows with ``np.random.default_rng(42).choice`` over
+any of them (the episode ends there). stable-worldmodel draws 50 start rows with
+``np.random.default_rng(42).choice`` over
 the rows of its expert dataset whose step index is at most ``episode_length - offset - 1``. That
 dataset cannot be downloaded here, so each episode makes its own expert trajectory, the way
 stable-worldmodel's data were made (its ``ExpertPolicy`` defaults: OGBench's closed-loop
@@ -119,7 +120,8 @@ class StartGoalEpisode:
 def _data_collection_task(env: gym.Env) -> OGBenchCubeEnv:
     task = env.unwrapped
     if not isinstance(task, OGBenchCubeEnv) or task.mode != "data_collection":
-        found = f"{type(task).__name__}" + (f" in mode {task.mode!r}" if hasattr(task, "mode") else "")
+        mode = f" in mode {task.mode!r}" if hasattr(task, "mode") else ""
+        found = f"{type(task).__name__}{mode}"
         raise ValueError("protocol (a) plays the OGBench cube task in its data-collection mode "
                          f"(OGBenchCubeEnv, mode='data_collection'), found {found}")
     return task
@@ -243,7 +245,8 @@ def make_protocol_env(config, protocol: str,
     if protocol == "trajectory_goals":
         trajectory_goals = trajectory_goals or TrajectoryGoalProtocol()
         actions = trajectory_goals.budget_actions(block)
-        env = make_env(dataclasses.replace(config, mode="data_collection", max_episode_steps=actions))
+        env = make_env(dataclasses.replace(config, mode="data_collection",
+                                           max_episode_steps=actions))
         return TrajectoryGoalEpisodes(env, trajectory_goals)
     env = make_env(dataclasses.replace(config, mode="task",
                                        max_episode_steps=-(-OGBENCH_TASK_STEPS // block)))

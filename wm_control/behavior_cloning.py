@@ -136,7 +136,8 @@ class GoalConditionedPolicy(nn.Module):
         self.register_buffer("action_std", action_std.float().clamp_min(1e-4).clone())
 
     def forward(self, frames: torch.Tensor, goals: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
-        """frames, goals uint8 ``[B, S, S, 3]``; states ``[B, P]`` → normalised actions ``[B, A]``."""
+        """frames, goals uint8 ``[B, S, S, 3]``; states ``[B, P]`` → normalised actions
+        ``[B, A]``."""
         x = torch.cat([frames, goals], dim=-1).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # [B, 6, S, S]
         features = self.cnn(x).flatten(1)  # [B, C·s·s]
         return self.head(torch.cat([features, states], dim=-1))

@@ -57,18 +57,21 @@ def test_resume_refuses_other_protocol_settings(baseline_run, tmp_path, monkeypa
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     with pytest.raises(ValueError, match=r"other settings \(ogbench: .*'goal_offset_steps': 25"):
         main(["eval", BOTH, "agents=[random,oracle]", "episodes=2", "progress=false",
-              "ogbench.goal_offset_steps=20", f"resume=[{baseline_run}]", f"hydra.run.dir={tmp_path}"])
+              "ogbench.goal_offset_steps=20", f"resume=[{baseline_run}]",
+              f"hydra.run.dir={tmp_path}"])
 
 
 def test_protocol_settings_and_budget_overrides_are_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
-    with pytest.raises(ValueError, match="env_overrides.max_episode_steps: task ogbench_cube_single"):
+    budget = "env_overrides.max_episode_steps: task ogbench_cube_single"
+    with pytest.raises(ValueError, match=budget):
         main(["eval", BOTH, "agents=[random]", "env_overrides.max_episode_steps=12",
               f"hydra.run.dir={tmp_path}"])
     with pytest.raises(ValueError, match="unknown task 'ogbench_cube'.*ogbench_cube_single_tasks"):
         main(["eval", "tasks=[ogbench_cube]", "agents=[random]", f"hydra.run.dir={tmp_path}"])
     with pytest.raises(ValueError, match="TrajectoryGoalProtocol.goal_offset_steps"):
-        main(["eval", "tasks=[ogbench_cube_single]", "agents=[random]", "ogbench.goal_offset_steps=0",
+        main(["eval", "tasks=[ogbench_cube_single]", "agents=[random]",
+              "ogbench.goal_offset_steps=0",
               f"hydra.run.dir={tmp_path}"])
 
 
@@ -117,7 +120,8 @@ def test_planner_plays_protocol_a_with_a_tiny_model_of_ogbenchs_layout(tmp_path)
     torch.manual_seed(0)
     encoder = encoder_preset("vit_tiny")
     predictor = predictor_preset("ac_mini", encoder, layout="ogbench")
-    WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor)).save_pretrained(tmp_path / "model")
+    model = WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor))
+    model.save_pretrained(tmp_path / "model")
     main(["eval", "tasks=[ogbench_cube_single]", "agents=[planner]", "episodes=1", "progress=false",
           "model=pretrained_encoder", f"model.path={tmp_path / 'model'}", "planner.samples=8",
           "planner.iterations=1", "planner.elites=2", f"hydra.run.dir={tmp_path / 'run'}"])
@@ -140,4 +144,5 @@ def test_behaviour_cloning_trains_on_an_ogbench_dataset_and_plays_protocol_a(tmp
     from wm_control.behavior_cloning import GoalConditionedPolicy
 
     policy = GoalConditionedPolicy.load(tmp_path / "run" / "bc_policy.safetensors")
-    assert (policy.config.action_dim, policy.config.state_dim, policy.config.goal_steps) == (5, 5, 5)
+    config = policy.config
+    assert (config.action_dim, config.state_dim, config.goal_steps) == (5, 5, 5)

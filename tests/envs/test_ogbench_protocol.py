@@ -26,7 +26,8 @@ PROTOCOL = TrajectoryGoalProtocol()
 
 
 def _config() -> EnvConfig:
-    values = OmegaConf.to_container(OmegaConf.load(config_dir() / "env" / "ogbench_cube_single.yaml"))
+    path = config_dir() / "env" / "ogbench_cube_single.yaml"
+    values = OmegaConf.to_container(OmegaConf.load(path))
     return EnvConfig(**values)
 
 
@@ -45,7 +46,8 @@ def env_b():
 
 
 def test_protocol_a_settings_are_stable_worldmodels_and_checked():
-    assert (PROTOCOL.goal_offset_steps, PROTOCOL.eval_budget, PROTOCOL.trajectory_steps) == (25, 50, 200)
+    settings = (PROTOCOL.goal_offset_steps, PROTOCOL.eval_budget, PROTOCOL.trajectory_steps)
+    assert settings == (25, 50, 200)
     # step_idx <= length - offset - 1 with 201 states: starts 0..175, goals 25..200
     assert PROTOCOL.start_steps == range(176)
     assert PROTOCOL.budget_actions(5) == 10  # 50 OGBench control steps = 10 actions of 5
@@ -83,13 +85,15 @@ def test_episode_starts_on_the_expert_trajectory_and_the_goal_is_25_steps_later(
     np.testing.assert_array_equal(qpos, trajectory.qpos[episode.start_step])
     np.testing.assert_array_equal(qvel, trajectory.qvel[episode.start_step])
     # the goal image is the render of the goal state; the cube target is the goal's cube pose
-    render = task.render_configuration(trajectory.qpos[episode.goal_step], trajectory.qvel[episode.goal_step])
+    goal_qpos, goal_qvel = trajectory.qpos[episode.goal_step], trajectory.qvel[episode.goal_step]
+    render = task.render_configuration(goal_qpos, goal_qvel)
     np.testing.assert_array_equal(goal_image, render)
     cube = task.scene._model.joint("object_joint_0").qposadr[0]
-    np.testing.assert_allclose(target_position, trajectory.qpos[episode.goal_step][cube:cube + 3])
-    np.testing.assert_allclose(target_quaternion, trajectory.qpos[episode.goal_step][cube + 3:cube + 7])
+    np.testing.assert_allclose(target_position, goal_qpos[cube:cube + 3])
+    np.testing.assert_allclose(target_quaternion, goal_qpos[cube + 3:cube + 7])
     # the expert moved the cube toward OGBench targets (not a still scene)
-    travelled = np.linalg.norm(trajectory.qpos[-1][cube:cube + 3] - trajectory.qpos[0][cube:cube + 3])
+    first, last = trajectory.qpos[0][cube:cube + 3], trajectory.qpos[-1][cube:cube + 3]
+    travelled = np.linalg.norm(last - first)
     assert travelled > 0.02 or episode.goal_step < 60
     # the observation is the start state's render
     np.testing.assert_array_equal(observation["pixels"], task.render_configuration(qpos, qvel))
@@ -150,7 +154,8 @@ def test_protocol_b_plays_ogbenchs_five_tasks_by_seed(env_b):
         (goal,), (image,) = task.goal_configurations(), task.goal_images()
         np.testing.assert_array_equal(image, info["goal"])  # OGBench's own goal image of the task
         # a render of the goal state (OGBench renders before its last substep's positions settle)
-        assert np.abs(task.render_configuration(goal.qpos, goal.qvel).astype(int) - image).mean() < 0.5
+        render = task.render_configuration(goal.qpos, goal.qvel).astype(int)
+        assert np.abs(render - image).mean() < 0.5
     result = run_episode(env_b, OGBenchGoalOracle(env_b, seed=0), seed=1003, max_steps=40)
     assert result.success and result.final_goal_distance <= SUCCESS_DISTANCE
 

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..behavior_cloning import BCAgent, BCConfig, GoalConditionedPolicy, load_demonstrations, train_policy
 from ..episode import MPCAgent, jaw_setting
 from ..evaluation import markdown_table, write_report
+from ..layouts import task_layout
 from ..model_source import ModelSource
 from ..planning.config import PlannerConfig
 from ..planning.workspace import TRANSLATION_NAMES, Workspace
@@ -54,7 +55,7 @@ def run(cfg: DictConfig) -> None:
         jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
 
         def planner_agent(env):
-            # the box is imagined for Δxyz in metres; OGBench's scaled actions are not clipped to it
+            # the box is imagined for Δxyz in metres, not for OGBench's scaled actions
             metric = set(TRANSLATION_NAMES) <= set(model().layout.action_names)
             box = Workspace(*env.unwrapped.workspace) if metric else None
             controller = planner_cfg.controller(model(), workspace=box)
@@ -65,8 +66,8 @@ def run(cfg: DictConfig) -> None:
 
         agents["planner"] = planner_agent
     if "bc" in cfg.agents:
-        policy = functools.cache(lambda layout: _bc_policy(cfg, layout))  # for the first episode played
-        agents["bc"] = lambda env: BCAgent(env, policy(str(getattr(env.unwrapped, "layout", "droid"))))
+        policy = functools.cache(lambda layout: _bc_policy(cfg, layout))  # at its first episode
+        agents["bc"] = lambda env: BCAgent(env, policy(task_layout(env)))
     for name in ("random", "expert", "oracle"):
         if name in cfg.agents:
             agents[name] = functools.partial(baseline_agent, name, seed=cfg.seed)

@@ -179,3 +179,32 @@ def test_task_mode_has_no_oracle_targets_and_collection_mode_no_goal_image(play_
         play_env.unwrapped.goal_images()
     with pytest.raises(ValueError, match="control_hz must divide"):
         OGBenchCubeEnv(control_hz=3)
+
+
+def _tiny_model(layout: str):
+    from wm_control import WorldModel
+    from wm_control.models.config import WorldModelConfig
+    from wm_control.models.presets import encoder_preset, predictor_preset
+
+    torch.manual_seed(0)
+    encoder = encoder_preset("vit_tiny")
+    predictor = predictor_preset("ac_mini", encoder, layout=layout)
+    return WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor)).eval()
+
+
+def test_planning_the_task_needs_a_model_of_its_layout(task_env):
+    from wm_control.episode import MPCAgent
+    from wm_control.layouts import LayoutMismatchError
+    from wm_control.planning.config import PlannerConfig
+
+    budget = dict(samples=8, iterations=1, elites=2, clip_to_workspace=False)
+    droid = PlannerConfig(**budget).controller(_tiny_model("droid"))
+    with pytest.raises(LayoutMismatchError, match=r"'droid'.*OGBenchCubeSingle-v0 uses 'ogbench'"):
+        MPCAgent(task_env, droid)
+    planner = PlannerConfig(**budget, max_step=1.0, gripper_limit=1.0)
+    agent = MPCAgent(task_env, planner.controller(_tiny_model("ogbench")))
+    observation, info = task_env.reset(seed=0)
+    agent.reset(0)
+    action = agent(observation, info)
+    assert action.shape == (5,) and np.abs(action).max() <= 1.0
+    task_env.step(action)

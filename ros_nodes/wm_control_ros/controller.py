@@ -37,6 +37,11 @@ def build_controller(config: PlannerConfig) -> Controller:
     set_torch_threads(config.torch_threads or None, key="torch_threads")
     source = ModelSource(path=config.checkpoint, device=config.device or "auto")
     model = source.load(Path.cwd())
+    if model.layout.name != "droid":
+        raise ValueError(
+            f"checkpoint: the model acts in the {model.layout.name!r} layout ({model.layout.description}); "
+            f"the planner node reads ee_pose as a DROID state and publishes DROID deltas as twists, so it "
+            f"needs a model of the 'droid' layout")
     return config.planning().controller(model, workspace=planning_workspace(config))
 
 

@@ -162,3 +162,20 @@ def test_sim_arm_refuses_a_task_of_another_layout():
     output = result.stdout + result.stderr
     assert result.returncode == 2 and "acts in the 'ogbench' action layout" in output, output
     assert "Traceback" not in output, output
+
+
+def test_planner_refuses_a_model_of_another_layout(tmp_path):
+    import torch
+
+    from wm_control import WorldModel
+    from wm_control.models.config import EncoderConfig, PredictorConfig, WorldModelConfig
+
+    torch.manual_seed(0)
+    encoder = EncoderConfig(width=48, depth=1, num_heads=4, mlp_hidden=96, image_size=(64, 64))
+    predictor = PredictorConfig(width=48, depth=1, num_heads=4, mlp_hidden=96, encoder_width=48,
+                                image_size=(64, 64), layout="ogbench", action_dim=5, state_dim=5)
+    WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor)).save_pretrained(tmp_path / "cube")
+    result = _run_node("wm_control_ros.planner", "-p", f"checkpoint:={tmp_path / 'cube'}", "-p", "device:=cpu")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2 and "the model acts in the 'ogbench' layout" in output, output
+    assert "Traceback" not in output, output

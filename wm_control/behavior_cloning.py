@@ -26,7 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .checkpoints.common import CheckpointError
-from .checkpoints.native import write_safetensors_atomic
+from .checkpoints.native import verify_tensors, write_safetensors_atomic
 
 FORMAT = "wm-control-bc"
 
@@ -167,6 +167,7 @@ class GoalConditionedPolicy(nn.Module):
             raise CheckpointError(f"{path}: could not read a behaviour-cloning policy ({err})") from err
         if header.get("format") != FORMAT:
             raise CheckpointError(f"{path}: expected format {FORMAT!r}, found {header.get('format')!r}")
+        verify_tensors(Path(path), header, state)  # the checksum save() recorded
         policy = cls(BCConfig(**json.loads(header["config"])), state["action_mean"], state["action_std"])
         policy.load_state_dict(state)
         return policy.eval()

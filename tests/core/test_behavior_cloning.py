@@ -41,6 +41,11 @@ def test_policy_fits_the_demonstrations_and_round_trips(reach_dataset, tmp_path)
     loaded = GoalConditionedPolicy.load(path)
     frame, goal, state = demos.frames[0], demos.frames[demos.goal_frame[0]], demos.states[0]
     assert np.allclose(loaded.act(frame, goal, state), trained.act(frame, goal, state))
+    corrupt = bytearray(path.read_bytes())  # same size, last tensor bytes zeroed
+    corrupt[-64:] = bytes(64)
+    (tmp_path / "corrupt.safetensors").write_bytes(bytes(corrupt))
+    with pytest.raises(CheckpointError, match="is corrupt"):
+        GoalConditionedPolicy.load(tmp_path / "corrupt.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"junk")
     with pytest.raises(CheckpointError, match="could not read"):
         GoalConditionedPolicy.load(tmp_path / "junk.safetensors")

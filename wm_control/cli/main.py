@@ -156,7 +156,8 @@ def _hydra_errors_raised() -> Iterator[None]:
 def console_main() -> None:
     """The `wm-control` executable: process-level settings first (allocator, headless rendering),
     then :func:`main`. A user error (bad input, unknown option, missing file) ends in one line on
-    stderr and exit status 2; ``WM_CONTROL_DEBUG=1`` shows its traceback instead. Tests and
+    stderr and exit status 2, Ctrl-C in ``interrupted`` and status 130 (the shell's 128 + SIGINT);
+    ``WM_CONTROL_DEBUG=1`` shows the traceback instead. Tests and
     embedding code call :func:`main` and keep their process as it is."""
     from envs.headless import headless_rendering_default
 
@@ -167,6 +168,13 @@ def console_main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     try:
         main()
+    except KeyboardInterrupt:
+        if debug_enabled():
+            raise
+        # What a command keeps on Ctrl-C (collect's finished episodes, train's last checkpoint)
+        # it has already saved and logged; a traceback would only bury that.
+        print(f"wm-control {command}: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     except Exception as error:
         if not is_user_error(error) or debug_enabled():
             raise

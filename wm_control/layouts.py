@@ -33,6 +33,7 @@ from .pose import (
     integrate_ogbench_state,
     integrate_state,
     ogbench_actions_from_states,
+    ogbench_motion_per_unit,
 )
 
 DEFAULT_LAYOUT = "droid"
@@ -56,6 +57,9 @@ class ControlLayout:
         from_states: ``states [..., T, P] -> actions [..., T-1, A]``, actions derived from
             recorded states.
         description: one line for error messages and docs.
+        translation_per_unit: how far (m) one unit of a translation action moves the effector in
+            one step (DROID: 1, its actions are metres), so planners can bound actions in metres.
+        rotation_per_unit: likewise for rotation actions (rad).
     """
 
     name: str
@@ -64,6 +68,8 @@ class ControlLayout:
     integrate: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     from_states: Callable[[torch.Tensor], torch.Tensor]
     description: str
+    translation_per_unit: float = 1.0
+    rotation_per_unit: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -74,6 +80,9 @@ class ControlLayout:
                 raise ValueError(
                     f"ControlLayout.{field}: expected distinct names, found {names!r}"
                 )
+        for field in ("translation_per_unit", "rotation_per_unit"):
+            if not getattr(self, field) > 0:
+                raise ValueError(f"ControlLayout.{field}: expected > 0, found {getattr(self, field)}")
 
     @property
     def action_dim(self) -> int:
@@ -100,6 +109,8 @@ LAYOUTS: dict[str, ControlLayout] = {
         integrate=partial(integrate_ogbench_state, block=5),
         from_states=partial(ogbench_actions_from_states, block=5),
         description="OGBench at 4 Hz: [-1, 1] scaled Δxyz, Δyaw, gripper target, held 5 steps",
+        translation_per_unit=ogbench_motion_per_unit(block=5)[0],
+        rotation_per_unit=ogbench_motion_per_unit(block=5)[1],
     ),
     "ogbench_20hz": ControlLayout(
         name="ogbench_20hz",
@@ -108,6 +119,8 @@ LAYOUTS: dict[str, ControlLayout] = {
         integrate=partial(integrate_ogbench_state, block=1),
         from_states=partial(ogbench_actions_from_states, block=1),
         description="OGBench at 20 Hz: [-1, 1] scaled Δxyz, Δyaw, gripper target, one step",
+        translation_per_unit=ogbench_motion_per_unit(block=1)[0],
+        rotation_per_unit=ogbench_motion_per_unit(block=1)[1],
     ),
 }
 

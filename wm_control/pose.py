@@ -79,11 +79,17 @@ def wrap_angle(angle: torch.Tensor) -> torch.Tensor:
     return angle - 2 * math.pi * torch.ceil((angle - math.pi) / (2 * math.pi))
 
 
+def ogbench_motion_per_unit(block: int) -> tuple[float, float]:
+    """How far one unit of an OGBench action held for ``block`` steps moves the effector: (m along
+    each of x, y, z, rad of yaw), as its controller tracks the targets."""
+    return (block * OGBENCH_SCALE[0] * OGBENCH_TRACKING[0],
+            block * OGBENCH_SCALE[3] * OGBENCH_TRACKING[1])
+
+
 def _ogbench_steps(block: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """How far ``block`` held steps move xyz and yaw per action unit: ``[4]`` (m, m, m, rad)."""
-    position, yaw, _ = OGBENCH_TRACKING
-    gain = torch.tensor([position] * 3 + [yaw], dtype=dtype, device=device)
-    return torch.tensor(OGBENCH_SCALE, dtype=dtype, device=device) * gain * block
+    translation, rotation = ogbench_motion_per_unit(block)
+    return torch.tensor([translation] * 3 + [rotation], dtype=dtype, device=device)
 
 
 def integrate_ogbench_state(state: torch.Tensor, action: torch.Tensor, block: int) -> torch.Tensor:

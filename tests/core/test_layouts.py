@@ -122,9 +122,14 @@ def test_a_task_of_another_layout_is_refused_naming_both():
 def test_the_planners_action_space_comes_from_the_layout():
     droid = ActionSpec.for_layout("droid", max_step=0.075, gripper_limit=0.75)
     assert droid == ActionSpec.droid(max_step=0.075, gripper_limit=0.75)
-    spec = ActionSpec.for_layout("ogbench", max_step=1.0, gripper_limit=1.0, search_yaw=True)
+    # bounds in metres and radians, whatever the layout: one OGBench unit held 5 steps moves
+    # 5 * 0.05 m * 0.43 = 0.1075 m and turns 5 * 0.3 rad * 0.22 = 0.33 rad
+    spec = ActionSpec.for_layout("ogbench", max_step=0.075, gripper_limit=0.75, search_yaw=True,
+                                 max_rotation=0.2)
     assert spec.names == get_layout("ogbench").action_names
-    assert spec.low == (-1.0, -1.0, -1.0, -0.2, -1.0) and spec.searched == (True,) * 5
+    assert spec.high == pytest.approx((0.075 / 0.1075,) * 3 + (0.2 / 0.33, 0.75))
+    assert spec.searched == (True,) * 5
+    assert ActionSpec.for_layout("ogbench", max_step=0.5, gripper_limit=2.0).high[0] == 1.0
     assert jaw_hold("closed", 1.0, spec.names) == {"gripper": 1.0}
     assert jaw_hold("open", 0.75) == {"dgripper": -0.75}
     with pytest.raises(ValueError, match="only a yaw"):

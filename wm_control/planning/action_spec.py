@@ -140,9 +140,12 @@ class ActionSpec:
         max_rotation: float = 0.2,
         search_yaw: bool = False,
     ) -> ActionSpec:
-        """The planner's action space for a model's declared ``layout`` (``model.layout.name``):
-        :meth:`droid` for ``"droid"`` (``max_step`` in m), :meth:`ogbench` for OGBench's layouts
-        (``max_step`` and ``gripper_limit`` in its normalised units; no roll or pitch to search)."""
+        """The planner's action space for a model's declared ``layout`` (``model.layout.name``), with
+        the bounds in physical units whatever the layout: ``max_step`` (m per coordinate and step),
+        ``max_rotation`` (rad), ``gripper_limit`` (closure change). :meth:`droid` for ``"droid"``;
+        :meth:`ogbench` for OGBench's layouts, the bounds converted to its normalised units by how
+        far one unit moves the effector (``layout.translation_per_unit``, e.g. 0.075 m → 0.70 at
+        4 Hz) and capped at 1; it has no roll or pitch to search."""
         from wm_control.layouts import get_layout
 
         declared = get_layout(layout)
@@ -155,9 +158,12 @@ class ActionSpec:
                 raise ValueError(
                     f"search_rotation: layout {layout!r} has only a yaw; use search_yaw instead"
                 )
-            return cls.ogbench(max_step=max_step, gripper_limit=gripper_limit,
-                               gripper_round=gripper_round, search_yaw=search_yaw,
-                               max_rotation=max_rotation)
+            return cls.ogbench(
+                max_step=min(1.0, max_step / declared.translation_per_unit),
+                gripper_limit=min(1.0, gripper_limit), gripper_round=gripper_round,
+                search_yaw=search_yaw,
+                max_rotation=min(1.0, max_rotation / declared.rotation_per_unit),
+            )
         raise ValueError(f"ActionSpec.for_layout: no action space defined for layout {layout!r}")
 
     def holding(self, values: Mapping[str, float]) -> ActionSpec:

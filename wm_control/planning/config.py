@@ -100,8 +100,8 @@ class PlannerConfig:
 
     def action_spec(self, layout: str = "droid") -> ActionSpec:
         """The searched action space for a model of the given action layout (``model.layout.name``;
-        ``max_step`` and ``gripper_limit`` are in that layout's units: m for DROID, [-1, 1] for
-        OGBench's)."""
+        ``max_step`` (m), ``max_rotation`` (rad) and ``gripper_limit`` bound the physical motion
+        of one step in any layout, see :meth:`ActionSpec.for_layout`)."""
         return ActionSpec.for_layout(
             layout,
             max_step=self.max_step,

@@ -134,3 +134,16 @@ def test_the_planners_action_space_comes_from_the_layout():
     assert jaw_hold("open", 0.75) == {"dgripper": -0.75}
     with pytest.raises(ValueError, match="only a yaw"):
         ActionSpec.for_layout("ogbench", max_step=1.0, gripper_limit=1.0, search_rotation=True)
+
+
+def test_the_workspace_clips_ogbench_actions_in_metres():
+    from wm_control.planning.workspace import Workspace
+
+    box = Workspace(low=(0.25, -0.35, 0.02), high=(0.6, 0.35, 0.35))  # OGBench's
+    per_unit = get_layout("ogbench").translation_per_unit  # 0.1075 m
+    actions = torch.tensor([[[1.0, 0.2, 0.0, 0.3, 1.0], [1.0, 0.0, 0.0, 0.0, 1.0]]])  # [1, H=2, 5]
+    names = get_layout("ogbench").action_names
+    out = box.executed(actions, torch.tensor([0.55, 0.0, 0.2]), names, per_unit)
+    assert out[0, 0, 0] == pytest.approx(0.05 / per_unit)  # to the x = 0.6 wall, in units
+    assert out[0, 0, 1:].tolist() == pytest.approx(actions[0, 0, 1:].tolist())  # inside: as planned
+    assert out[0, 1, 0] == 0.0  # already at the wall

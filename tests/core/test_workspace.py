@@ -46,7 +46,7 @@ def test_bad_boxes_and_names_are_refused():
         Workspace(low=(0, 0, 0.5), high=(1, 1, 0.1))
     with pytest.raises(ValueError, match="3 values"):
         Workspace(low=(0, 0), high=(1, 1))
-    with pytest.raises(ValueError, match=r"lack \['dz'\]"):
+    with pytest.raises(ValueError, match=r"lack a translation .*found \['dx', 'dy'\]"):
         BOX.executed(torch.zeros(1, 1, 2), torch.zeros(3), ("dx", "dy"))
 
 

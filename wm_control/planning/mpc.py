@@ -129,7 +129,8 @@ class MPCController:
         def executed(actions: torch.Tensor) -> torch.Tensor:  # [S, H, A] -> [S, H, A]
             if self.workspace is None:
                 return actions
-            return self.workspace.executed(actions, state_t[:3], self.spec.names)
+            per_unit = self.model.layout.translation_per_unit  # m per action unit (DROID: 1)
+            return self.workspace.executed(actions, state_t[:3], self.spec.names, per_unit)
 
         def rollout_fn(actions: torch.Tensor) -> torch.Tensor:  # [S, H, A] -> [S, H, N, D]
             return self.model.rollout(tokens0, state_t.view(1, 1, -1), executed(actions).to(dtype)).tokens

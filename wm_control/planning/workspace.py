@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-TRANSLATION_NAMES = ("dx", "dy", "dz")
+TRANSLATION_NAMES = (("dx", "dy", "dz"), ("x", "y", "z"))
+"""The translation dimensions' names in the supported layouts (DROID's, OGBench's)."""
 
 
 @dataclass(frozen=True)
@@ -35,23 +36,32 @@ class Workspace:
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
 
-    def executed(self, actions: torch.Tensor, position: torch.Tensor, names: Sequence[str]) -> torch.Tensor:
-        """The actions ``[..., H, A]`` (dimensions ``names``, Δx/Δy/Δz in m) as the controller carries
-        them out from the end-effector ``position [3]`` (m): each step's target ``position + Δxyz``
-        moved onto the box, Δxyz replaced by the move to that target; other dimensions unchanged.
-        A position already outside the box gets targets on its boundary, as the controllers do."""
-        missing = [n for n in TRANSLATION_NAMES if n not in names]
-        if missing:
-            raise ValueError(f"Workspace.executed: the action names lack {missing}; found {list(names)}")
-        dims = [list(names).index(n) for n in TRANSLATION_NAMES]
+    def executed(
+        self, actions: torch.Tensor, position: torch.Tensor, names: Sequence[str],
+        translation_per_unit: float = 1.0,
+    ) -> torch.Tensor:
+        """The actions ``[..., H, A]`` (dimensions ``names``; Δx/Δy/Δz move the effector
+        ``translation_per_unit`` m per unit: 1 for DROID's metres, the layout's for OGBench's
+        normalised actions) as the controller carries them out from the end-effector
+        ``position [3]`` (m): each step's target moved onto the box, Δxyz replaced by the move to
+        that target; other dimensions unchanged. A position already outside the box gets
+        targets on its boundary, as the controllers do."""
+        translation = next((t for t in TRANSLATION_NAMES if set(t) <= set(names)), None)
+        if translation is None:
+            raise ValueError(
+                f"Workspace.executed: the action names lack a translation {list(TRANSLATION_NAMES)}; "
+                f"found {list(names)}"
+            )
+        dims = [list(names).index(n) for n in translation]
         low = torch.tensor(self.low, device=actions.device, dtype=actions.dtype)
         high = torch.tensor(self.high, device=actions.device, dtype=actions.dtype)
         out = actions.clone()
         here = position.to(actions.device, actions.dtype).expand(*actions.shape[:-2], 3)  # [..., 3]
         for step in range(actions.shape[-2]):
-            wanted = here + actions[..., step, dims]  # [..., 3]
+            wanted = here + actions[..., step, dims] * translation_per_unit  # [..., 3] (m)
             target = torch.minimum(torch.maximum(wanted, low), high)
             # moves inside the box are kept bit for bit: the plan equals the unclipped planner's there
-            out[..., step, dims] = torch.where(target == wanted, actions[..., step, dims], target - here)
+            moved = (target - here) / translation_per_unit
+            out[..., step, dims] = torch.where(target == wanted, actions[..., step, dims], moved)
             here = target
         return out

@@ -197,12 +197,15 @@ def test_planning_the_task_needs_a_model_of_its_layout(task_env):
     from wm_control.layouts import LayoutMismatchError
     from wm_control.planning.config import PlannerConfig
 
-    budget = dict(samples=8, iterations=1, elites=2, clip_to_workspace=False)
+    from wm_control.planning.workspace import Workspace
+
+    budget = dict(samples=8, iterations=1, elites=2)
     droid = PlannerConfig(**budget).controller(_tiny_model("droid"))
     with pytest.raises(LayoutMismatchError, match=r"'droid'.*OGBenchCubeSingle-v0 uses 'ogbench'"):
         MPCAgent(task_env, droid)
     planner = PlannerConfig(**budget, max_step=1.0, gripper_limit=1.0)
-    agent = MPCAgent(task_env, planner.controller(_tiny_model("ogbench")))
+    box = Workspace(*task_env.unwrapped.workspace)  # imagined moves clipped as OGBench clips them
+    agent = MPCAgent(task_env, planner.controller(_tiny_model("ogbench"), workspace=box))
     observation, info = task_env.reset(seed=0)
     agent.reset(0)
     action = agent(observation, info)

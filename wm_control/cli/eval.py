@@ -1,17 +1,22 @@
 """`wm-control eval`: success rate, final distance and time per action of the planner and the
 baselines (random actions, the scripted expert, goal-conditioned behaviour cloning) over the same
 seeded episodes of each task (this project's tasks, and OGBench's cube task under two protocols:
-:mod:`.eval_tasks`)."""
+:mod:`.eval_tasks`). A long evaluation runs in parts (``part=0,1,2,3 parts=4 --multirun`` on any
+Hydra launcher) that ``gather=<multirun folder>`` merges into one report (:mod:`..eval_parts`)."""
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
+import os
+import socket
 
 from omegaconf import DictConfig, OmegaConf
 
 from ..behavior_cloning import BCAgent, BCConfig, GoalConditionedPolicy, load_demonstrations, train_policy
 from ..episode import MPCAgent, jaw_setting
+from ..eval_parts import SIMULATOR_RECORD, EvalPart, gather, recorded_config
 from ..evaluation import markdown_table, write_report
 from ..layouts import task_layout
 from ..model_source import ModelSource
@@ -27,6 +32,11 @@ AGENTS = ("planner", "bc", "random", "expert", "oracle")
 
 
 def run(cfg: DictConfig) -> None:
+    if cfg.gather:
+        _gather(cfg.gather)
+        return
+    part = EvalPart(cfg.part, cfg.parts)
+    seeds = part.seeds(cfg.episodes, cfg.seed)
     unknown = sorted(set(cfg.agents) - set(AGENTS))
     if unknown:
         raise ValueError(f"agents: unknown {unknown}; expected a subset of {list(AGENTS)}")
@@ -43,7 +53,7 @@ def run(cfg: DictConfig) -> None:
 
     tasks = {task: functools.partial(made, task) for task in env_configs}
 
-    agents = {}
+    agents = {}  # in the order of AGENTS: a single run's order, which gather restores
     if "planner" in cfg.agents:
         source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
         planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
@@ -77,15 +87,34 @@ def run(cfg: DictConfig) -> None:
     reuse = _episodes_to_reuse(cfg)
     folder = output_dir()
     (folder / SIMULATOR_RECORD).write_text(json.dumps({"simulator_version": _simulator_version()}) + "\n")
+    if part.parts > 1:  # which process and machine played it: a launcher runs parts anywhere
+        logging.getLogger(__name__).info(
+            "part %d of %d (from 0): seeds %d-%d, process %d on %s", part.part, part.parts,
+            seeds.start, seeds.stop - 1, os.getpid(), socket.gethostname())
     log = EpisodeLog(folder / "episodes.csv")
     try:
-        outcomes = evaluate(tasks, agents, episodes=cfg.episodes, seed=cfg.seed, progress=cfg.progress,
-                            reuse=reuse, on_outcome=log)
+        outcomes = evaluate(tasks, agents, episodes=len(seeds), seed=seeds.start,
+                            progress=cfg.progress, reuse=reuse, on_outcome=log)
     finally:
         log.close()
     rows = write_report(outcomes, folder)
     print(markdown_table(rows))
     print(f"outputs: {folder} (summary.md, summary.csv, episodes.csv, success.png)")
+
+
+def _gather(entries) -> None:
+    """``gather=``: the parts' episodes in one report in this run's folder, as a single run of
+    their settings writes it; ``gather.json`` records the parts and their settings."""
+    gathered = gather([entries] if isinstance(entries, str) else list(entries), agent_order=AGENTS)
+    folder = output_dir()
+    first = gathered.runs[0]
+    version = {"simulator_version": first.simulator_version}
+    (folder / SIMULATOR_RECORD).write_text(json.dumps(version) + "\n")
+    (folder / "gather.json").write_text(gathered.record())
+    rows = write_report(gathered.outcomes, folder)
+    print(f"gather: {len(gathered.outcomes)} episodes from {len(gathered.runs)} parts")
+    print(markdown_table(rows))
+    print(f"outputs: {folder} (summary.md, summary.csv, episodes.csv, success.png, gather.json)")
 
 
 def _jaw_settings(value, env_configs: dict) -> dict:
@@ -125,10 +154,10 @@ def _episodes_to_reuse(cfg: DictConfig) -> dict:
             raise ValueError(f"resume: expected an episodes.csv file or an eval run folder holding one, "
                              f"found nothing at {str(csv_path)!r}")
         outcomes = read_outcomes(csv_path)
-        recorded = csv_path.parent / ".hydra" / "config.yaml"
-        if recorded.is_file():  # a run folder (a bare CSV is taken as given)
+        folder = csv_path.parent
+        if (folder / ".hydra" / "config.yaml").is_file():  # a run folder (a bare CSV: as given)
             _check_simulator(csv_path)
-            there = _compared_settings(OmegaConf.load(recorded))
+            there = _compared_settings(recorded_config(folder))
             keys = ("env_overrides", *(PLANNER_SETTINGS if any(o.agent == "planner" for o in outcomes) else ()))
             if any(o.task in OGBENCH_PROTOCOL_TASKS for o in outcomes):
                 keys = (*keys, "ogbench")  # the protocol's settings make its episodes
@@ -139,10 +168,6 @@ def _episodes_to_reuse(cfg: DictConfig) -> dict:
         reuse.update({(o.task, o.agent, o.seed): o for o in outcomes})
         print(f"resume: {len(outcomes)} episodes from {csv_path}")
     return reuse
-
-
-SIMULATOR_RECORD = "simulator.json"
-"""File of an eval run folder naming the simulator version its episodes were played on."""
 
 
 def _simulator_version() -> int:

@@ -37,6 +37,13 @@ def test_parts_split_the_seeds_into_blocks_that_cover_them_once():
         EvalPart(0, 5).seeds(4, 1000)
 
 
+def test_parts_refuse_to_train_their_own_behaviour_cloning_policies(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    with pytest.raises(ValueError, match="bc.checkpoint: parts > 1 would each train their own"):
+        main(["eval", *TINY, "agents=[bc]", "bc.datasets=[x]", "part=1", "parts=2",
+              f"hydra.run.dir={tmp_path}"])
+
+
 def _rows(path, drop=TIMED):
     with open(path) as handle:
         return [{k: v for k, v in row.items() if k != drop} for row in csv.DictReader(handle)]

@@ -37,6 +37,10 @@ def run(cfg: DictConfig) -> None:
         return
     part = EvalPart(cfg.part, cfg.parts)
     seeds = part.seeds(cfg.episodes, cfg.seed)
+    if part.parts > 1 and "bc" in cfg.agents and not cfg.bc.checkpoint:
+        raise ValueError("bc.checkpoint: parts > 1 would each train their own behaviour-cloning "
+                         "policy; train it once (agents=[bc] episodes=1 with bc.datasets) and give "
+                         "every part bc.checkpoint=<that run's bc_policy.safetensors>")
     unknown = sorted(set(cfg.agents) - set(AGENTS))
     if unknown:
         raise ValueError(f"agents: unknown {unknown}; expected a subset of {list(AGENTS)}")

@@ -71,7 +71,8 @@ def test_the_joblib_launcher_plays_the_parts_in_their_own_processes(runs):
         log = (runs / "multirun" / str(number) / "eval.log").read_text()
         # one thread each when the jobs take all the cores (cli.main: threads shared out)
         threads = max(1, physical_cores() // 2)
-        assert f"torch threads: {threads} (inter-op {threads}; threads=None, 2 parallel jobs)" in log
+        line = f"torch threads: {threads} (inter-op {threads}; threads=None, 2 parallel jobs)"
+        assert line in log
         found = re.search(rf"part {number} of 2 \(from 0\): seeds {seeds}, process (\d+) on ", log)
         assert found, log
         processes.add(int(found.group(1)))
@@ -96,7 +97,8 @@ def test_gather_writes_the_report_a_single_run_writes(runs):
     # a gathered folder resumes as the single run would: its recorded settings are the parts'
     main(["eval", *TINY, "episodes=5", f"resume=[{gathered}]", f"hydra.run.dir={runs / 'more'}"])
     more = _rows(runs / "more" / "episodes.csv", drop=None)
-    assert len(more) == 10 and all(row in more for row in _rows(gathered / "episodes.csv", drop=None))
+    reused = _rows(gathered / "episodes.csv", drop=None)  # copied, timing and all
+    assert len(more) == 10 and all(row in more for row in reused)
 
 
 def _copy_parts(runs, folder):
@@ -128,15 +130,19 @@ def test_gather_refuses_parts_of_another_evaluation_or_an_incomplete_set(runs, t
             gather(parts)
         recorded.write_text(original)
     (parts / "1" / "simulator.json").write_text('{"simulator_version": 1}\n')
-    with pytest.raises(ValueError, match=r"played on simulator version 1, .*0 on \d+; play the parts"):
+    with pytest.raises(ValueError, match=r"played on simulator version 1, .*0 on \d+; play the"):
         gather(parts)
     shutil.copy(runs / "multirun" / "1" / "simulator.json", parts / "1")
     lines = (parts / "1" / "episodes.csv").read_text().splitlines()
     (parts / "1" / "episodes.csv").write_text("\n".join(lines[:-1]) + "\n")  # an interrupted part
-    with pytest.raises(ValueError, match=r"part 1 \(.*\) holds 3 of its 4 episodes \(an interrupted"):
+    with pytest.raises(ValueError, match=r"part 1 \(.*\) holds 3 of its 4 episodes \(an"):
         gather(parts)
     with pytest.raises(ValueError, match="expected a --multirun folder of eval parts"):
         gather(tmp_path / "nothing")
+    with pytest.raises(ValueError, match=r"gather: the settings are the parts' own; leave out "
+                                         r"\['episodes', 'model'\]"):
+        main(["eval", f"gather={runs / 'multirun'}", "episodes=8", "model=reference_tiny",
+              f"hydra.run.dir={tmp_path / 'g'}"])
 
 
 def test_the_launchers_compose_without_running(capsys):
@@ -147,4 +153,5 @@ def test_the_launchers_compose_without_running(capsys):
     assert "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in out
     assert "partition: cpu" in out and "cpus_per_task: 8" in out
     main(["eval", "--cfg", "hydra", "hydra/launcher=joblib", "hydra.launcher.n_jobs=4"])
-    assert "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher" in out

@@ -109,6 +109,13 @@ def run(cfg: DictConfig) -> None:
 def _gather(entries) -> None:
     """``gather=``: the parts' episodes in one report in this run's folder, as a single run of
     their settings writes it; ``gather.json`` records the parts and their settings."""
+    from hydra.core.hydra_config import HydraConfig
+
+    given = [o.split("=", 1)[0].lstrip("+~") for o in HydraConfig.get().overrides.task]
+    ignored = [key for key in given if key.split(".")[0] not in ("gather", "progress", "threads")]
+    if ignored:
+        raise ValueError(f"gather: the settings are the parts' own; leave out {ignored} (a part "
+                         f"with other settings is played as its own run, not gathered)")
     gathered = gather([entries] if isinstance(entries, str) else list(entries), agent_order=AGENTS)
     folder = output_dir()
     first = gathered.runs[0]

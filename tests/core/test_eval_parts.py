@@ -1,5 +1,6 @@
-"""`wm-control eval` in parts: Hydra's joblib launcher runs them in their own processes, gather
-writes the report a single run writes, and parts of another evaluation are refused."""
+"""`wm-control eval` in parts: Hydra's joblib and submitit launchers run them in their own
+processes, gather writes the report a single run writes, and parts of another evaluation are
+refused. (SLURM itself is not here: its launcher's config is composed, not submitted.)"""
 
 import csv
 import json
@@ -99,6 +100,22 @@ def test_gather_writes_the_report_a_single_run_writes(runs):
     more = _rows(runs / "more" / "episodes.csv", drop=None)
     reused = _rows(gathered / "episodes.csv", drop=None)  # copied, timing and all
     assert len(more) == 10 and all(row in more for row in reused)
+
+
+@pytest.mark.slow
+def test_the_submitit_launcher_runs_the_parts_as_jobs(runs, tmp_path):
+    """Submitit's local executor: the job code the SLURM launcher runs on a cluster's nodes
+    (pickled task, one process per job), here without SLURM."""
+    main(["eval", *TINY, "part=0,1", "parts=2", "threads=1", "hydra/launcher=submitit_local",
+          "hydra.launcher.cpus_per_task=1", f"hydra.sweep.dir={tmp_path / 'multirun'}",
+          "--multirun"])
+    for number in (0, 1):
+        log = (tmp_path / "multirun" / str(number) / "eval.log").read_text()
+        found = re.search(rf"part {number} of 2 \(from 0\): .*, process (\d+) on ", log)
+        assert found and int(found.group(1)) != os.getpid(), log
+    main(["eval", f"gather={tmp_path / 'multirun'}", f"hydra.run.dir={tmp_path / 'gathered'}"])
+    assert _rows(tmp_path / "gathered" / "episodes.csv") == _rows(runs / "single" / "episodes.csv")
+    assert _rows(tmp_path / "gathered" / "summary.csv") == _rows(runs / "single" / "summary.csv")
 
 
 def _copy_parts(runs, folder):

@@ -87,8 +87,11 @@ def _plan_episode(
         max_steps = episode.max_steps or env.spec.max_episode_steps
         goals = None if goal is None else [goal]
         print(f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz")
-        has_cube = env.unwrapped.scene_spec.cube
-        moved = "cube" if has_cube else "end effector"  # what the goal distance measures
+        # what the goal distance measures: the object a task moves (its info names its position), or
+        # the end effector (Reach); any task of the interface says so at reset (envs.task.Task)
+        _, first_info = env.reset(seed=episode.seed)
+        has_cube = "object_position" in first_info
+        moved = "cube" if has_cube else "end effector"
 
         def progress(record) -> None:
             print(f"step {record.step + 1:3d}/{max_steps}  goal {record.subgoal}  energy {record.energy:.5f}  "

@@ -58,7 +58,7 @@ def _load(root: Path) -> LeRobotDataset:
 
 
 def _record(tmp_path: Path, episodes: int, fail_at=None, fail=None):
-    env = gym.make("wm_control/Push-v0", image_size=SIZE, wrist_camera=True, max_episode_steps=12)
+    env = gym.make("wm_control/Push-v2", image_size=SIZE, wrist_camera=True, max_episode_steps=12)
     spy = _Spy(make_policy("expert", env, noise=0.1, seed=0), fail_at, fail)
     spec = DatasetSpec(repo_id=REPO_ID, fps=4, image_size=SIZE, cameras=("exterior", "wrist"))
     output = tmp_path / "ds"
@@ -151,7 +151,7 @@ def test_collect_command_writes_a_dataset(tmp_path):
     record = read_recording_record(output)  # how the dataset was made travels with it
     assert record["producer"] == "wm-control collect" and "policy=random" in record["command"]
     assert record["policy"] == "random" and record["episodes"] == record["episodes_saved"] == 2
-    assert record["env"]["id"] == "wm_control/Reach-v0" and record["env"]["image_size"] == 32
+    assert record["env"]["id"] == "wm_control/Reach-v2" and record["env"]["image_size"] == 32
     assert str(tmp_path) not in json.dumps({k: v for k, v in record.items() if k != "command"})
 
 
@@ -171,7 +171,7 @@ def test_collect_config_is_validated(tmp_path):
         config_from_hydra(cfg, tmp_path)
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         config = config_from_hydra(compose("collect", overrides=["env=grasp"]), tmp_path)
-    assert config.env.id == "wm_control/Grasp-v0" and config.output_dir == tmp_path / "dataset"
+    assert config.env.id == "wm_control/Grasp-v2" and config.output_dir == tmp_path / "dataset"
 
 
 def test_interruption_inside_save_episode_never_leaves_a_corrupt_dataset(tmp_path, monkeypatch):
@@ -194,7 +194,7 @@ def test_interruption_inside_save_episode_never_leaves_a_corrupt_dataset(tmp_pat
 
 
 def _record_into(output: Path, episodes: int, overwrite: bool = False, fail_at=None) -> None:
-    env = gym.make("wm_control/Reach-v0", image_size=32, wrist_camera=True, max_episode_steps=3)
+    env = gym.make("wm_control/Reach-v2", image_size=32, wrist_camera=True, max_episode_steps=3)
     spy = _Spy(make_policy("random", env, seed=0), fail_at, KeyboardInterrupt)
     spec = DatasetSpec(repo_id=REPO_ID, fps=4, image_size=32)
     try:
@@ -254,7 +254,18 @@ class _Collect:
         if not executable.exists():
             command = [sys.executable, "-m", "wm_control.cli.main"]
         self.log = ""
-        self.process = subprocess.Popen(
+        # started as a script's background job starts it, SIGINT ignored: Ctrl-C must still work
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self.process = self._popen(command, output, args)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    @staticmethod
+    def _popen(command: list[str], output: Path, args: tuple[str, ...]) -> subprocess.Popen:
+        return subprocess.Popen(
             [*command, "collect", "env=reach", "episodes=500", "policy=random", "env.image_size=32",
              "env.max_episode_steps=3", f"output_dir={output}",
              f"hydra.run.dir={output.parent / 'run'}", *args],
@@ -262,8 +273,6 @@ class _Collect:
             stderr=subprocess.STDOUT,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
     def _read(self) -> None:
         while chunk := self.process.stdout.read1(4096):

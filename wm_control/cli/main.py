@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -165,6 +166,9 @@ def console_main() -> None:
 
     tune_cpu_allocator()
     headless_rendering_default()
+    # Ctrl-C (SIGINT) must stop a command even when it was started from a script's background job,
+    # which inherits SIGINT ignored (POSIX shells without job control do that).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     try:
         main()

@@ -32,9 +32,9 @@ RESULTS = Path(__file__).parent / "results" / "envs.md"
 def steps_per_second(
     image_size: int, steps: int, wrist_camera: bool = False, repeats: int = 3
 ) -> float:
-    """Control steps/s of Push-v0 (50 physics substeps, IK, rendering) under the random
+    """Control steps/s of Push-v2 (50 physics substeps, IK, rendering) under the random
     exploration policy, episode resets excluded; the best of ``repeats`` runs (shared machine)."""
-    env = gym.make("wm_control/Push-v0", image_size=image_size, wrist_camera=wrist_camera)
+    env = gym.make("wm_control/Push-v2", image_size=image_size, wrist_camera=wrist_camera)
     try:
         policy = RandomPolicy(env.action_space, seed=0)
         observation, info = env.reset(seed=0)
@@ -59,7 +59,7 @@ def steps_per_second(
 def step_breakdown(image_size: int, repeats: int) -> dict[str, float]:
     """Milliseconds per control step spent in IK, physics (50 substeps) and one camera render,
     each the median of ``repeats`` timings measured side by side."""
-    env = gym.make("wm_control/Push-v0", image_size=image_size).unwrapped
+    env = gym.make("wm_control/Push-v2", image_size=image_size).unwrapped
     try:
         env.reset(seed=0)
         data, model = env.data, env.model
@@ -83,7 +83,7 @@ def step_breakdown(image_size: int, repeats: int) -> dict[str, float]:
 
 def collection_speed(env_name: str, image_size: int, episodes: int) -> tuple[float, float]:
     """(episodes/min, frames/s) of ``collect_dataset`` with the expert, video encoding included."""
-    env = EnvConfig(id=f"wm_control/{env_name}-v0", task=env_name, image_size=image_size)
+    env = EnvConfig(id=f"wm_control/{env_name}-v2", task=env_name, image_size=image_size)
     with tempfile.TemporaryDirectory() as tmp:
         config = CollectConfig(
             env=env, output_dir=Path(tmp) / "ds", episodes=episodes, progress=False
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.getloadavg()[0]:.1f} at the start), MUJOCO_GL={os.environ.get('MUJOCO_GL')}, "
         f"mujoco {mujoco.__version__}.",
         "",
-        "### Control steps per second (Push-v0, 4 Hz = 50 physics substeps of 5 ms, IK, rendering)",
+        "### Control steps per second (Push-v2, 4 Hz = 50 physics substeps of 5 ms, IK, rendering)",
         "",
         "One control step = differential IK + 50 physics substeps + rendering of the observation; "
         + ("all cores." if args.all_cores else "pinned to one core, `LP_NUM_THREADS=1`.")

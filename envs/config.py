@@ -14,7 +14,7 @@ class EnvConfig:
     """How to build one of the registered tasks.
 
     Attributes:
-        id: gymnasium id, e.g. ``"wm_control/Push-v0"`` (see ``envs.TASKS``).
+        id: gymnasium id, e.g. ``"wm_control/Push-v2"`` (see ``envs.TASKS``).
         task: natural-language instruction stored with recorded episodes.
         image_size: side of the square camera images (px), 16..512 (64..256 typical).
         control_hz: control rate (Hz); one action lasts ``1 / control_hz`` s. Integer, as LeRobot

@@ -42,7 +42,7 @@ class ReachEnv(ArmEnv):
     terminates on success only with ``terminate_on_success=True``.
 
     ## Arguments
-    ``gym.make("wm_control/Reach-v0", image_size=128, control_hz=4.0, timestep=0.005,
+    ``gym.make("wm_control/Reach-v2", image_size=128, control_hz=4.0, timestep=0.005,
     wrist_camera=False, randomize_colors=False, max_translation=0.075, max_rotation=0.25,
     terminate_on_success=False, render_mode=None, max_episode_steps=30)``.
     """

@@ -32,7 +32,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "robot"
 ARGUMENTS: dict[str, tuple[str, str]] = {
     "checkpoint": (shipped_model_path(), "World model checkpoint (directory, .safetensors, Meta .pt or HF "
                                          "directory); default: the shipped default model."),
-    "env_id": ("wm_control/Reach-v0", "Gymnasium id of the simulated task."),
+    "env_id": ("wm_control/Reach-v2", "Gymnasium id of the simulated task."),
     "seed": ("0", "Seed of the first episode."),
     "image_size": ("128", "Camera image size (px)."),
     "control_rate": ("4.0", "Control rate of the simulator and the planner (Hz)."),

@@ -53,7 +53,7 @@ from .qos import COMMAND_QOS, GOAL_QOS, SENSOR_QOS  # noqa: E402
 from .twist_integrator import TwistIntegrator  # noqa: E402
 
 SIM_ARM_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("env_id", "str", "wm_control/Reach-v0", "Gymnasium id of the task.", read_only=True),
+    ParamSpec("env_id", "str", "wm_control/Reach-v2", "Gymnasium id of the task.", read_only=True),
     ParamSpec("seed", "int", 0, "Seed of the first episode (each reset adds 1).", 0, 2**31 - 1, read_only=True),
     ParamSpec("image_size", "int", 128, "Camera image size (px, square).", 16, 512, read_only=True),
     ParamSpec("control_rate", "float", 4.0, "Simulation steps per second (one Δ action each, real time).",
@@ -211,7 +211,7 @@ class SimArmNode(Node):
                 raise ValueError(
                     f"env_id: {self.config.env_id} acts in the {env.unwrapped.layout!r} action "
                     f"layout; sim_arm turns twists into DROID end-effector deltas and runs the "
-                    f"tasks of that layout (wm_control/Reach-v0, Push-v0, Grasp-v0, PickPlace-v0)")
+                    f"tasks of that layout (wm_control/Reach-v2, Push-v2, Grasp-v2, PickPlace-v2)")
         except BaseException as error:  # noqa: BLE001 - reported to the constructor
             self._startup_error = error
             self._ready.set()

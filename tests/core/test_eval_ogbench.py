@@ -89,9 +89,9 @@ def test_behaviour_cloning_takes_the_datas_widths_and_refuses_another_tasks():
     class Droid:  # a task of this project's 7-D layout
         action_space = type("Box", (), {"shape": (7,)})()
         observation_space = {"state": type("Box", (), {"shape": (7,)})()}
-        spec = type("Spec", (), {"id": "wm_control/Reach-v0"})()
+        spec = type("Spec", (), {"id": "wm_control/Reach-v2"})()
 
-    with pytest.raises(ValueError, match="5-D actions from 5-D states, task wm_control/Reach-v0"):
+    with pytest.raises(ValueError, match="5-D actions from 5-D states, task wm_control/Reach-v2"):
         BCAgent(Droid(), policy)
 
 

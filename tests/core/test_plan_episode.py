@@ -60,7 +60,7 @@ class _RecordingController(MPCController):
 
 def test_pick_place_follows_the_subgoal_schedule(reference):
     _, model = reference
-    env = gym.make("wm_control/PickPlace-v0", image_size=32)
+    env = gym.make("wm_control/PickPlace-v2", image_size=32)
     try:
         controller = _RecordingController(
             model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
@@ -86,7 +86,7 @@ def test_goal_schedule_validation():
 
 def test_agent_uses_the_task_schedule_unless_told(reference):
     _, model = reference
-    env = gym.make("wm_control/Push-v0", image_size=32)
+    env = gym.make("wm_control/Push-v2", image_size=32)
     try:
         controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
         agent = MPCAgent(env, controller, max_steps=12)
@@ -108,7 +108,7 @@ def test_agent_uses_the_task_schedule_unless_told(reference):
 )
 def test_agent_holds_the_jaws_per_goal_image(reference, task, setting, expected):
     _, model = reference
-    env = gym.make(f"wm_control/{task}-v0", image_size=32)
+    env = gym.make(f"wm_control/{task}-v2", image_size=32)
     try:
         controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
         goals = env.unwrapped.subgoal_steps or (1,)
@@ -128,7 +128,7 @@ def test_agent_holds_the_jaws_per_goal_image(reference, task, setting, expected)
 
 def test_goal_images_given_search_the_jaws_and_bad_schedules_are_refused(reference):
     _, model = reference
-    env = gym.make("wm_control/Grasp-v0", image_size=32)
+    env = gym.make("wm_control/Grasp-v2", image_size=32)
     try:
         controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
         env.reset(seed=0)

@@ -51,7 +51,7 @@ def test_shipped_model_energy_prefers_moving_toward_a_near_goal(shipped) -> None
     gets a lower energy than the same step away from it (far goals share no pixels with the start,
     where a one-step energy need not point the way)."""
     _, model = shipped
-    env = gym.make("wm_control/Reach-v0", image_size=128)  # as recorded for training
+    env = gym.make("wm_control/Reach-v2", image_size=128)  # as recorded for training
     checked = 0
     try:
         for seed in range(10):

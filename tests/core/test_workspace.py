@@ -51,7 +51,7 @@ def test_bad_boxes_and_names_are_refused():
 
 
 def test_the_simulator_moves_the_arm_where_the_workspace_says():
-    env = gym.make("wm_control/Reach-v0", image_size=32)
+    env = gym.make("wm_control/Reach-v2", image_size=32)
     try:
         obs, _ = env.reset(seed=0)
         box = Workspace(*env.unwrapped.workspace)

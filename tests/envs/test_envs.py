@@ -34,10 +34,10 @@ def make():
 def test_registered_ids():
     assert set(envs.TASKS) == {"wm_control/OGBenchCubeSingle-v0", *TASK_IDS}
     assert set(TASK_IDS) == {
-        "wm_control/Reach-v0",
-        "wm_control/Push-v0",
-        "wm_control/Grasp-v0",
-        "wm_control/PickPlace-v0",
+        "wm_control/Reach-v2",
+        "wm_control/Push-v2",
+        "wm_control/Grasp-v2",
+        "wm_control/PickPlace-v2",
     }
     assert all(env_id in gym.registry for env_id in envs.TASKS)
 
@@ -64,8 +64,8 @@ def test_goal_images_are_renders_of_the_goal_configurations(make, env_id):
     task = env.unwrapped
     goals = task.goal_configurations()
     images = task.goal_images()
-    expected = {"wm_control/Reach-v0": 1, "wm_control/Push-v0": 4, "wm_control/Grasp-v0": 4,
-                "wm_control/PickPlace-v0": 5}[env_id]
+    expected = {"wm_control/Reach-v2": 1, "wm_control/Push-v2": 4, "wm_control/Grasp-v2": 4,
+                "wm_control/PickPlace-v2": 5}[env_id]
     assert len(images) == len(goals) == expected
     assert (task.subgoal_steps is None) == (expected == 1)
     assert task.subgoal_steps is None or len(task.subgoal_steps) == expected
@@ -87,7 +87,7 @@ def test_goal_distance_measures_what_the_task_moves_to_its_goal(make, env_id):
     observation, info = env.reset(seed=5)
     moved = info.get("object_position", info["ee_position"])
     assert info["goal_distance"] == pytest.approx(float(np.linalg.norm(moved - info["goal_position"])), abs=1e-6)
-    if env_id == "wm_control/Push-v0":  # the cube rests at the goal's height: the planar distance success uses
+    if env_id == "wm_control/Push-v2":  # the cube rests at the goal's height: the planar distance success uses
         assert info["goal_distance"] == pytest.approx(info["distances"]["cube_to_goal"], abs=2e-3)
     start = info["goal_distance"]
     assert start > 0.05
@@ -101,7 +101,7 @@ def test_goal_distance_measures_what_the_task_moves_to_its_goal(make, env_id):
     assert info["goal_distance"] < min(0.05, start / 2)
 
 
-@pytest.mark.parametrize("env_id", ["wm_control/Push-v0", "wm_control/PickPlace-v0"])
+@pytest.mark.parametrize("env_id", ["wm_control/Push-v2", "wm_control/PickPlace-v2"])
 def test_render_configuration_leaves_the_simulation_untouched(make, env_id):
     plain, probed = make(env_id), make(env_id)
     action = np.array([0.03, -0.02, -0.04, 0.0, 0.0, 0.1, 0.5], dtype=np.float32)
@@ -120,7 +120,7 @@ def test_render_configuration_leaves_the_simulation_untouched(make, env_id):
 
 
 def test_render_configuration_from_an_end_effector_target(make):
-    env = make("wm_control/Grasp-v0")
+    env = make("wm_control/Grasp-v2")
     env.reset(seed=0)
     task = env.unwrapped
     target = np.array([0.55, -0.1, 0.2])
@@ -137,7 +137,7 @@ def test_render_configuration_from_an_end_effector_target(make):
         task.render_configuration(object_poses={"ball": np.zeros(7)})
 
 
-@pytest.mark.parametrize("env_id", ["wm_control/Push-v0", "wm_control/Grasp-v0"])
+@pytest.mark.parametrize("env_id", ["wm_control/Push-v2", "wm_control/Grasp-v2"])
 def test_same_seed_same_trajectory(make, env_id):
     actions = np.random.default_rng(0).uniform(-1, 1, (6, 7)).astype(np.float32) * 0.08
 
@@ -164,14 +164,14 @@ def test_same_seed_same_trajectory(make, env_id):
     ],
 )
 def test_bad_actions_raise_clear_errors(make, action, message):
-    env = make("wm_control/Reach-v0")
+    env = make("wm_control/Reach-v2")
     env.reset(seed=0)
     with pytest.raises(ValueError, match=message):
         env.step(action)
 
 
 def test_out_of_range_actions_are_clipped_and_reported(make):
-    env = make("wm_control/Reach-v0")
+    env = make("wm_control/Reach-v2")
     env.reset(seed=0)
     _, _, _, _, info = env.step(np.array([0.01, 0, 0, 0, 0, 0, 0], dtype=np.float32))
     assert not info["action_clipped"]
@@ -181,7 +181,7 @@ def test_out_of_range_actions_are_clipped_and_reported(make):
 
 
 def test_action_convention_moves_the_end_effector_as_commanded(make):
-    env = make("wm_control/Reach-v0")
+    env = make("wm_control/Reach-v2")
     observation, _ = env.reset(seed=2)
     start = observation["state"]
     action = np.array([0.05, -0.03, 0.02, 0.0, 0.0, 0.2, 1.0], dtype=np.float32)
@@ -194,18 +194,18 @@ def test_action_convention_moves_the_end_effector_as_commanded(make):
 
 
 def test_wrist_camera_and_bad_arguments(make):
-    env = make("wm_control/Push-v0", wrist_camera=True)
+    env = make("wm_control/Push-v2", wrist_camera=True)
     observation, _ = env.reset(seed=0)
     assert observation["wrist_pixels"].shape == (SIZE, SIZE, 3)
     assert not np.array_equal(observation["wrist_pixels"], observation["pixels"])
     with pytest.raises(ValueError, match="image_size"):
-        gym.make("wm_control/Reach-v0", image_size=8)
+        gym.make("wm_control/Reach-v2", image_size=8)
     with pytest.raises(ValueError, match="substeps"):
-        gym.make("wm_control/Reach-v0", control_hz=3.0, timestep=0.007)
+        gym.make("wm_control/Reach-v2", control_hz=3.0, timestep=0.007)
 
 
 def test_randomized_colors_change_the_scene_per_seed(make):
-    env = make("wm_control/Push-v0", randomize_colors=True)
+    env = make("wm_control/Push-v2", randomize_colors=True)
     first = env.reset(seed=0)[0]["pixels"]
     assert not np.array_equal(first, env.reset(seed=1)[0]["pixels"])
     np.testing.assert_array_equal(first, env.reset(seed=0)[0]["pixels"])
@@ -245,7 +245,7 @@ def test_arm_posture_depends_on_the_pose_not_the_path(make):
     """The 7-joint arm is redundant; its controller settles the spare freedom the same way every time
     (the null-space pull toward the rest posture runs to convergence), so an end-effector pose
     reached along different paths has the joints, and the image, of that pose's goal configuration."""
-    env = make("wm_control/Reach-v0")
+    env = make("wm_control/Reach-v2")
     task = env.unwrapped
     target = np.array([0.5, 0.1, 0.12])
     joints = []
@@ -263,7 +263,7 @@ def test_the_arm_holds_its_pose_when_told_to_stay(make):
     """Each action moves the target from the measured pose, so a controller that sags (the hand's
     weight on the joint servos) would drift a little further every step; the whole arm, hand
     included, is gravity-compensated, as a real arm's controller compensates its payload."""
-    env = make("wm_control/Push-v0")
+    env = make("wm_control/Push-v2")
     obs, _ = env.reset(seed=3)
     start = obs["state"].copy()
     for _ in range(20):

@@ -27,7 +27,7 @@ def test_expert_succeeds(env_id):
 
 
 def test_expert_reaches_its_goal_state():
-    env = gym.make("wm_control/Reach-v0", image_size=32)
+    env = gym.make("wm_control/Reach-v2", image_size=32)
     try:
         observation, info = env.reset(seed=4)
         policy = make_policy("expert", env, seed=4)
@@ -39,7 +39,7 @@ def test_expert_reaches_its_goal_state():
 
 
 def test_noise_knob_perturbs_the_expert():
-    env = gym.make("wm_control/Push-v0", image_size=32)
+    env = gym.make("wm_control/Push-v2", image_size=32)
     try:
         observation, info = env.reset(seed=0)
         clean = make_policy("expert", env, noise=0.0, seed=0)(observation, info)
@@ -64,4 +64,4 @@ def test_random_policy_is_seeded_and_in_bounds():
 
 
 def test_success_rate_reports_a_fraction():
-    assert success_rate("wm_control/Reach-v0", episodes=2) == 1.0
+    assert success_rate("wm_control/Reach-v2", episodes=2) == 1.0

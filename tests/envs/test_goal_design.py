@@ -16,7 +16,7 @@ import pytest
 import envs
 from envs.push import CONTACT_MARGIN, HALF_WAY, PUSH_OFFSET, contact_offset
 
-MULTI_GOAL = [i for i in envs.TASKS if i not in ("wm_control/Reach-v0", "wm_control/OGBenchCubeSingle-v0")]
+MULTI_GOAL = [i for i in envs.TASKS if i not in ("wm_control/Reach-v2", "wm_control/OGBenchCubeSingle-v0")]
 """This project's tasks with sub-goal images (OGBench's task has OGBench's single goal image)."""
 
 
@@ -52,8 +52,8 @@ def test_jaw_schedule_matches_the_goal_configurations(env_id):
 
 @pytest.mark.parametrize(
     "env_id, seeds, needed",
-    [("wm_control/Reach-v0", 6, 6), ("wm_control/Grasp-v0", 6, 6), ("wm_control/PickPlace-v0", 6, 6),
-     ("wm_control/Push-v0", 10, 9)],
+    [("wm_control/Reach-v2", 6, 6), ("wm_control/Grasp-v2", 6, 6), ("wm_control/PickPlace-v2", 6, 6),
+     ("wm_control/Push-v2", 10, 9)],
 )
 def test_following_the_goal_configurations_solves_the_task(env_id, seeds, needed):
     env = gym.make(env_id, image_size=16)
@@ -66,7 +66,7 @@ def test_following_the_goal_configurations_solves_the_task(env_id, seeds, needed
 
 
 def test_push_goals_show_the_jaws_against_the_cube_half_way_and_at_the_goal():
-    env = gym.make("wm_control/Push-v0", image_size=16)
+    env = gym.make("wm_control/Push-v2", image_size=16)
     try:
         for seed in range(5):
             env.reset(seed=seed)

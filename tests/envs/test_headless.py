@@ -17,7 +17,7 @@ SCRIPT = """
 import os
 import gymnasium as gym
 import envs
-env = gym.make("wm_control/Push-v0", image_size=32)
+env = gym.make("wm_control/Push-v2", image_size=32)
 observation, _ = env.reset(seed=0)
 assert observation["pixels"].shape == (32, 32, 3) and observation["pixels"].any()
 env.close()

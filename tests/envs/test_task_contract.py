@@ -86,7 +86,7 @@ class _Broken(gym.Wrapper):
     ("accepts_nan", "expected ValueError for a NaN action"),
 ])
 def test_check_task_names_each_breach(breach, message):
-    env = _Broken(gym.make("wm_control/Reach-v0", image_size=32), breach)
+    env = _Broken(gym.make("wm_control/Reach-v2", image_size=32), breach)
     try:
         with pytest.raises(TaskContractError, match=message):
             check_task(env, seeds=(0,), steps=1)
@@ -95,10 +95,17 @@ def test_check_task_names_each_breach(breach, message):
 
 
 def test_check_task_refuses_a_schedule_that_does_not_match_the_goals(monkeypatch):
-    env = gym.make("wm_control/Reach-v0", image_size=32)
+    env = gym.make("wm_control/Reach-v2", image_size=32)
     monkeypatch.setattr(type(env.unwrapped), "subgoal_steps", (3, 4))  # Reach has one goal image
     try:
         with pytest.raises(TaskContractError, match="subgoal_steps: 2 entries for 1 goal images"):
             check_task(env, seeds=(0,), steps=1)
     finally:
         env.close()
+
+
+def test_arm_task_ids_carry_the_simulator_version():
+    arm = [i for i in envs.TASKS if i != OGBENCH]
+    assert arm and all(i.endswith(f"-v{envs.SIMULATOR_VERSION}") for i in arm), arm
+    with pytest.raises(gym.error.DeprecatedEnv, match=f"Reach-v{envs.SIMULATOR_VERSION}"):
+        gym.make("wm_control/Reach-v0")

@@ -47,12 +47,12 @@ def test_robot_parameter_files_are_valid_planner_configs(path):
 
 
 def test_sim_launch_specs():
-    sim, planner = SIM_LAUNCH.node_specs(checkpoint="/models/reach", env_id="wm_control/Push-v0",
+    sim, planner = SIM_LAUNCH.node_specs(checkpoint="/models/reach", env_id="wm_control/Push-v2",
                                          goal_image_paths="a.png, b.png")
     assert (sim.executable, planner.executable) == ("sim_arm", "planner")
     assert set(sim.parameters) <= {s.name for s in SIM_ARM_PARAMS}
     assert set(planner.parameters) <= {s.name for s in PLANNER_PARAMS}
-    assert sim.parameters["env_id"] == "wm_control/Push-v0" and planner.parameters["autostart"] is True
+    assert sim.parameters["env_id"] == "wm_control/Push-v2" and planner.parameters["autostart"] is True
     assert planner.parameters["goal_image_paths"] == ["a.png", "b.png"]
     assert Path(planner.parameter_files[0]).name == "sim.yaml"
     assert sim.parameters["control_rate"] == planner.parameters["control_rate"] == 4.0
@@ -96,7 +96,7 @@ def test_sim_launch_graph_connects_the_nodes(ros_context, tiny_checkpoint):
     planner = PlannerNode(context=ros_context, cli_args=planner_spec.ros_args(),
                           controller_factory=lambda config: FakeController(lambda state: state * 0))
     try:
-        assert sim.config.image_size == 64 and sim.config.env_id == "wm_control/Reach-v0"
+        assert sim.config.image_size == 64 and sim.config.env_id == "wm_control/Reach-v2"
         assert planner.config.checkpoint == str(tiny_checkpoint) and planner.config.autostart
         assert planner.config.command_frame == sim.config.base_frame == "base"  # from sim.yaml
         assert planner.config.watchdog_timeout == 0.5 and planner.config.cem_samples == 200

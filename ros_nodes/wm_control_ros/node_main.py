@@ -8,10 +8,13 @@ A node process stops (its ``destroy_node`` runs, the planner's zero command goes
   thread died): the process then exits with status 1.
 
 rclpy's own signal handler shuts the context down before the node could publish anything, so it is
-disabled: the signals raise KeyboardInterrupt in the main thread (between short executor waits),
-and ``destroy_node`` runs with the context still valid. The handlers are installed explicitly: a
-process started from a script's background job inherits SIGINT ignored (POSIX shells without job
-control do that), and such a node could not be stopped by the launcher's SIGINT.
+disabled. While the node is built, the signals raise KeyboardInterrupt (a slow model load can be
+interrupted); once it spins, they only record the request and the main loop stops at its next
+turn (within ``SPIN_PERIOD``): an exception raised inside rclpy's C++ calls would come out as a
+RuntimeError from pybind11 instead. Either way ``destroy_node`` runs with the context still valid.
+The handlers are installed explicitly: a process started from a script's background job inherits
+SIGINT ignored (POSIX shells without job control do that), and such a node could not be stopped by
+the launcher's SIGINT.
 
 A node that cannot be built (a missing checkpoint, a parameter out of range, an unknown parameter)
 ends the process with one error line naming the problem and status 2, not a traceback.
@@ -64,7 +67,10 @@ def run_node(make_node: Callable[[], Node], make_executor: Callable[[], Executor
             gc.collect()
             gc.freeze()
             executor.add_node(node)
-        while node is not None and node.context.ok():
+        requested: list[int] = []
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, lambda signum, frame: requested.append(signum))
+        while node is not None and node.context.ok() and not requested:
             if lifeline.launcher_gone():
                 node.get_logger().error(f"{lifeline.describe()}: stopping the node")
                 break

@@ -127,7 +127,10 @@ def test_planner_plays_protocol_a_with_a_tiny_model_of_ogbenchs_layout(tmp_path)
           "planner.iterations=1", "planner.elites=2", f"hydra.run.dir={tmp_path / 'run'}"])
     (row,) = _rows(tmp_path / "run" / "episodes.csv")
     assert row["agent"] == "planner" and row["task"] == "ogbench_cube_single"
-    assert 1 <= int(row["steps"]) <= 10 and float(row["seconds_per_action"]) > 0
+    # the whole budget of 10 actions is played unless the goal is reached, and each action was
+    # planned through the model (a no-op agent records microseconds per action)
+    assert row["success"] == "True" or int(row["steps"]) == 10, row
+    assert float(row["seconds_per_action"]) > 1e-3, row
     assert "| ogbench_cube_single | planner | 1 |" in (tmp_path / "run" / "summary.md").read_text()
 
 

@@ -76,6 +76,20 @@ class PlanResult:
     elites: torch.Tensor | None = None
 
 
+@dataclass
+class SearchStart:
+    """What a solver starts a plan from (:meth:`Solver.begin`): the device, the spec's box tensors
+    (``ActionSpec.tensors``), mean and std ``[H, A]``, the warm start they came from, and the
+    solver's random stream."""
+
+    device: torch.device
+    box: dict[str, torch.Tensor]
+    mean: torch.Tensor
+    std: torch.Tensor
+    warm: WarmStart
+    generator: torch.Generator
+
+
 class Solver:
     """Base of the solvers: the seeded stream per device, the first distribution, the box.
 
@@ -119,10 +133,13 @@ class Solver:
         mean = torch.where(t["searched"], torch.zeros_like(t["fixed"]), t["fixed"])  # [A]
         return WarmStart(mean=mean.expand(H, -1).clone(), std=t["init_std"].expand(H, -1).clone())
 
-    def start(
-        self, spec: ActionSpec, warm_start: WarmStart | None, device: torch.device
-    ) -> tuple[torch.Tensor, torch.Tensor, WarmStart]:
-        """Mean and std ``[H, A]`` to start from (copies), checked against the horizon and spec."""
+    def begin(
+        self, spec: ActionSpec, warm_start: WarmStart | None, device: torch.device | str
+    ) -> SearchStart:
+        """What a plan starts from: the spec's box on ``device``, mean and std ``[H, A]`` (copies
+        of the warm start, or the initial distribution), checked against the horizon and spec, and
+        this solver's random stream on the device."""
+        device = torch.device(device)
         start = warm_start or self.initial(spec, device)
         mean, std = start.mean.to(device).clone(), start.std.to(device).clone()  # [H, A]
         if mean.shape != (self.config.horizon, spec.dim) or std.shape != mean.shape:
@@ -131,7 +148,7 @@ class Solver:
                 f"[{self.config.horizon}, {spec.dim}], "
                 f"found {tuple(mean.shape)} and {tuple(std.shape)}"
             )
-        return mean, std, start
+        return SearchStart(device, spec.tensors(device), mean, std, start, self.generator(device))
 
     def plan(
         self,
@@ -142,6 +159,11 @@ class Solver:
         device: torch.device | str = "cpu",
     ) -> PlanResult:
         raise NotImplementedError
+
+
+def blend(old: torch.Tensor, new: torch.Tensor, momentum: float) -> torch.Tensor:
+    """``momentum · old + (1 − momentum) · new``: the smoothed refit of a sampling distribution."""
+    return momentum * old + (1.0 - momentum) * new
 
 
 def project(samples: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -13,6 +13,7 @@ import torch
 
 from ..action_spec import ActionSpec
 from .base import (
+    blend,
     EnergyFn,
     PlanResult,
     RolloutFn,
@@ -60,20 +61,19 @@ class CEMPlanner(Solver):
         device: torch.device | str = "cpu",
     ) -> PlanResult:
         cfg = self.config
-        device = torch.device(device)
-        t = spec.tensors(device)
-        mean, std, _ = self.start(spec, warm_start, device)  # [H, A] each
-        generator = self.generator(device)
+        search = self.begin(spec, warm_start, device)
+        t, device = search.box, search.device
+        mean, std = search.mean, search.std  # [H, A] each
         per_iteration: list[float] = []
         for _ in range(cfg.iterations):
             noise = torch.randn(
-                (cfg.samples, cfg.horizon, spec.dim), generator=generator, device=device
+                (cfg.samples, cfg.horizon, spec.dim), generator=search.generator, device=device
             )
             samples = project(mean + std * noise, t)  # [S, H, A]
             energies = evaluate(rollout_fn, energy_fn, samples, self.name)  # [S]
             elite_energy, elite_index = energies.topk(cfg.elites, largest=False)
             elites = samples[elite_index]  # [K, H, A]
-            mean = cfg.momentum_mean * mean + (1.0 - cfg.momentum_mean) * elites.mean(dim=0)
-            std = cfg.momentum_std * std + (1.0 - cfg.momentum_std) * elites.std(dim=0)
+            mean = blend(mean, elites.mean(dim=0), cfg.momentum_mean)
+            std = blend(std, elites.std(dim=0), cfg.momentum_std)
             per_iteration.append(float(elite_energy[0]))
         return finish(self.name, rollout_fn, energy_fn, t, mean, per_iteration, mean, std)

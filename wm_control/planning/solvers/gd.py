@@ -85,12 +85,12 @@ class GradientPlanner(Solver):
         device: torch.device | str = "cpu",
     ) -> PlanResult:
         cfg = self.config
-        device = torch.device(device)
-        t = spec.tensors(device)
-        mean, std, _ = self.start(spec, warm_start, device)  # [H, A] each
+        search = self.begin(spec, warm_start, device)
+        t, device = search.box, search.device
+        mean, std = search.mean, search.std  # [H, A] each
         centre, half = box_coordinates(t)
         noise = torch.randn(
-            (cfg.samples, cfg.horizon, spec.dim), generator=self.generator(device), device=device
+            (cfg.samples, cfg.horizon, spec.dim), generator=search.generator, device=device
         )
         noise[0] = 0.0  # the first start is the warm start's mean itself
         starts = project(mean + std * noise, t)  # [S, H, A]

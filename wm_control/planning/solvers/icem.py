@@ -17,6 +17,7 @@ import torch
 
 from ..action_spec import ActionSpec
 from .base import (
+    blend,
     PREFIX,
     EnergyFn,
     PlanResult,
@@ -127,10 +128,10 @@ class ICEMPlanner(Solver):
         device: torch.device | str = "cpu",
     ) -> PlanResult:
         cfg = self.config
-        device = torch.device(device)
-        t = spec.tensors(device)
-        mean, std, start = self.start(spec, warm_start, device)  # [H, A] each
-        generator = self.generator(device)
+        search = self.begin(spec, warm_start, device)
+        t, device = search.box, search.device
+        mean, std = search.mean, search.std  # [H, A] each
+        start, generator = search.warm, search.generator
         kept = None  # [k, H, A]
         if start.elites is not None and cfg.kept > 0:
             kept = project(start.elites.to(device)[: cfg.kept], t)  # the previous plan's, shifted
@@ -149,8 +150,8 @@ class ICEMPlanner(Solver):
                 min(cfg.elites, samples.shape[0]), largest=False
             )
             elites = samples[elite_index]  # [K, H, A]
-            mean = cfg.momentum_mean * mean + (1.0 - cfg.momentum_mean) * elites.mean(dim=0)
-            std = cfg.momentum_std * std + (1.0 - cfg.momentum_std) * elites.std(dim=0)
+            mean = blend(mean, elites.mean(dim=0), cfg.momentum_mean)
+            std = blend(std, elites.std(dim=0), cfg.momentum_std)
             kept = elites[: cfg.kept] if cfg.kept > 0 else None
             per_iteration.append(float(elite_energy[0]))
             if per_iteration[-1] < best_energy:

@@ -16,6 +16,7 @@ import torch
 
 from ..action_spec import ActionSpec
 from .base import (
+    blend,
     PREFIX,
     EnergyFn,
     PlanResult,
@@ -68,10 +69,10 @@ class MPPIPlanner(Solver):
         device: torch.device | str = "cpu",
     ) -> PlanResult:
         cfg = self.config
-        device = torch.device(device)
-        t = spec.tensors(device)
-        mean, std, _ = self.start(spec, warm_start, device)  # [H, A] each
-        generator = self.generator(device)
+        search = self.begin(spec, warm_start, device)
+        t, device = search.box, search.device
+        mean, std = search.mean, search.std  # [H, A] each
+        generator = search.generator
         per_iteration: list[float] = []
         for _ in range(cfg.iterations):
             noise = torch.randn(
@@ -86,7 +87,7 @@ class MPPIPlanner(Solver):
             w = weights.view(-1, 1, 1)  # [S, 1, 1]
             new_mean = (w * samples).sum(dim=0)  # [H, A]
             new_std = (w * (samples - new_mean) ** 2).sum(dim=0).sqrt()  # [H, A]
-            mean = cfg.momentum_mean * mean + (1.0 - cfg.momentum_mean) * new_mean
-            std = cfg.momentum_std * std + (1.0 - cfg.momentum_std) * new_std
+            mean = blend(mean, new_mean, cfg.momentum_mean)
+            std = blend(std, new_std, cfg.momentum_std)
             per_iteration.append(float(energies.min()))
         return finish(self.name, rollout_fn, energy_fn, t, mean, per_iteration, mean, std)

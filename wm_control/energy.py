@@ -34,3 +34,36 @@ def energy(imagined: torch.Tensor, goal: torch.Tensor, discount: float | None = 
     H = imagined.shape[1]
     weights = discount ** torch.arange(H - 1, -1, -1, device=imagined.device, dtype=per_step.dtype)  # [H]
     return (per_step * weights).sum(dim=-1)
+
+
+def state_energy(
+    imagined_states: torch.Tensor,
+    goal_state: torch.Tensor,
+    angular: torch.Tensor,
+    discount: float | None = None,
+) -> torch.Tensor:
+    """Distance of each imagined trajectory's states to a goal state (the goal's proprioception,
+    where a task gives one), weighed over steps as :func:`energy` weighs tokens.
+
+    Args:
+        imagined_states: ``[S, H, P]`` states of steps 1…H as the rollout integrates them.
+        goal_state: ``[P]`` the goal's state, in the model's state layout.
+        angular: ``[P]`` bool, the entries that are angles (rad): their difference is wrapped to
+            (−π, π], so a yaw of π − ε is near −π + ε.
+        discount: as in :func:`energy`.
+    Returns:
+        ``[S]`` mean absolute differences (the layout's units: m, rad, closure).
+    """
+    if imagined_states.dim() != 3 or goal_state.shape != imagined_states.shape[-1:]:
+        raise ValueError(f"state_energy: expected imagined states [S, H, P] and a goal state [P], "
+                         f"found {tuple(imagined_states.shape)} and {tuple(goal_state.shape)}")
+    difference = imagined_states - goal_state  # [S, H, P]
+    wrapped = torch.atan2(torch.sin(difference), torch.cos(difference))
+    per_step = torch.where(angular, wrapped, difference).abs().mean(dim=-1)  # [S, H]
+    if discount is None:
+        return per_step[:, -1]
+    if not 0.0 < discount <= 1.0:
+        raise ValueError(f"state_energy: expected a discount in (0, 1], found {discount}")
+    H = per_step.shape[1]
+    weights = discount ** torch.arange(H - 1, -1, -1, device=per_step.device, dtype=per_step.dtype)
+    return (per_step * weights).sum(dim=-1)

@@ -40,6 +40,10 @@ DEFAULT_LAYOUT = "droid"
 """The layout of models and checkpoints that declare none (all made before layouts existed)."""
 
 
+ANGLE_NAMES = frozenset({"roll", "pitch", "yaw"})
+"""State entries that are angles (rad)."""
+
+
 class LayoutMismatchError(ValueError):
     """A model and a task (or dataset) with different action/state layouts."""
 
@@ -91,6 +95,11 @@ class ControlLayout:
     @property
     def state_dim(self) -> int:
         return len(self.state_names)
+
+    @property
+    def angular_states(self) -> tuple[bool, ...]:
+        """Per state entry: whether it is an angle (rad), whose differences wrap around."""
+        return tuple(name in ANGLE_NAMES for name in self.state_names)
 
 
 LAYOUTS: dict[str, ControlLayout] = {

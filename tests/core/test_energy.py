@@ -23,3 +23,21 @@ def test_discounted_sum_weighs_last_step_most():
 def test_goal_shape_checked():
     with pytest.raises(ValueError, match="do not match"):
         energy(torch.zeros(2, 1, 4, 5), torch.zeros(4, 6))
+
+
+def test_state_energy_last_step_wraps_angles():
+    from wm_control.energy import state_energy
+
+    states = torch.zeros(2, 2, 3)  # [S, H, P]: x, yaw, gripper
+    states[0, -1] = torch.tensor([0.3, 3.1, 0.0])
+    states[1, -1] = torch.tensor([0.0, -3.1, 0.6])
+    states[1, 0] = 9.0  # not the last step: ignored
+    goal = torch.tensor([0.0, -3.1, 0.0])
+    angular = torch.tensor([False, True, False])
+    distance = state_energy(states, goal, angular)
+    # sample 0: |0.3| + the yaw gap across ±π (2π − 6.2) + 0; sample 1: 0 + 0 + 0.6; mean of 3
+    assert distance.tolist() == pytest.approx([(0.3 + (2 * torch.pi - 6.2)) / 3, 0.6 / 3], rel=1e-5)
+    unwrapped = state_energy(states, goal, torch.zeros(3, dtype=torch.bool))
+    assert unwrapped[0].item() == pytest.approx((0.3 + 6.2) / 3, rel=1e-5)
+    with pytest.raises(ValueError, match=r"goal state \[P\]"):
+        state_energy(states, torch.zeros(4), angular)

@@ -96,3 +96,34 @@ def test_workspace_the_model_imagines_and_the_controller_returns_executable_acti
     imagined.clear()
     free.act(data["frames"][0, 0], state)
     assert float(imagined[0][..., 2].min()) < -0.01
+
+
+def test_goal_state_weight_adds_the_imagined_state_distance(reference):
+    data, model = reference
+    spec, config = ActionSpec.droid(max_step=0.05), CEMConfig(samples=64, iterations=3, elites=8)
+    frame, state = data["frames"][1, 0], data["states"][1, 0]
+    goal_state = state + np.array([0.04, 0, 0, 0, 0, 0, 0], np.float32)  # 4 cm ahead in x
+    plain = MPCController(model, CEMPlanner(config), spec)
+    weighted = MPCController(model, CEMPlanner(config), spec, state_weight=10.0)
+    plain.set_goal(data["frames"][1, 2], goal_state)
+    weighted.set_goal(data["frames"][1, 2], goal_state)
+    image_only, with_state = plain.act(frame, state), weighted.act(frame, state)
+    tokens0 = model.encode(frame)
+    with torch.no_grad():
+        imagined = model.rollout(tokens0, torch.from_numpy(state)[None, None],
+                                 torch.from_numpy(with_state.plan)[None])
+    goal = model.encode(data["frames"][1, 2])[0, 0]
+    distance = float((imagined.states[0, -1] - torch.from_numpy(goal_state)).abs().mean())
+    image_energy = float((imagined.tokens[0, -1] - goal).abs().mean())
+    assert with_state.energy == pytest.approx(image_energy + 10.0 * distance, rel=1e-4)
+    assert with_state.action[0] > 0.03  # the state term pulls the plan toward +x
+    with torch.no_grad():  # weight 0: the image alone, whatever the goal state
+        plain_imagined = model.rollout(tokens0, torch.from_numpy(state)[None, None],
+                                       torch.from_numpy(image_only.plan)[None])
+    plain_energy = float((plain_imagined.tokens[0, -1] - goal).abs().mean())
+    assert image_only.energy == pytest.approx(plain_energy, rel=1e-4)
+    assert image_only.action[0] < with_state.action[0]
+    with pytest.raises(ValueError, match=r"goal state \[7\]"):
+        weighted.set_goal(data["frames"][1, 2], np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match="state_weight >= 0"):
+        MPCController(model, CEMPlanner(config), spec, state_weight=-1.0)

@@ -4,6 +4,7 @@ node (whose parameters map onto it)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -27,7 +28,12 @@ class PlannerConfig:
     ``temperature`` (mppi), ``lr`` (gd).
 
     ``clip_to_workspace``: given the arm's workspace box, the model imagines each action as the
-    arm's controller carries it out (targets moved onto the box); Meta's planner does not."""
+    arm's controller carries it out (targets moved onto the box); Meta's planner does not.
+
+    ``goal_state_weight``: where the task gives the goal's state (proprioception) with its goal
+    image, the energy adds this weight times the imagined state's mean absolute distance to it
+    (m, rad, closure), as stable-worldmodel's DINO-WM cost adds the goal's proprioception; 0 plans
+    toward the image alone (Meta's energy)."""
 
     solver: str = "cem"
     samples: int = 800
@@ -51,6 +57,7 @@ class PlannerConfig:
     discount: float | None = None
     warm_start: bool = True
     clip_to_workspace: bool = True
+    goal_state_weight: float = 0.0
 
     def __post_init__(self) -> None:
         """Checks every field under the name the user sets it by (``planner.<field>`` in the
@@ -69,6 +76,9 @@ class PlannerConfig:
             raise ValueError(
                 f"{PREFIX}gripper_round: expected a value >= 0, found {self.gripper_round}"
             )
+        if not (math.isfinite(self.goal_state_weight) and self.goal_state_weight >= 0):
+            raise ValueError(f"{PREFIX}goal_state_weight: expected a finite value >= 0, "
+                             f"found {self.goal_state_weight}")
         if self.discount is not None and not 0.0 < self.discount <= 1.0:
             raise ValueError(
                 f"{PREFIX}discount: expected null or a value in (0, 1], found {self.discount}"
@@ -122,6 +132,7 @@ class PlannerConfig:
             discount=self.discount,
             warm_start=self.warm_start,
             workspace=workspace if self.clip_to_workspace else None,
+            state_weight=self.goal_state_weight,
         )
 
     def to_dict(self) -> dict[str, Any]:

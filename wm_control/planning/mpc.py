@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..energy import energy
-from ..world_model import WorldModel
+from ..energy import energy, state_energy
+from ..world_model import Rollout, WorldModel
 from .action_spec import ActionSpec
 from .solvers import PlanResult, Solver, WarmStart, shift_warm_start
 from .workspace import Workspace
@@ -43,7 +43,9 @@ class MPCController:
     ``warm_start`` starts each plan from the previous one shifted by one step; ``workspace``: the
     box the arm's controller keeps position targets in (the state's first three entries are the
     end-effector position): the model imagines, and the controller returns, actions as the arm
-    will carry them out (``None``: as planned).
+    will carry them out (``None``: as planned); ``state_weight``: weight of the imagined state's
+    distance to the goal's state (:func:`~wm_control.energy.state_energy`) in the energy, when a
+    goal state is given with the goal image (0: the image alone, the paper's energy).
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class MPCController:
         discount: float | None = None,
         warm_start: bool = True,
         workspace: Workspace | None = None,
+        state_weight: float = 0.0,
     ) -> None:
         if model.predictor is None:
             raise ValueError("MPCController: expected a world model with a predictor, found an encoder-only model")
@@ -70,7 +73,11 @@ class MPCController:
         self.discount = discount
         self.use_warm_start = warm_start
         self.workspace = workspace
+        if not (np.isfinite(state_weight) and state_weight >= 0):
+            raise ValueError(f"MPCController: expected a state_weight >= 0, found {state_weight}")
+        self.state_weight = float(state_weight)
         self._goal: torch.Tensor | None = None
+        self._goal_state: torch.Tensor | None = None  # [P]
         self._warm: WarmStart | None = None
 
     @property
@@ -89,22 +96,35 @@ class MPCController:
         self.spec = self.base_spec.holding(values)
         self._warm = None
 
-    def set_goal(self, image: np.ndarray | torch.Tensor) -> None:
-        """Goal from a uint8 RGB image ``[H, W, 3]`` of any size."""
+    def set_goal(self, image: np.ndarray | torch.Tensor,
+                 state: np.ndarray | torch.Tensor | None = None) -> None:
+        """Goal from a uint8 RGB image ``[H, W, 3]`` of any size, and optionally the goal's state
+        ``[P]`` (used when ``state_weight > 0``)."""
         tokens = self.model.encode(image)  # [1, 1, N, D]
         if tokens.shape[:2] != (1, 1):
             raise ValueError(f"set_goal: expected one image [H, W, 3], found {tuple(np.shape(image))}")
-        self.set_goal_tokens(tokens[0, 0])
+        self.set_goal_tokens(tokens[0, 0], state)
 
-    def set_goal_tokens(self, tokens: torch.Tensor) -> None:
-        """Goal from layer-normed tokens ``[N, D]``."""
+    def set_goal_tokens(self, tokens: torch.Tensor,
+                        state: np.ndarray | torch.Tensor | None = None) -> None:
+        """Goal from layer-normed tokens ``[N, D]`` (and optionally the goal's state ``[P]``)."""
         expected = (self.model.tokens_per_frame, self.model.token_dim)
         if tuple(tokens.shape) != expected:
             raise ValueError(f"set_goal_tokens: expected tokens {list(expected)}, found {list(tokens.shape)}")
         if not torch.isfinite(tokens).all():
             raise ValueError("set_goal_tokens: the goal embedding contains NaN or inf; check the goal image")
+        self._goal_state = None if state is None else self._goal_state_tensor(state)
         self._goal = tokens.to(self.model.device, self.model.dtype)
         self._warm = None
+
+    def _goal_state_tensor(self, state: np.ndarray | torch.Tensor) -> torch.Tensor:
+        P = self.model.predictor.config.state_dim
+        goal = torch.as_tensor(np.asarray(state, dtype=np.float32), device=self.model.device)
+        if goal.shape != (P,) or not torch.isfinite(goal).all():
+            raise ValueError(f"set_goal: expected a finite goal state [{P}] in the model's layout "
+                             f"({list(self.model.layout.state_names)}), found "
+                             f"{tuple(goal.shape)} {goal.tolist()}")
+        return goal
 
     def act(self, frame: np.ndarray | torch.Tensor, state: np.ndarray | torch.Tensor) -> MPCStep:
         """Plan from the current camera frame ``[H, W, 3]`` uint8 and state ``[P]``; return the first
@@ -132,11 +152,18 @@ class MPCController:
             per_unit = self.model.layout.translation_per_unit  # m per action unit (DROID: 1)
             return self.workspace.executed(actions, state_t[:3], self.spec.names, per_unit)
 
-        def rollout_fn(actions: torch.Tensor) -> torch.Tensor:  # [S, H, A] -> [S, H, N, D]
-            return self.model.rollout(tokens0, state_t.view(1, 1, -1), executed(actions).to(dtype)).tokens
+        goal_state = self._goal_state if self.state_weight > 0 else None
+        angular = torch.tensor(self.model.layout.angular_states, device=device)  # [P]
 
-        def energy_fn(imagined: torch.Tensor) -> torch.Tensor:
-            return energy(imagined, goal, self.discount).float()
+        def rollout_fn(actions: torch.Tensor) -> Rollout:  # [S, H, A] -> tokens [S, H, N, D]
+            return self.model.rollout(tokens0, state_t.view(1, 1, -1), executed(actions).to(dtype))
+
+        def energy_fn(imagined: Rollout) -> torch.Tensor:  # -> [S]
+            total = energy(imagined.tokens, goal, self.discount).float()
+            if goal_state is not None:
+                distance = state_energy(imagined.states.float(), goal_state, angular, self.discount)
+                total = total + self.state_weight * distance
+            return total
 
         result: PlanResult = self.planner.plan(rollout_fn, energy_fn, self.spec, self._warm, device)
         if self.use_warm_start:

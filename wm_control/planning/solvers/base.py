@@ -17,10 +17,11 @@ import torch
 
 from ..action_spec import ActionSpec
 
-RolloutFn = Callable[
-    [torch.Tensor], torch.Tensor
-]  # actions [S, H, A] → imagined tokens [S, H, N, D]
-EnergyFn = Callable[[torch.Tensor], torch.Tensor]  # imagined tokens [S, H, N, D] → energies [S]
+RolloutFn = Callable[[torch.Tensor], Any]
+"""actions ``[S, H, A]`` → the imagined future, whatever the energy reads (the MPC controller's:
+a ``Rollout``, tokens ``[S, H, N, D]`` and states ``[S, H, P]``); solvers pass it on unread."""
+EnergyFn = Callable[[Any], torch.Tensor]
+"""the imagined future of ``S`` samples → energies ``[S]``."""
 
 PREFIX = "planner."
 """How configuration errors name a field: its key in the ``planner`` config group."""

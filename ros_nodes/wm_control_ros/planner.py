@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,9 +42,64 @@ from .safety import SafeCommand, UnsafeCommandError, limit_action
 from .watchdog import Watchdog
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What a control tick hands the worker: the camera ``frame``, the model's ``state`` [7]
+    (pose xyz + Euler, gripper 0 open .. 1 closed) and the run ``generation`` it was taken in."""
+
+    frame: np.ndarray
+    state: np.ndarray
+    generation: int
+
+
+@dataclass(frozen=True)
+class PlanJob:
+    """Everything one planning cycle works on, fixed when the worker takes the tick's observation:
+    the observation, the goal image then current (``None`` if none), its ``goal_version`` (the
+    controller loads a goal only when this changed) and ``goal_index`` (which sub-goal: its jaw
+    hold), and ``reset`` (clear the controller's warm start first: a new run or a new sub-goal).
+    Frozen, so that the unlocked planning step cannot change what the locked steps compare."""
+
+    frame: np.ndarray
+    state: np.ndarray
+    generation: int
+    goal: np.ndarray | None
+    goal_version: int
+    goal_index: int
+    reset: bool
+
+
+@dataclass(frozen=True)
+class HeldCommand:
+    """The last published command, republished at command_rate until it expires: ``command``
+    (filtered), the ``state`` it was planned from (pose mode turns the deltas into targets from
+    it), ``deadline`` (time.monotonic() after which it is stale: one control period after it
+    was planned) and the run ``generation`` it belongs to (a halt or restart makes it stale)."""
+
+    command: SafeCommand
+    state: np.ndarray
+    deadline: float
+    generation: int
+
+    def is_live(self, generation: int, now: float) -> bool:
+        """Whether it may still be sent: planned in the current run and not expired."""
+        return self.generation == generation and now < self.deadline
+
+
 class PlannerNode(Node):
     """See the module docstring. ``controller_factory`` builds the controller from the config;
-    ``watchdog_clock`` is the steady clock the input ages are measured on (tests step it by hand)."""
+    ``watchdog_clock`` is the steady clock the input ages are measured on (tests step it by hand).
+
+    Threads: the executor's callbacks and the planning worker share the node through ``_lock``
+    (re-entrant). It protects the inputs (``_frame``, ``_pose``, ``_pose_frame``, ``_gripper``,
+    ``_gripper_assumed``, the watchdog), the run state (``_state``, ``_reason``, ``_generation``,
+    ``_autostart_pending``, ``_reset_pending``, ``_goals``), the command (``_held`` and every
+    send on ``_output``, so that no command of a halted run follows its zero), the reports
+    (``_counters``, ``_last_step``), the hand-over (``_in_flight``, ``_closing``) and the swap of
+    ``config`` with ``_limits`` (``config`` alone is read without it: it is replaced whole). The
+    controller and what it was configured with (``_planned_box``, ``_loaded_goal_version``)
+    belong to the worker alone and are used without the lock, so planning never blocks the
+    executor."""
 
     def __init__(
         self,
@@ -84,7 +140,7 @@ class PlannerNode(Node):
         self._reason = "waiting for start" if not self.config.autostart else "autostart"
         self._autostart_pending = self.config.autostart
         self._generation = 0
-        self._held: tuple[SafeCommand, np.ndarray, float, int] | None = None  # command, state, until, gen
+        self._held: HeldCommand | None = None
         self._counters = {"step": 0, "overruns": 0, "rejected_commands": 0, "rejected_goals": 0}
         self._last_step: dict[str, Any] = {}
         self._reset_pending = True
@@ -116,7 +172,9 @@ class PlannerNode(Node):
         self.create_timer(0.5, self._publish_status, callback_group=MutuallyExclusiveCallbackGroup())
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
-        self._job: tuple[np.ndarray, np.ndarray, int] | None = None
+        # set by a tick, cleared when the worker finished planning it: a tick that finds it set
+        # counts an overrun instead of queueing a second observation
+        self._in_flight: Observation | None = None
         self._job_ready = threading.Condition(self._lock)
         self._closing = False
         self._worker = threading.Thread(target=self._work, name="planner-worker", daemon=True)
@@ -260,10 +318,11 @@ class PlannerNode(Node):
 
     # ------------------------------------------------------------------ planning
     def _tick(self) -> None:
+        """Each control period: hand the worker the latest observation, unless it is still busy."""
         with self._lock:
             if self._state != "running" or self._frame is None or self._pose is None:
                 return
-            if self._job is not None:
+            if self._in_flight is not None:
                 self._counters["overruns"] += 1
                 return
             if self._gripper is None:
@@ -271,80 +330,127 @@ class PlannerNode(Node):
                 # documented assumption; said once, and in every status message.
                 if not self._gripper_assumed:
                     self._gripper_assumed = True
-                    self.get_logger().warning("no gripper/state received: planning with the gripper assumed "
-                                              "open (0.0); publish gripper/state (0 open .. 1 closed)")
+                    self.get_logger().warning(
+                        "no gripper/state received: planning with the gripper assumed open (0.0); "
+                        "publish gripper/state (0 open .. 1 closed)")
                 gripper = 0.0
             else:
                 gripper = self._gripper
             state = np.concatenate([self._pose, [gripper]]).astype(np.float32)
-            self._job = (self._frame, state, self._generation)
+            self._in_flight = Observation(self._frame, state, self._generation)
             self._job_ready.notify()
 
     def _work(self) -> None:
+        """The worker thread: one planning cycle per observation until the node closes. A failure
+        of the current run halts it in "error" (zero command); one of a superseded run is only
+        logged and reported, since a halt or restart already stopped what it planned for."""
         while True:
             with self._lock:
-                while self._job is None and not self._closing:
+                while self._in_flight is None and not self._closing:
                     self._job_ready.wait()
                 if self._closing:
                     return
-                frame, state, generation = self._job  # type: ignore[misc]
-                goal, goal_version, goal_index = self._goals.current, self._goals.version, self._goals.index
-                reset, self._reset_pending = self._reset_pending, False
+                job = self._take_job(self._in_flight)  # type: ignore[arg-type]
             try:
-                self._plan_once(frame, state, generation, goal, goal_version, goal_index, reset)
+                self._plan_once(job)
             except Exception as error:  # noqa: BLE001 - any planning failure must stop the arm
                 with self._lock:
-                    if generation == self._generation:
+                    if job.generation == self._generation:
                         self._halt("error", f"planning failed: {type(error).__name__}: {error}")
                 self.get_logger().error(f"planning failed: {error!r}")
                 self._publish_status(event="error")
             finally:
                 with self._lock:
-                    self._job = None
+                    self._in_flight = None
 
-    def _plan_once(self, frame: np.ndarray, state: np.ndarray, generation: int,
-                   goal: np.ndarray | None, goal_version: int, goal_index: int, reset: bool) -> None:
-        if reset:
+    def _take_job(self, observation: Observation) -> PlanJob:
+        """The cycle for ``observation`` with the goal now current; consumes a pending reset
+        (caller holds the lock, so goal, version, index and reset are one consistent snapshot)."""
+        reset, self._reset_pending = self._reset_pending, False
+        return PlanJob(observation.frame, observation.state, observation.generation,
+                       self._goals.current, self._goals.version, self._goals.index, reset)
+
+    def _plan_once(self, job: PlanJob) -> None:
+        """One planning cycle: configure the controller and plan without the lock (inputs, timers
+        and the watchdog go on meanwhile); then, under the lock, drop the plan if the run changed
+        or went stale meanwhile, else filter it, publish it and advance the goal schedule."""
+        self._prepare_controller(job)
+        step = self._controller.act(job.frame, job.state)
+        with self._lock:
+            if not self._still_current(job):
+                return  # paused, stopped or stale while planning: the plan is dropped
+            command = self._filter(step, job)
+            if command is None:
+                return
+            self._publish_command(command, job)
+            self._record_step(step, command)
+            self._advance_goals(self._last_step["observed_energy"])
+        self._publish_status()
+
+    def _prepare_controller(self, job: PlanJob) -> None:
+        """Bring the controller up to date before planning (worker only, no lock): clear its warm
+        start on ``job.reset``, apply a workspace set at run time, load a goal it has not seen
+        with that sub-goal's jaw hold."""
+        if job.reset:
             self._controller.reset()
         config = self.config
-        if (config.workspace_min, config.workspace_max) != self._planned_box:  # changed at run time
+        box = (config.workspace_min, config.workspace_max)
+        if box != self._planned_box:  # changed at run time
             self._controller.workspace = planning_workspace(config)
-            self._planned_box = (config.workspace_min, config.workspace_max)
-        if goal is not None and goal_version != self._loaded_goal_version:
-            self._controller.set_goal(goal)
-            self._controller.hold(self.config.jaw_hold(goal_index))
-            self._loaded_goal_version = goal_version
-        step = self._controller.act(frame, state)
-        with self._lock:
-            if generation != self._generation or self._state != "running" or self._fresh_reason():
-                return  # paused, stopped or stale while planning: the plan is dropped
-            try:
-                command = limit_action(np.asarray(step.action), state, self.config.control_period, self._limits)
-            except UnsafeCommandError as error:
-                self._counters["rejected_commands"] += 1
-                self._halt("paused", f"unsafe command rejected: {error}")
-                self._publish_status(event="unsafe command")
-                return
-            self._held = (command, state, time.monotonic() + self.config.control_period, generation)
-            self._output.send(command, state, self._frame_id())
-            self._output.send_gripper(command)
-            self._counters["step"] += 1
-            self._last_step = {"energy": float(step.energy), "planning_seconds": float(step.planning_seconds),
-                               "limited": list(command.limited),
-                               "linear_velocity": command.linear_velocity.tolist(),
-                               "angular_velocity": command.angular_velocity.tolist(),
-                               "gripper_target": command.gripper_target}
-            observed = float(step.observed_energy)
-            self._last_step["observed_energy"] = observed
-            outcome = self._goals.after_step(observed, self.config.subgoal_steps,
-                                             self.config.subgoal_energy_threshold,
-                                             self.config.subgoal_energy_steps)
-            if outcome == "next":
-                self._reset_pending = True
-            elif outcome == "done":
-                self._halt("done", f"final goal reached ({self._done_criterion(observed)})")
-                self.get_logger().info(f"done: {self._reason}; holding still until start is called")
-        self._publish_status()
+            self._planned_box = box
+        if job.goal is not None and job.goal_version != self._loaded_goal_version:
+            self._controller.set_goal(job.goal)
+            self._controller.hold(self.config.jaw_hold(job.goal_index))
+            self._loaded_goal_version = job.goal_version
+
+    def _still_current(self, job: PlanJob) -> bool:
+        """Whether the plan may still be used: same run, still running, inputs still fresh
+        (caller holds the lock)."""
+        return (job.generation == self._generation and self._state == "running"
+                and not self._fresh_reason())
+
+    def _filter(self, step: Any, job: PlanJob) -> SafeCommand | None:
+        """The planned action through the safety filter, or ``None`` if it was unsafe: then it is
+        counted and the run paused with a zero command (caller holds the lock)."""
+        try:
+            return limit_action(np.asarray(step.action), job.state, self.config.control_period,
+                                self._limits)
+        except UnsafeCommandError as error:
+            self._counters["rejected_commands"] += 1
+            self._halt("paused", f"unsafe command rejected: {error}")
+            self._publish_status(event="unsafe command")
+            return None
+
+    def _publish_command(self, command: SafeCommand, job: PlanJob) -> None:
+        """Send the command and hold it for one control period, so that _publish_held repeats it
+        until the next plan or its deadline (caller holds the lock)."""
+        self._held = HeldCommand(command, job.state, time.monotonic() + self.config.control_period,
+                                 job.generation)
+        self._output.send(command, job.state, self._frame_id())
+        self._output.send_gripper(command)
+
+    def _record_step(self, step: Any, command: SafeCommand) -> None:
+        """Count the step and keep what the status reports of it (caller holds the lock)."""
+        self._counters["step"] += 1
+        self._last_step = {"energy": float(step.energy),
+                           "planning_seconds": float(step.planning_seconds),
+                           "limited": list(command.limited),
+                           "linear_velocity": command.linear_velocity.tolist(),
+                           "angular_velocity": command.angular_velocity.tolist(),
+                           "gripper_target": command.gripper_target}
+        self._last_step["observed_energy"] = float(step.observed_energy)
+
+    def _advance_goals(self, observed: float) -> None:
+        """Count the step on the current goal: a next sub-goal restarts the warm start; the final
+        goal reached halts in "done" with a zero command (caller holds the lock)."""
+        outcome = self._goals.after_step(observed, self.config.subgoal_steps,
+                                         self.config.subgoal_energy_threshold,
+                                         self.config.subgoal_energy_steps)
+        if outcome == "next":
+            self._reset_pending = True
+        elif outcome == "done":
+            self._halt("done", f"final goal reached ({self._done_criterion(observed)})")
+            self.get_logger().info(f"done: {self._reason}; holding still until start is called")
 
     def _done_criterion(self, observed: float) -> str:
         config = self.config
@@ -366,8 +472,8 @@ class PlannerNode(Node):
             if self._state != "running":
                 return
             held = self._held
-            if held is not None and held[3] == self._generation and time.monotonic() < held[2]:
-                self._output.send(held[0], held[1], self._frame_id())
+            if held is not None and held.is_live(self._generation, time.monotonic()):
+                self._output.send(held.command, held.state, self._frame_id())
             else:
                 self._held = None
                 self._publish_zero()

@@ -16,7 +16,8 @@ from ros_helpers import FakeController, InputStream, Probe, spinning, wait_for
 from sensor_msgs.msg import Image
 
 from wm_control_ros.conversions import array_to_image
-from wm_control_ros.planner import PlannerNode
+from wm_control_ros.planner import HeldCommand, PlannerNode
+from wm_control_ros.safety import SafetyLimits, limit_action
 
 STATE = np.array([0.5, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0], np.float32)
 FRAME = np.full((32, 32, 3), 90, np.uint8)
@@ -291,6 +292,16 @@ def test_planning_error_sends_zero_and_waits_for_start(ros_context, ns):
         assert wait_for(lambda: _moving(probe, restarted) >= 2, 5.0)
         np.testing.assert_array_equal(controller.goals[-1], FRAME)
         stream.stop()
+
+
+def test_a_held_command_is_repeated_only_in_its_run_and_before_its_deadline():
+    """The planner repeats its last command at command_rate: never one planned in an earlier run
+    (a halt or restart moves the generation on) and never past its deadline."""
+    command = limit_action(MOVE, STATE, 0.1, SafetyLimits())
+    held = HeldCommand(command, STATE, deadline=10.0, generation=3)
+    assert held.is_live(3, 9.999)
+    assert not held.is_live(2, 9.0) and not held.is_live(4, 9.0), "another run's command"
+    assert not held.is_live(3, 10.0) and not held.is_live(3, 11.0), "an expired command"
 
 
 def test_planner_process_hands_the_gil_back_quickly():

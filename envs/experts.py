@@ -1,13 +1,14 @@
 """Scripted experts (Cartesian waypoints with noise) and a random exploration policy.
 
-A policy is called as ``policy(observation, info) -> action (7,) float32`` after
-``policy.reset(seed)`` at the start of each episode. Experts read privileged task information from
-``info`` (``object_position``, ``object_quaternion``, ``goal_position``) and the end-effector state
-from ``observation["state"]``; they step through phases (move above, descend, close, lift, ...),
-each ending when its waypoint is reached. The gripper action drives the environment's gripper
-command (``info["gripper_command"]``) to the phase's open/closed value, so noise does not
-accumulate in it. ``noise`` is the standard deviation of Gaussian noise
-added to every action, as a fraction of the action bounds (0 = clean demonstrations).
+Experts and the random policy follow the policy protocol of :mod:`envs.episode`:
+``policy(observation, info) -> action (7,) float32`` after ``policy.reset(seed)`` at the start of
+each episode. Experts read privileged task information from ``info`` (``object_position``,
+``object_quaternion``, ``goal_position``) and the end-effector state from ``observation["state"]``;
+they step through phases (move above, descend, close, lift, ...), each ending when its waypoint is
+reached. The gripper action drives the environment's gripper command (``info["gripper_command"]``)
+to the phase's open/closed value, so noise does not accumulate in it. ``noise`` is the standard
+deviation of Gaussian noise added to every action, as a fraction of the action bounds (0 = clean
+demonstrations).
 
 Run ``python -m envs.experts --episodes 20`` to print the experts' success rates.
 """
@@ -16,25 +17,18 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
 
+from envs.episode import Policy, run_episode
 from envs.grasp import APPROACH_HEIGHT, GRASP_CLEARANCE, LIFT_HEIGHT, GraspEnv
 from envs.objects import grasp_yaw, quaternion_yaw
 from envs.pick_place import RELEASE_CLEARANCE, PickPlaceEnv
 from envs.push import PUSH_HEIGHT, PUSH_OFFSET, PushEnv
 from envs.reach import ReachEnv
 from envs.scene import CUBE_HALF_SIZE
-
-
-class Policy(Protocol):
-    """What the recorder and the evaluation loop need from a policy."""
-
-    def reset(self, seed: int | None = None) -> None: ...
-
-    def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray: ...
 
 
 @dataclass
@@ -294,23 +288,17 @@ def make_policy(name: str, env: gym.Env, noise: float = 0.0, seed: int | None = 
     raise ValueError(f"policy must be 'expert' or 'random', found {name!r}")
 
 
-def run_episode(env: gym.Env, policy: Policy, seed: int) -> bool:
-    """Run one episode to its time limit; returns whether it was a success at the end."""
-    observation, info = env.reset(seed=seed)
-    policy.reset(seed)
-    done = False
-    while not done:
-        observation, _, terminated, truncated, info = env.step(policy(observation, info))
-        done = terminated or truncated
-    return bool(info["success"])
-
-
 def success_rate(env_id: str, episodes: int, noise: float = 0.0, seed: int = 0, **kwargs) -> float:
-    """Fraction of ``episodes`` (seeds ``seed``, ``seed + 1``, ...) the expert ends successfully."""
+    """Fraction of ``episodes`` (seeds ``seed``, ``seed + 1``, ...) the expert ends successfully:
+    each is played to its time limit and judged there, so an expert that reaches the goal and
+    then leaves it (action noise can push it off) fails."""
     env = gym.make(env_id, **{"image_size": 32, **kwargs})
     try:
         policy = make_policy("expert", env, noise=noise, seed=seed)
-        return float(np.mean([run_episode(env, policy, seed + i) for i in range(episodes)]))
+        return float(np.mean([
+            run_episode(env, policy, seed=seed + i, stop_at_success=False).success
+            for i in range(episodes)
+        ]))
     finally:
         env.close()
 

@@ -3,7 +3,7 @@
 Both act at OGBench's own 20 Hz, closed loop, inside each action block: called with the
 observation and ``info`` before a block, an agent returns a policy ``raw_info -> action [5]`` that
 :meth:`~envs.ogbench_cube.OGBenchCubeEnv.step_block` calls before every OGBench control step
-(``wm_control.episode.run_episode`` does so for any agent that returns a callable).
+(:func:`envs.episode.run_episode` does so for any agent that returns a callable).
 
 * :class:`OGBenchGoalOracle`: OGBench's scripted closed-loop oracle (``CubeMarkovOracle``, the one
   that made its noisy datasets and stable-worldmodel's expert data), without noise, told the
@@ -15,14 +15,13 @@ observation and ``info`` before a block, an agent returns a policy ``raw_info ->
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from envs.episode import BlockPolicy
 from envs.ogbench_cube import OGBenchCubeEnv
 
-BlockPolicy = Callable[[dict[str, Any]], np.ndarray]
 MARKOV_MIN_NORM = 0.4
 """``CubeMarkovOracle``'s smallest action norm in OGBench's data generation."""
 

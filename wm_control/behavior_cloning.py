@@ -201,7 +201,7 @@ def train_policy(demos: Demonstrations, config: BCConfig, progress: bool = True)
 
 
 class BCAgent:
-    """The policy as an agent of :func:`wm_control.episode.run_episode`, conditioned on the task's
+    """The policy as an agent of :func:`envs.episode.run_episode`, conditioned on the task's
     final goal image."""
 
     def __init__(self, env, policy: GoalConditionedPolicy) -> None:

@@ -1,74 +1,22 @@
-"""Episodes in a simulated task, for any agent; the goal-image MPC agent with its sub-goal schedule.
+"""The goal-image MPC agent with its sub-goal and jaw schedules.
 
-An agent follows the policy protocol of ``envs.experts``: ``reset(seed)`` (called right after
-``env.reset``, so the episode's goals are known) and ``agent(observation, info) -> action [7]``.
-An agent may instead return a closed-loop policy for the step, ``raw_info -> action``, which a
-task with action blocks (the OGBench adapter's ``step_block``) calls before each of its own
-control steps: OGBench's oracles and stable-worldmodel's random policy act so
-(:mod:`envs.ogbench_agents`).
-Tasks are those of ``envs`` (``unwrapped.goal_images()``, ``unwrapped.goal_configurations()``,
-observations ``{"pixels": uint8 [H, W, 3], "state": float32 [7]}``, ``info["ee_position"]``).
+:class:`MPCAgent` follows the policy protocol of :mod:`envs.episode` and is played, like any other
+agent, by :func:`envs.episode.run_episode` (the protocol and the runner live in ``envs`` because
+the tasks' experts need them too and ``envs`` does not import ``wm_control``). Tasks are those of
+``envs`` (``unwrapped.goal_images()``, ``unwrapped.goal_configurations()``, observations
+``{"pixels": uint8 [H, W, 3], "state": float32 [7]}``, ``info["ee_position"]``).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .layouts import check_layouts, task_layout
 from .planning.action_spec import GRIPPER_DIMENSIONS, JAW_STATES, jaw_hold
 from .planning.mpc import MPCController
-
-
-class Agent(Protocol):
-    def reset(self, seed: int | None = None) -> None: ...
-
-    def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """One control step: the sub-goal pursued, the executed action [7], the plan's energy (None for
-    agents that do not plan), after the step the end-effector distance to that sub-goal's
-    end-effector position (m) and the task's ``goal_distance`` (m: its object, or for Reach the end
-    effector, to where the final goal image shows it), and the agent's decision time (s)."""
-
-    step: int
-    subgoal: int
-    action: np.ndarray
-    energy: float | None
-    distance: float
-    goal_distance: float
-    planning_seconds: float
-
-
-@dataclass
-class EpisodeResult:
-    """Outcome of one episode; ``frames`` are the observations before each step plus the last one."""
-
-    success: bool
-    steps: list[StepRecord] = field(default_factory=list)
-    frames: list[np.ndarray] = field(default_factory=list)
-    goal_images: list[np.ndarray] = field(default_factory=list)
-    final_info: dict = field(default_factory=dict)
-
-    @property
-    def final_goal_distance(self) -> float:
-        """The task's goal distance after the last step (m, 3-D; success may judge a part of it)."""
-        return self.steps[-1].goal_distance if self.steps else float("nan")
-
-    @property
-    def final_ee_distance(self) -> float:
-        """End-effector distance to the last pursued sub-goal's end-effector position (m)."""
-        return self.steps[-1].distance if self.steps else float("nan")
-
-    @property
-    def seconds_per_action(self) -> float:
-        return float(np.mean([s.planning_seconds for s in self.steps])) if self.steps else float("nan")
 
 
 def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -> list[int]:
@@ -111,6 +59,9 @@ class MPCAgent:
     ``"closed"`` (Δgripper held at the spec's bound) or searches Δgripper (``"search"``, the paper's
     planner). ``None``: the task's own (``subgoal_jaws`` of the task, when its goal images are
     used), else search; ``"search"``: search for every goal.
+
+    ``goals``, ``subgoal`` and ``last_energy`` (this episode's goal images, the one pursued, the
+    last plan's energy) are what :func:`envs.episode.run_episode` records per step.
     """
 
     def __init__(
@@ -161,48 +112,3 @@ class MPCAgent:
         self._step += 1
         self.last_energy = decision.energy
         return decision.action
-
-
-def run_episode(
-    env,
-    agent: Agent,
-    *,
-    seed: int,
-    max_steps: int,
-    on_step: Callable[[StepRecord], None] | None = None,
-) -> EpisodeResult:
-    """Run ``agent`` until the task succeeds, the episode ends, or ``max_steps`` steps (an
-    agent that returns a closed-loop block policy steps ``env.unwrapped.step_block``; the step
-    records its executed mean action)."""
-    obs, info = env.reset(seed=seed)
-    agent.reset(seed)
-    task = env.unwrapped
-    positions = [np.asarray(c.state[:3], np.float64) for c in task.goal_configurations()]
-    result = EpisodeResult(success=False, frames=[obs["pixels"]],
-                           goal_images=getattr(agent, "goals", None) or task.goal_images())
-    for t in range(max_steps):
-        started = time.perf_counter()
-        action = agent(obs, info)
-        seconds = time.perf_counter() - started
-        subgoal = getattr(agent, "subgoal", len(positions) - 1)
-        if callable(action):  # closed loop within the block: the task's own control steps
-            obs, _, terminated, truncated, info = task.step_block(action)
-            action = np.asarray(info["executed_action"], dtype=np.float32)
-        else:
-            action = np.asarray(action, dtype=np.float32)
-            obs, _, terminated, truncated, info = env.step(action)
-        target = positions[min(max(subgoal, 0), len(positions) - 1)]
-        record = StepRecord(
-            step=t, subgoal=subgoal, action=action, energy=getattr(agent, "last_energy", None),
-            distance=float(np.linalg.norm(np.asarray(info["ee_position"], np.float64) - target)),
-            goal_distance=float(info["goal_distance"]), planning_seconds=seconds,
-        )
-        result.steps.append(record)
-        result.frames.append(obs["pixels"])
-        if on_step is not None:
-            on_step(record)
-        if info["success"] or terminated or truncated:
-            break
-    result.success = bool(info["success"])
-    result.final_info = info
-    return result

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .episode import EpisodeResult
+from envs.episode import EpisodeResult
 
 VIDEO_SIDE = 256  # px per panel in the video
 CAPTION = 28  # px of the caption strip under the panels

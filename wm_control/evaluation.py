@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .episode import Agent, run_episode
+from envs.episode import Policy, run_episode
 
-AgentFactory = Callable[[object], Agent]  # env → agent for that env
+AgentFactory = Callable[[object], Policy]  # env → agent (a policy) for that env
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the tasks)
+from envs.episode import run_episode
 from wm_control.cli.main import main
-from wm_control.episode import MPCAgent, goal_schedule, run_episode
+from wm_control.episode import MPCAgent, goal_schedule
 from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
 
 

@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 import envs  # noqa: F401  (registers the ids)
 from envs.config import EnvConfig
+from envs.episode import run_episode
 from envs.ogbench_agents import OGBenchGoalOracle, OGBenchRandomAgent
 from envs.ogbench_cube import SUCCESS_DISTANCE
 from envs.ogbench_protocol import (
@@ -20,7 +21,6 @@ from envs.ogbench_protocol import (
     task_of_seed,
 )
 from wm_control.cli.main import config_dir
-from wm_control.episode import run_episode
 
 PROTOCOL = TrajectoryGoalProtocol()
 

@@ -75,8 +75,9 @@ def _plan_episode(
     cfg: DictConfig, planner_cfg: PlannerConfig, model: WorldModel, goal: np.ndarray | None
 ) -> None:
     from envs.config import make_env
+    from envs.episode import run_episode
 
-    from ..episode import MPCAgent, run_episode
+    from ..episode import MPCAgent
     from ..episode_media import plot_episode, write_episode_video
 
     env_cfg = task_config(cfg)

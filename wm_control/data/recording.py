@@ -34,12 +34,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from tqdm import tqdm
+
+from envs.episode import Policy
 
 from ..runtime import preserved_scheduling
 from .atomic import publish
@@ -375,14 +377,6 @@ def _interrupts_deferred(partial: Path, episodes: int) -> Iterator[Any]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-class Policy(Protocol):
-    """A policy as :mod:`envs.experts` defines it."""
-
-    def reset(self, seed: int | None = None) -> None: ...
-
-    def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray: ...
-
-
 @dataclass(frozen=True)
 class RecordingSummary:
     """What :func:`record_episodes` wrote."""
@@ -403,6 +397,9 @@ def record_episodes(
     progress: bool = True,
 ) -> RecordingSummary:
     """Run ``episodes`` episodes (reset seeds ``seed``, ``seed + 1``, ...) and record them.
+
+    ``policy`` follows :class:`envs.episode.Policy` and returns an action at every step (the frames
+    are the task's control steps; closed-loop block policies are not recorded here).
 
     An episode ends at the environment's termination/truncation or ``steps_after_success`` steps
     after the first success (``None``: never early). The recorded action is the one the environment

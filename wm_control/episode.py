@@ -60,6 +60,10 @@ class MPCAgent:
     planner). ``None``: the task's own (``subgoal_jaws`` of the task, when its goal images are
     used), else search; ``"search"``: search for every goal.
 
+    With the task's own goal images, the controller also gets each goal's state
+    (``goal_configurations()``), which it weighs by ``planner.goal_state_weight``; given
+    ``goal_images`` come without states.
+
     ``goals``, ``subgoal`` and ``last_energy`` (this episode's goal images, the one pursued, the
     last plan's energy) are what :func:`envs.episode.run_episode` records per step.
     """
@@ -81,13 +85,21 @@ class MPCAgent:
         self.subgoal_jaws = jaw_setting(subgoal_jaws)
         self.jaws: list[str] = []  # per goal image, for this episode
         self.goals: list[np.ndarray] = []
+        self.goal_states: list[np.ndarray] | None = None  # [P] per goal image, when known
         self.subgoal = 0
         self.last_energy: float | None = None
         self._schedule: list[int] = []
         self._step = 0
 
     def reset(self, seed: int | None = None) -> None:
-        self.goals = list(self.fixed_goals) if self.fixed_goals else self.env.unwrapped.goal_images()
+        task = self.env.unwrapped
+        self.goals = list(self.fixed_goals) if self.fixed_goals else task.goal_images()
+        self.goal_states = None
+        if not self.fixed_goals:
+            self.goal_states = [np.asarray(c.state, np.float32) for c in task.goal_configurations()]
+            if len(self.goal_states) != len(self.goals):
+                raise ValueError(f"{type(task).__name__}: expected one goal configuration per goal "
+                                 f"image ({len(self.goals)}), found {len(self.goal_states)}")
         steps = self.subgoal_steps or getattr(self.env.unwrapped, "subgoal_steps", None)
         self._schedule = goal_schedule(len(self.goals), self.max_steps, steps)
         jaws = self.subgoal_jaws
@@ -101,7 +113,8 @@ class MPCAgent:
     def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         goal = self._schedule[min(self._step, len(self._schedule) - 1)]
         if goal != self.subgoal:
-            self.controller.set_goal(self.goals[goal])
+            state = None if self.goal_states is None else self.goal_states[goal]
+            self.controller.set_goal(self.goals[goal], state)
             spec = self.controller.base_spec
             gripper = next(n for n in GRIPPER_DIMENSIONS if n in spec.names)
             limit = spec.high[spec.names.index(gripper)]

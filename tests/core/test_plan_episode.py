@@ -48,11 +48,12 @@ class _RecordingController(MPCController):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.goals, self.resets = [], 0
+        self.goals, self.goal_states, self.resets = [], [], 0
 
-    def set_goal(self, image):
+    def set_goal(self, image, state=None):
         self.goals.append(image)
-        super().set_goal(image)
+        self.goal_states.append(state)
+        super().set_goal(image, state)
 
     def reset(self):
         self.resets += 1
@@ -69,11 +70,15 @@ def test_pick_place_follows_the_subgoal_schedule(reference):
         agent = MPCAgent(env, controller, subgoal_steps=[2, 1, 1, 1, 1], max_steps=7)
         result = run_episode(env, agent, seed=1, max_steps=7)
         goals = env.unwrapped.goal_images()
+        states = [c.state for c in env.unwrapped.goal_configurations()]
     finally:
         env.close()
     assert [s.subgoal for s in result.steps] == [0, 0, 1, 2, 3, 4, 4]
     assert len(controller.goals) == 5 and controller.resets == 5
     assert all(np.array_equal(a, b) for a, b in zip(controller.goals, goals))
+    # each goal image comes with its configuration's state (weighed by planner.goal_state_weight)
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(controller.goal_states, states))
+    assert len({tuple(s) for s in controller.goal_states}) == 5
     assert len(result.frames) == 8 and all(np.isfinite(s.energy) for s in result.steps)
 
 

@@ -67,3 +67,12 @@ def test_random_policy_is_seeded_and_in_bounds():
 
 def test_success_rate_reports_a_fraction():
     assert success_rate("wm_control/Reach-v2", episodes=2) == 1.0
+
+
+def test_success_table_covers_the_tasks_with_a_scripted_expert(capsys):
+    from envs.experts import main
+
+    main(["--episodes", "1"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| wm_control/")]
+    assert [row.split(" | ")[0][2:] for row in rows] == [
+        "wm_control/Reach-v2", "wm_control/Push-v2", "wm_control/Grasp-v2", "wm_control/PickPlace-v2"]

@@ -69,6 +69,13 @@ def setup(device: str | None) -> DistributedContext:
     )
 
 
+def single_process(device: torch.device) -> DistributedContext:
+    """The context of a run that is one process on ``device`` (nothing to join or wait for)."""
+    return DistributedContext(
+        rank=0, world_size=1, local_rank=0, device=device, initialised_here=False
+    )
+
+
 def average(values: torch.Tensor, context: DistributedContext) -> torch.Tensor:
     """The mean of ``values`` over all processes (a copy; unchanged for a single process)."""
     if not context.enabled:

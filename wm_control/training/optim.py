@@ -1,4 +1,5 @@
-"""AdamW with decoupled weight decay on matrices only, and the warmup-constant-decay LR schedule.
+"""AdamW with decoupled weight decay on matrices only, the warmup-constant-decay LR schedule, and
+the clipped optimizer step.
 
 As in the V-JEPA 2-AC recipe: betas (0.9, 0.999), weight decay 0.04 on weights with two or more
 dimensions (never on biases or normalisation parameters), the learning rate rising linearly from
@@ -75,3 +76,16 @@ def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.AdamW:
 def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+def optimizer_step(
+    optimizer: torch.optim.Optimizer, model: nn.Module, grad_clip: float | None
+) -> float:
+    """Clip the gradients of ``model``'s parameters to norm ``grad_clip`` (if set), step the
+    optimizer and clear the gradients; returns the norm before clipping (NaN when not clipped)."""
+    grad_norm = float("nan")
+    if grad_clip is not None:
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip))
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return grad_norm

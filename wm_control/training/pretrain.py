@@ -8,7 +8,9 @@ regions (:mod:`wm_control.training.masks`), encodes only the context tokens, and
 of an EMA copy of the encoder (the target encoder, which sees the whole clip) at the masked
 positions; the loss is their L1 distance. The EMA target encoder is what gets saved, as an
 encoder-only :class:`~wm_control.world_model.WorldModel` that ``from_pretrained`` loads and
-``wm-control train`` puts a predictor on (``predictor=<preset>``).
+``wm-control train`` puts a predictor on (``predictor=<preset>``). Resume, the learning-rate
+schedule, logging and checkpoints are the loop shared with training
+(:mod:`wm_control.training.loop`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import copy
 import json
 import os
 import sys
-import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +32,12 @@ from wm_control.data.provenance import recording_records
 from wm_control.data.trajectories import DatasetConfig
 from wm_control.models.config import EncoderConfig, WorldModelConfig
 from wm_control.preprocess import to_model_input
-from wm_control.training import checkpointing
+from wm_control.training import checkpointing, loop
 from wm_control.training.batches import WindowSampler
 from wm_control.training.masked_predictor import MaskedPredictor
 from wm_control.training.masks import MaskSpec, sample_masks
-from wm_control.training.optim import OptimConfig, build_optimizer, learning_rate, set_learning_rate
-from wm_control.training.run_log import RunLog
+from wm_control.training.distributed import single_process
+from wm_control.training.optim import OptimConfig, build_optimizer, optimizer_step
 from wm_control.world_model import WorldModel, layer_norm
 
 # The two mask families of the V-JEPA 2 recipe: 8 small blocks (15 % of a frame each), 2 large (70 %).
@@ -194,15 +196,14 @@ def _encoder_only(config: PretrainConfig, encoder: torch.nn.Module) -> WorldMode
 def pretrain(config: PretrainConfig) -> dict[str, Any]:
     """Run (or resume) pretraining; writes ``<out_dir>/model`` (encoder-only) and returns a summary."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise RuntimeError("pretrain runs in a single process (one GPU or the CPU); launch it without torchrun")
+        raise RuntimeError(
+            "pretrain runs in a single process (one GPU or the CPU); launch it without torchrun"
+        )
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    out = Path(config.out_dir)
-    ckpt_dir, resume_from = checkpointing.checkpoint_to_resume(out, config.resume)
-    torch.manual_seed(config.seed)
-    source = _ClipSource(
-        [open_frame_cache(d, Path(config.frames_root).expanduser(), progress=config.progress) for d in config.datasets],
-        config.clip_frames,
-    )
+    start = loop.start_run(config)
+    frames_root = Path(config.frames_root).expanduser()
+    caches = [open_frame_cache(d, frames_root, progress=config.progress) for d in config.datasets]
+    source = _ClipSource(caches, config.clip_frames)
     encoder = WorldModel(WorldModelConfig(encoder=config.encoder)).encoder.requires_grad_(True).train()
     predictor = MaskedPredictor(
         config.encoder.width,
@@ -217,30 +218,70 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
     optimizer = build_optimizer(trainable, config.optim)
     sampler = WindowSampler(np.arange(len(source)), config.batch_size, config.seed)
     masks_rng = torch.Generator().manual_seed(config.seed)
-    start = 0
-    if resume_from is not None:
-        state = checkpointing.load_training_state(resume_from)
-        checkpointing.check_same_run(state["run"], config.run_identity(), resume_from, config.steps)
-        target.load_state_dict(WorldModel.from_pretrained(resume_from / "model").encoder.state_dict())
+    if (state := start.state) is not None:
+        saved = WorldModel.from_pretrained(start.checkpoint / "model")
+        target.load_state_dict(saved.encoder.state_dict())
         trainable.load_state_dict(state["trainable"])
         optimizer.load_state_dict(state["optimizer"])
         sampler.load_state_dict(state["sampler"])
         masks_rng.set_state(state["masks_rng"])
         checkpointing.set_rng_state(state["rng"])
-        start = int(state["step"])
     use_bf16 = config.bf16 and device.type == "cuda"
-    log = RunLog(
-        out, total_steps=config.steps, start_step=start, enabled=True, progress=config.progress, name="pretrain"
-    )
+    loss_value = float("nan")  # of the newest update, for the checkpoint metadata
+
+    def update(step: int, lr: float) -> Callable[[], dict[str, float]]:
+        nonlocal loss_value
+        clips = torch.from_numpy(source.clips(sampler.next_global()))  # [B, T, H, W, 3] uint8
+        video = to_model_input(clips, config.encoder.image_size, device=device)  # [B, 3, T, h, w]
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+            with torch.no_grad():
+                raw_target = target(video)  # [B, L, D]
+                wanted = layer_norm(raw_target.float())  # [B, L, D]
+            losses = []
+            for spec in config.masks:
+                masks = sample_masks(len(clips), config.grid, spec, masks_rng)
+                context_idx, target_idx = (m.to(device) for m in masks)  # [B, C], [B, M]
+                predicted = predictor(
+                    encoder(video, keep=context_idx), context_idx, target_idx, config.grid
+                )  # [B, M, D]
+                index = target_idx.unsqueeze(-1).expand(-1, -1, wanted.shape[-1])  # [B, M, D]
+                chosen = torch.gather(wanted, 1, index)  # [B, M, D]
+                losses.append((predicted.float() - chosen).abs().mean())
+            loss = torch.stack(losses).mean()
+        loss.backward()
+        value = float(loss.detach())
+        if not np.isfinite(value):  # before the update, so the weights stay finite
+            message = f"non-finite pretraining loss at step {step + 1}; lower optim.lr"
+            raise FloatingPointError(message)
+        loss_value = value
+        grad_norm = optimizer_step(optimizer, trainable, config.optim.grad_clip)
+        momentum = _momentum(config, step)
+        with torch.no_grad():
+            target_params, online_params = list(target.parameters()), list(encoder.parameters())
+            torch._foreach_mul_(target_params, momentum)
+            torch._foreach_add_(target_params, online_params, alpha=1.0 - momentum)
+
+        def scalars() -> dict[str, float]:
+            spread = float(raw_target.float().std(dim=1).mean())  # token diversity: ~0 = collapse
+            return {
+                "loss": value,
+                "lr": lr,
+                "ema": momentum,
+                "target_token_std": spread,
+                "grad_norm": grad_norm,
+            }
+
+        return scalars
 
     recordings = recording_records([d.root for d in config.datasets])
 
-    def metadata(step: int, loss: float) -> dict[str, Any]:
+    def metadata(step: int, metrics: dict[str, float]) -> dict[str, Any]:
+        """``metrics`` is always empty: pretraining does not validate."""
         return {
             "producer": "wm-control pretrain",
             "command": " ".join(sys.argv),
             "step": step,
-            "loss": loss,
+            "loss": loss_value,
             "datasets": [asdict(d) for d in config.datasets],
             "data_recordings": recordings,
             "clip_frames": config.clip_frames,
@@ -249,77 +290,34 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
             "note": "encoder = the EMA target encoder of V-JEPA-style masked latent prediction",
         }
 
-    started = time.perf_counter()
-    loss_value = float("nan")
-    for step in range(start, config.steps):
-        lr = learning_rate(config.optim, step, config.steps)
-        set_learning_rate(optimizer, lr)
-        clips = torch.from_numpy(source.clips(sampler.next_global()))  # [B, T, H, W, 3] uint8
-        video = to_model_input(clips, config.encoder.image_size, device=device)  # [B, 3, T, h, w]
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-            with torch.no_grad():
-                raw_target = target(video)  # [B, L, D]
-                wanted = layer_norm(raw_target.float())
-            losses = []
-            for spec in config.masks:
-                context_idx, target_idx = (m.to(device) for m in sample_masks(len(clips), config.grid, spec, masks_rng))
-                predicted = predictor(
-                    encoder(video, keep=context_idx), context_idx, target_idx, config.grid
-                )  # [B, M, D]
-                chosen = torch.gather(wanted, 1, target_idx.unsqueeze(-1).expand(-1, -1, wanted.shape[-1]))
-                losses.append((predicted.float() - chosen).abs().mean())
-            loss = torch.stack(losses).mean()
-        loss.backward()
-        done = step + 1
-        loss_value = float(loss.detach())
-        if not np.isfinite(loss_value):  # before the update, so the weights stay finite
-            raise FloatingPointError(f"non-finite pretraining loss at step {done}; lower optim.lr")
-        grad_norm = float("nan")
-        if config.optim.grad_clip is not None:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable.parameters(), config.optim.grad_clip))
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        momentum = _momentum(config, step)
-        with torch.no_grad():
-            target_params, online_params = list(target.parameters()), list(encoder.parameters())
-            torch._foreach_mul_(target_params, momentum)
-            torch._foreach_add_(target_params, online_params, alpha=1.0 - momentum)
-        if done % config.log_every == 0 or done == config.steps:
-            spread = float(raw_target.float().std(dim=1).mean())  # token diversity: ~0 means collapse
-            log.step(
-                done,
-                (done - start) * config.batch_size,
-                {"loss": loss_value, "lr": lr, "ema": momentum, "target_token_std": spread, "grad_norm": grad_norm},
-            )
-        log.advance()
-        if done % config.checkpoint_every == 0 or done == config.steps:
-            training_state = {
-                "trainable": trainable.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "sampler": sampler.state_dict(),
-                "masks_rng": masks_rng.get_state(),
-                "rng": checkpointing.rng_state(),
-                "run": config.run_identity(),
-            }
-            checkpointing.save_checkpoint(
-                ckpt_dir,
-                done,
-                _encoder_only(config, target),
-                metadata(done, loss_value),
-                training_state,
-                keep_last=config.keep_last,
-            )
-    elapsed = time.perf_counter() - started
-    final = out / "model"
-    _encoder_only(config, target).save_pretrained(final, metadata=metadata(config.steps, loss_value))
-    summary = {
-        "steps": config.steps,
-        "resumed_from_step": start,
-        "seconds": round(elapsed, 3),
-        "clips_per_s": (config.steps - start) * config.batch_size / max(elapsed, 1e-9),
-        "final_loss": loss_value,
-        "clips_available": len(source),
-        "model": str(final),
-    }
-    log.summary(summary)
-    return summary
+    def training_state() -> dict[str, Any]:
+        return {
+            "trainable": trainable.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "sampler": sampler.state_dict(),
+            "masks_rng": masks_rng.get_state(),
+            "rng": checkpointing.rng_state(),
+            "run": config.run_identity(),
+        }
+
+    def summary(end: loop.LoopEnd) -> dict[str, Any]:
+        updates = config.steps - end.start_step
+        return {
+            "steps": config.steps,
+            "resumed_from_step": end.start_step,
+            "seconds": round(end.seconds, 3),
+            "clips_per_s": updates * config.batch_size / max(end.seconds, 1e-9),
+            "final_loss": loss_value,
+            "clips_available": len(source),
+            "model": str(end.model),
+        }
+
+    parts = loop.RunParts(
+        optimizer=optimizer,
+        update=update,
+        model=lambda: _encoder_only(config, target),
+        metadata=metadata,
+        training_state=training_state,
+        summary=summary,
+    )
+    return loop.run_loop(config, start, single_process(device), parts, name="pretrain")

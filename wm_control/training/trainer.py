@@ -1,19 +1,18 @@
-"""The predictor training loop: frozen encoder tokens from the cache → ``predict``/``rollout`` → L1.
+"""Predictor training: frozen encoder tokens from the cache → ``predict``/``rollout`` → L1.
 
 One function, :func:`train`, wires the pieces explicitly: world model, token cache, episode split,
-sampler, loss (wrapped in DDP for several processes), AdamW with the warmup-constant-decay
-schedule, validation, logging and atomic checkpoints. ``resume`` continues the same run from its
-newest checkpoint: weights, optimizer moments, schedule position, data order and RNG states.
+sampler, loss (wrapped in DDP for several processes), AdamW and validation; the loop shared with
+pretraining (:mod:`wm_control.training.loop`) runs the updates under the warmup-constant-decay
+schedule, logs, validates and writes atomic checkpoints. ``resume`` continues the same run from
+its newest checkpoint: weights, optimizer moments, schedule position, data order and RNG states.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,17 +22,20 @@ from wm_control.data.provenance import recording_records
 from wm_control.data.token_cache import TokenCache, open_token_caches
 from wm_control.layouts import check_layouts
 from wm_control.models.presets import predictor_preset, predictor_preset_names
-from wm_control.training import checkpointing
+from wm_control.training import checkpointing, loop
 from wm_control.training.batches import WindowSampler, read_batch, shard, split_parts
 from wm_control.training.config import TrainConfig
 from wm_control.training.distributed import DistributedContext, average, setup
 from wm_control.training.evaluate import evaluate, validation_starts
 from wm_control.training.losses import PredictorLoss
-from wm_control.training.optim import build_optimizer, learning_rate, set_learning_rate
-from wm_control.training.run_log import RunLog
+from wm_control.training.optim import build_optimizer, optimizer_step
 from wm_control.world_model import WorldModel
 
-FORMAT_NOTE = "states and actions are fed in raw DROID units (m, rad, gripper 0..1); no normalisation is applied"
+FORMAT_NOTE = (
+    "states and actions are fed in raw DROID units (m, rad, gripper 0..1); no normalisation is "
+    "applied"
+)
+TRAIN_LOSSES = ("loss", "tf_l1", "rollout_l1")  # what the loss module returns, in its order
 
 
 def load_start_model(config: TrainConfig, device: torch.device) -> WorldModel:
@@ -83,59 +85,85 @@ def train(
 
 
 def _train(
-    config: TrainConfig, ctx: DistributedContext, wm: WorldModel | None, step_hook: Callable[[int], None] | None
+    config: TrainConfig,
+    ctx: DistributedContext,
+    wm: WorldModel | None,
+    step_hook: Callable[[int], None] | None,
 ) -> dict[str, Any]:
-    out = Path(config.out_dir)
-    ckpt_dir, resume_from = checkpointing.checkpoint_to_resume(out, config.resume)
-    torch.manual_seed(config.seed)
-    state: dict[str, Any] | None = None
-    if resume_from is not None:
-        state = checkpointing.load_training_state(resume_from)
-        checkpointing.check_same_run(state["run"], config.run_identity(), resume_from, config.steps)
-        wm = WorldModel.from_pretrained(resume_from / "model", device=ctx.device)
+    start = loop.start_run(config)
+    if start.checkpoint is not None:
+        wm = WorldModel.from_pretrained(start.checkpoint / "model", device=ctx.device)
     elif wm is None:
         wm = load_start_model(config, ctx.device)
     # provenance of the starting model (e.g. the pretrained encoder's own command and data)
-    origin = wm.metadata.get("start_model") if state is not None else {"path": config.model.path, "metadata": wm.metadata}
+    if start.state is not None:
+        origin = wm.metadata.get("start_model")
+    else:
+        origin = {"path": config.model.path, "metadata": wm.metadata}
     wm = wm.to(device=ctx.device, dtype=torch.float32)
     if wm.predictor is not None and wm.config.predictor.use_extrinsics:
         raise ValueError(
             "the predictor expects camera extrinsics, which training does not read from datasets; "
-            "start from a predictor without extrinsics (the released V-JEPA 2-AC has none) or a fresh preset"
+            "start from a predictor without extrinsics (the released V-JEPA 2-AC has none) or a "
+            "fresh preset"
         )
     wm.train()
 
     cache = _shared_cache(wm, config, ctx)
-    train_eps, val_eps = split_parts([part["episodes"] for part in cache.parts], config.val_fraction, config.seed)
-    sampler = WindowSampler(cache.window_starts(config.clip_frames, train_eps), config.batch_size, config.seed)
+    episodes = [part["episodes"] for part in cache.parts]
+    train_eps, val_eps = split_parts(episodes, config.val_fraction, config.seed)
+    windows = cache.window_starts(config.clip_frames, train_eps)
+    sampler = WindowSampler(windows, config.batch_size, config.seed)
     val_starts = validation_starts(cache, val_eps, config.clip_frames, config.validation.windows)
-    action_low = torch.tensor(cache.stats["action"]["min"])
-    action_high = torch.tensor(cache.stats["action"]["max"])
+    action_low = torch.tensor(cache.stats["action"]["min"])  # [A]
+    action_high = torch.tensor(cache.stats["action"]["max"])  # [A]
 
     loss_module: torch.nn.Module = PredictorLoss(wm, config.rollout_steps)
     if ctx.enabled:
         device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-        loss_module = DistributedDataParallel(loss_module, device_ids=device_ids, find_unused_parameters=True)
+        loss_module = DistributedDataParallel(
+            loss_module, device_ids=device_ids, find_unused_parameters=True
+        )
     optimizer = build_optimizer(wm.predictor, config.optim)
-    start = 0
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        sampler.load_state_dict(state["sampler"])
-        checkpointing.set_rng_state(state["rng"])
-        start = int(state["step"])
+    if start.state is not None:
+        optimizer.load_state_dict(start.state["optimizer"])
+        sampler.load_state_dict(start.state["sampler"])
+        checkpointing.set_rng_state(start.state["rng"])
     use_bf16 = config.bf16 and ctx.device.type == "cuda"
-    log = RunLog(out, total_steps=config.steps, start_step=start, enabled=ctx.is_main, progress=config.progress)
+
+    def update(step: int, lr: float) -> Callable[[], dict[str, float]]:
+        indices = shard(sampler.next_global(), ctx.rank, ctx.world_size)
+        batch = read_batch(cache, indices, config.clip_frames, ctx.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+            # [3]: total, teacher-forcing and rollout L1
+            losses = loss_module(batch.tokens, batch.states, batch.actions)
+        losses[0].backward()
+        mean = average(losses.detach().float(), ctx)  # [3], over processes: the same on every one
+        if not torch.isfinite(mean).all():  # before the update, so the weights stay finite
+            raise FloatingPointError(
+                f"non-finite loss {mean.tolist()} at step {step + 1}; lower train.optim.lr or set "
+                f"train.optim.grad_clip"
+            )
+        grad_norm = optimizer_step(optimizer, wm.predictor, config.optim.grad_clip)
+
+        def scalars() -> dict[str, float]:
+            return {**dict(zip(TRAIN_LOSSES, mean.tolist())), "lr": lr, "grad_norm": grad_norm}
+
+        return scalars
 
     def validate(step: int) -> dict[str, float]:
-        metrics: dict[str, float] = {}
-        if ctx.is_main and len(val_starts):
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-                metrics = evaluate(
-                    wm, cache, val_starts, config.clip_frames, action_low, action_high, config.validation
-                )
-            log.validation(step, metrics)
-        ctx.barrier()
-        return metrics
+        if not ctx.is_main or not len(val_starts):
+            return {}
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+            return evaluate(
+                wm,
+                cache,
+                val_starts,
+                config.clip_frames,
+                action_low,
+                action_high,
+                config.validation,
+            )
 
     recordings = recording_records([config.data.root, *(d.root for d in config.extra_datasets)])
 
@@ -148,7 +176,11 @@ def _train(
             "extra_datasets": [asdict(d) for d in config.extra_datasets],
             "data_recordings": recordings,
             "clip_frames": config.clip_frames,
-            "normalization": {"state": cache.stats["state"], "action": cache.stats["action"], "applied": FORMAT_NOTE},
+            "normalization": {
+                "state": cache.stats["state"],
+                "action": cache.stats["action"],
+                "applied": FORMAT_NOTE,
+            },
             "token_cache_key": cache.key,
             "validation_episodes": cache.episode_ids(val_eps),
             "validation": metrics,
@@ -156,69 +188,40 @@ def _train(
             "start_model": origin,
         }
 
-    first_metrics = validate(start) if start == 0 else {}
-    metrics: dict[str, float] = dict(first_metrics)
-    started = time.perf_counter()
-    last = {"loss": float("nan"), "tf_l1": float("nan"), "rollout_l1": float("nan")}
-    for step in range(start, config.steps):
-        lr = learning_rate(config.optim, step, config.steps)
-        set_learning_rate(optimizer, lr)
-        batch = read_batch(
-            cache, shard(sampler.next_global(), ctx.rank, ctx.world_size), config.clip_frames, ctx.device
-        )
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-            losses = loss_module(batch.tokens, batch.states, batch.actions)  # [3]: total, tf, rollout
-        losses[0].backward()
-        mean = average(losses.detach().float(), ctx)  # over processes; every process sees the same values
-        done = step + 1
-        if not torch.isfinite(mean).all():  # before the update, so the weights stay finite
-            raise FloatingPointError(
-                f"non-finite loss {mean.tolist()} at step {done}; lower train.optim.lr or set train.optim.grad_clip"
-            )
-        grad_norm = float("nan")
-        if config.optim.grad_clip is not None:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(wm.predictor.parameters(), config.optim.grad_clip))
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        if done % config.log_every == 0 or done == config.steps:
-            total, tf, roll = mean.tolist()
-            last = {"loss": total, "tf_l1": tf, "rollout_l1": roll}
-            log.step(done, (done - start) * config.batch_size, {**last, "lr": lr, "grad_norm": grad_norm})
-        log.advance()
-        if done % config.val_every == 0 or done == config.steps:
-            metrics = validate(done)
-        if done % config.checkpoint_every == 0 or done == config.steps:
-            if ctx.is_main:
-                training_state = {
-                    "optimizer": optimizer.state_dict(),
-                    "sampler": sampler.state_dict(),
-                    "rng": checkpointing.rng_state(),
-                    "run": config.run_identity(),
-                }
-                checkpointing.save_checkpoint(
-                    ckpt_dir, done, wm, metadata(done, metrics), training_state, keep_last=config.keep_last
-                )
-            ctx.barrier()
-        if step_hook is not None:
-            step_hook(done)
-    elapsed = time.perf_counter() - started
-    final = out / "model"
-    if ctx.is_main:
-        wm.save_pretrained(final, metadata=metadata(config.steps, metrics))
-    summary = {
-        "steps": config.steps,
-        "resumed_from_step": start,
-        "processes": ctx.world_size,
-        "seconds": round(elapsed, 3),
-        "samples_per_s": (config.steps - start) * config.batch_size / max(elapsed, 1e-9),
-        **{f"train/{k}": v for k, v in last.items()},
-        **{f"{k} (start)": v for k, v in first_metrics.items()},
-        **metrics,
-        "cache": str(cache.path),
-        "model": str(final),
-    }
-    log.summary(summary)
-    return summary
+    def training_state() -> dict[str, Any]:
+        return {
+            "optimizer": optimizer.state_dict(),
+            "sampler": sampler.state_dict(),
+            "rng": checkpointing.rng_state(),
+            "run": config.run_identity(),
+        }
+
+    def summary(end: loop.LoopEnd) -> dict[str, Any]:
+        updates = config.steps - end.start_step
+        return {
+            "steps": config.steps,
+            "resumed_from_step": end.start_step,
+            "processes": ctx.world_size,
+            "seconds": round(end.seconds, 3),
+            "samples_per_s": updates * config.batch_size / max(end.seconds, 1e-9),
+            **{f"train/{k}": end.logged.get(k, float("nan")) for k in TRAIN_LOSSES},
+            **{f"{k} (start)": v for k, v in end.first_metrics.items()},
+            **end.metrics,
+            "cache": str(cache.path),
+            "model": str(end.model),
+        }
+
+    parts = loop.RunParts(
+        optimizer=optimizer,
+        update=update,
+        model=lambda: wm,
+        metadata=metadata,
+        training_state=training_state,
+        summary=summary,
+        validate=validate,
+        val_every=config.val_every,
+    )
+    return loop.run_loop(config, start, ctx, parts, name="train", step_hook=step_hook)
 
 
 def _shared_cache(wm: WorldModel, config: TrainConfig, ctx: DistributedContext) -> TokenCache:

@@ -10,12 +10,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .energy import energy
+    from .energies import energy
     from .world_model import Rollout, WorldModel
 
 __all__ = ["Rollout", "WorldModel", "energy"]
 
-_WHERE = {"Rollout": ".world_model", "WorldModel": ".world_model", "energy": ".energy"}
+_WHERE = {"Rollout": ".world_model", "WorldModel": ".world_model", "energy": ".energies"}
 
 
 def __getattr__(name: str) -> Any:

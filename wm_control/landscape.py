@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .energy import energy
+from .energies import energy
 from .planning.action_spec import DROID_ACTION_NAMES
 from .world_model import WorldModel
 

@@ -26,7 +26,7 @@ def test_goal_shape_checked():
 
 
 def test_state_energy_last_step_wraps_angles():
-    from wm_control.energy import state_energy
+    from wm_control.energies import state_energy
 
     states = torch.zeros(2, 2, 3)  # [S, H, P]: x, yaw, gripper
     states[0, -1] = torch.tensor([0.3, 3.1, 0.0])
@@ -41,3 +41,13 @@ def test_state_energy_last_step_wraps_angles():
     assert unwrapped[0].item() == pytest.approx((0.3 + 6.2) / 3, rel=1e-5)
     with pytest.raises(ValueError, match=r"goal state \[P\]"):
         state_energy(states, torch.zeros(4), angular)
+
+
+def test_the_package_energy_stays_the_function_once_the_planner_is_imported():
+    import subprocess
+    import sys
+
+    code = ("import wm_control.planning.mpc, wm_control.landscape\n"
+            "from wm_control import energy\n"
+            "assert callable(energy), type(energy)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

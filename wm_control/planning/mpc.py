@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..energy import energy, state_energy
+from ..energies import energy, state_energy
 from ..world_model import Rollout, WorldModel
 from .action_spec import ActionSpec
 from .solvers import PlanResult, Solver, WarmStart, shift_warm_start
@@ -44,7 +44,7 @@ class MPCController:
     box the arm's controller keeps position targets in (the state's first three entries are the
     end-effector position): the model imagines, and the controller returns, actions as the arm
     will carry them out (``None``: as planned); ``state_weight``: weight of the imagined state's
-    distance to the goal's state (:func:`~wm_control.energy.state_energy`) in the energy, when a
+    distance to the goal's state (:func:`~wm_control.energies.state_energy`) in the energy, when a
     goal state is given with the goal image (0: the image alone, the paper's energy).
     """
 

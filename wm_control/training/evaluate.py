@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from wm_control.data.token_cache import TokenCache
-from wm_control.energy import energy
+from wm_control.energies import energy
 from wm_control.training.batches import read_batch
 from wm_control.training.losses import teacher_forcing_l1
 

@@ -1,4 +1,6 @@
-"""Planning energy: L1 distance between imagined tokens and goal tokens (lower is better)."""
+"""Planning energies (lower is better): the L1 distance between imagined tokens and goal tokens
+(:func:`energy`, also ``wm_control.energy``), and the distance of imagined states to a goal state
+(:func:`state_energy`)."""
 
 from __future__ import annotations
 

@@ -91,23 +91,36 @@ default-model: default-model-data
 # datasets' settings) in its data-collection mode, at the stack's 4 Hz (each recorded step one
 # block of 5 OGBench control steps; only recorded frames are rendered). 100 episodes of 200 steps
 # (OGBench's 1000-step play episodes, ~11 pick-and-place cycles each): 20,000 frames, about
-# 35-40 min on one core. One rasteriser thread (LP_NUM_THREADS=1) renders fastest on 2 cores.
+# 20 min on one core. One rasteriser thread (LP_NUM_THREADS=1) renders fastest on 2 cores.
 OGBENCH_WORK ?= runs/ogbench_cube
 OGBENCH_MODEL := wm_control/pretrained/ogbench_cube
 OGBENCH_DATA = $(OGBENCH_WORK)/data/play
+OGBENCH_NOISY = $(OGBENCH_WORK)/data/noisy
+OGBENCH_COLLECT = OMP_NUM_THREADS=1 LP_NUM_THREADS=1 $(BIN)/wm-control collect \
+	  env=ogbench_cube_single episodes=100 env.max_episode_steps=200
 
+# ... and OGBench noisy data (`policy=oracle_noisy`: its closed-loop Markov oracle with Gaussian
+# action noise and 10 % random actions, seeds 100000-100099), the oracle whose trajectories
+# stable-worldmodel's protocol starts from. Same size and time. A dataset is written to a
+# temporary folder and moved into place when complete, so `test -d` never skips a partial one.
 .PHONY: ogbench-model-data
 ogbench-model-data: install
-	test -d $(OGBENCH_DATA) || OMP_NUM_THREADS=1 LP_NUM_THREADS=1 $(BIN)/wm-control collect \
-	  env=ogbench_cube_single policy=oracle episodes=100 env.max_episode_steps=200 seed=0 \
-	  repo_id=local/ogbench_cube_single_play output_dir=$(OGBENCH_DATA) \
-	  hydra.run.dir=$(OGBENCH_WORK)/logs/collect_play
+	test -d $(OGBENCH_DATA) || ( rm -rf $(OGBENCH_DATA).partial && $(OGBENCH_COLLECT) \
+	  policy=oracle seed=0 repo_id=local/ogbench_cube_single_play \
+	  output_dir=$(OGBENCH_DATA).partial hydra.run.dir=$(OGBENCH_WORK)/logs/collect_play && \
+	  mv $(OGBENCH_DATA).partial $(OGBENCH_DATA) )
+	test -d $(OGBENCH_NOISY) || ( rm -rf $(OGBENCH_NOISY).partial && $(OGBENCH_COLLECT) \
+	  policy=oracle_noisy seed=100000 repo_id=local/ogbench_cube_single_noisy \
+	  output_dir=$(OGBENCH_NOISY).partial hydra.run.dir=$(OGBENCH_WORK)/logs/collect_noisy && \
+	  mv $(OGBENCH_NOISY).partial $(OGBENCH_NOISY) )
 
-# The OGBench cube model itself: encoder pretraining (vit_mini, 64 px) on the play data's frames,
-# then the predictor (ac_mini, OGBench's action/state layout from configs/data/ogbench_cube.yaml)
-# with the encoder frozen; one torch thread each (OMP_NUM_THREADS=1). Each stage resumes from its
-# latest checkpoint (resume=true starts afresh when there is none), so an interrupted
-# `make ogbench-model` continues where it stopped; a stage whose model is written is skipped.
+# The OGBench cube model itself: encoder pretraining (vit_mini, 64 px) on the play data's frames;
+# the predictor (ac_mini, OGBench's action/state layout from configs/data/ogbench_cube.yaml) with
+# the encoder frozen, on play data (train=ogbench_cube); then the same predictor continued on play
+# and noisy data together (train=ogbench_cube_mix). One torch thread each (OMP_NUM_THREADS=1).
+# Each stage resumes from its latest checkpoint (resume=true starts afresh when there is none), so
+# an interrupted `make ogbench-model` continues where it stopped; a stage whose model is written
+# is skipped.
 OGBENCH_PRETRAIN = $(BIN)/wm-control pretrain data=ogbench_cube data.root=$(OGBENCH_DATA) \
 	  encoder=vit_mini image_size=64 steps=3000 batch_size=16 out_dir=$(OGBENCH_WORK)/encoder \
 	  resume=true hydra.run.dir=$(OGBENCH_WORK)/logs/pretrain
@@ -115,9 +128,17 @@ OGBENCH_TRAIN = $(BIN)/wm-control train model=pretrained_encoder \
 	  model.path=$(OGBENCH_WORK)/encoder/model predictor=ac_mini data=ogbench_cube \
 	  data.root=$(OGBENCH_DATA) train=ogbench_cube out_dir=$(OGBENCH_WORK)/predictor \
 	  resume=true hydra.run.dir=$(OGBENCH_WORK)/logs/train
+OGBENCH_TRAIN_MIX = $(BIN)/wm-control train model=ogbench_cube \
+	  model.path=$(OGBENCH_WORK)/predictor/model data=ogbench_cube data.root=$(OGBENCH_DATA) \
+	  'extra_datasets=[{root: $(OGBENCH_NOISY), repo_id: local/ogbench_cube_single_noisy}]' \
+	  train=ogbench_cube_mix out_dir=$(OGBENCH_WORK)/predictor_mix \
+	  resume=true hydra.run.dir=$(OGBENCH_WORK)/logs/train_mix
 
 .PHONY: ogbench-model
 ogbench-model: ogbench-model-data
 	test -f $(OGBENCH_WORK)/encoder/model/model.safetensors || OMP_NUM_THREADS=1 $(OGBENCH_PRETRAIN)
 	test -f $(OGBENCH_WORK)/predictor/model/model.safetensors || OMP_NUM_THREADS=1 $(OGBENCH_TRAIN)
-	mkdir -p $(OGBENCH_MODEL) && cp $(OGBENCH_WORK)/predictor/model/model.safetensors $(OGBENCH_MODEL)/model.safetensors
+	test -f $(OGBENCH_WORK)/predictor_mix/model/model.safetensors || \
+	  OMP_NUM_THREADS=1 $(OGBENCH_TRAIN_MIX)
+	mkdir -p $(OGBENCH_MODEL) && cp $(OGBENCH_WORK)/predictor_mix/model/model.safetensors \
+	  $(OGBENCH_MODEL)/model.safetensors

@@ -99,9 +99,11 @@ class RunParts:
     only when the update is logged (it may synchronise with the device).
     ``model()``: the model a checkpoint and the final ``model`` folder hold;
     ``metadata(step, metrics)``: its metadata after ``step`` updates, ``metrics`` the newest
-    validation. ``training_state()``: the rest of a checkpoint, what the run restores on resume
-    (called before ``model()``, so that its RNG states precede anything ``model()`` draws).
-    ``summary(end)``: the run's summary. ``validate(step)``: validation metrics (empty on all but
+    validation. ``training_state()``: what the run itself restores on resume (its data order,
+    masks, trainable modules); the loop adds the optimizer, the RNG states and the run's identity
+    (:func:`restore` reads the first two back) and calls it before ``model()``, so that the RNG
+    states precede anything ``model()`` draws. ``summary(end)``: the run's own summary entries,
+    after the loop's ``steps``, ``resumed_from_step`` and ``seconds``. ``validate(step)``: validation metrics (empty on all but
     the main process), every ``val_every`` updates; ``None`` for a run without validation.
     """
 
@@ -129,6 +131,15 @@ def start_run(config: LoopConfig) -> RunStart:
     state = checkpointing.load_training_state(checkpoint)
     checkpointing.check_same_run(state["run"], config.run_identity(), checkpoint, config.steps)
     return RunStart(directory, checkpoint, state)
+
+
+def restore(start: RunStart, optimizer: torch.optim.Optimizer) -> None:
+    """On resume, restore what the loop saved in the checkpoint: the optimizer's state, then the
+    RNG states (call it last, once the run has restored its own parts). No-op for a fresh run."""
+    if start.state is None:
+        return
+    optimizer.load_state_dict(start.state["optimizer"])
+    checkpointing.set_rng_state(start.state["rng"])
 
 
 def run_loop(
@@ -183,7 +194,12 @@ def run_loop(
             metrics = validate(done)
         if due(done, config.checkpoint_every):
             if ctx.is_main:
-                state = parts.training_state()  # first: it holds the RNG states before model()
+                state = {  # first: it holds the RNG states before model()
+                    **parts.training_state(),
+                    "optimizer": parts.optimizer.state_dict(),
+                    "rng": checkpointing.rng_state(),
+                    "run": config.run_identity(),
+                }
                 checkpointing.save_checkpoint(
                     start.checkpoints,
                     done,
@@ -199,6 +215,12 @@ def run_loop(
     final = out / "model"
     if ctx.is_main:
         parts.model().save_pretrained(final, metadata=parts.metadata(config.steps, metrics))
-    summary = parts.summary(LoopEnd(start.step, seconds, logged, first_metrics, metrics, final))
+    end = LoopEnd(start.step, seconds, logged, first_metrics, metrics, final)
+    summary = {
+        "steps": config.steps,
+        "resumed_from_step": start.step,
+        "seconds": round(seconds, 3),
+        **parts.summary(end),
+    }
     log.summary(summary)
     return summary

@@ -32,7 +32,7 @@ from wm_control.data.provenance import recording_records
 from wm_control.data.trajectories import DatasetConfig
 from wm_control.models.config import EncoderConfig, WorldModelConfig
 from wm_control.preprocess import to_model_input
-from wm_control.training import checkpointing, loop
+from wm_control.training import loop
 from wm_control.training.batches import WindowSampler
 from wm_control.training.masked_predictor import MaskedPredictor
 from wm_control.training.masks import MaskSpec, sample_masks
@@ -222,10 +222,9 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
         saved = WorldModel.from_pretrained(start.checkpoint / "model")
         target.load_state_dict(saved.encoder.state_dict())
         trainable.load_state_dict(state["trainable"])
-        optimizer.load_state_dict(state["optimizer"])
         sampler.load_state_dict(state["sampler"])
         masks_rng.set_state(state["masks_rng"])
-        checkpointing.set_rng_state(state["rng"])
+    loop.restore(start, optimizer)
     use_bf16 = config.bf16 and device.type == "cuda"
     loss_value = float("nan")  # of the newest update, for the checkpoint metadata
 
@@ -293,19 +292,13 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
     def training_state() -> dict[str, Any]:
         return {
             "trainable": trainable.state_dict(),
-            "optimizer": optimizer.state_dict(),
             "sampler": sampler.state_dict(),
             "masks_rng": masks_rng.get_state(),
-            "rng": checkpointing.rng_state(),
-            "run": config.run_identity(),
         }
 
     def summary(end: loop.LoopEnd) -> dict[str, Any]:
         updates = config.steps - end.start_step
         return {
-            "steps": config.steps,
-            "resumed_from_step": end.start_step,
-            "seconds": round(end.seconds, 3),
             "clips_per_s": updates * config.batch_size / max(end.seconds, 1e-9),
             "final_loss": loss_value,
             "clips_available": len(source),

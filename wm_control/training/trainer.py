@@ -22,7 +22,7 @@ from wm_control.data.provenance import recording_records
 from wm_control.data.token_cache import TokenCache, open_token_caches
 from wm_control.layouts import check_layouts
 from wm_control.models.presets import predictor_preset, predictor_preset_names
-from wm_control.training import checkpointing, loop
+from wm_control.training import loop
 from wm_control.training.batches import WindowSampler, read_batch, shard, split_parts
 from wm_control.training.config import TrainConfig
 from wm_control.training.distributed import DistributedContext, average, setup
@@ -126,9 +126,8 @@ def _train(
         )
     optimizer = build_optimizer(wm.predictor, config.optim)
     if start.state is not None:
-        optimizer.load_state_dict(start.state["optimizer"])
         sampler.load_state_dict(start.state["sampler"])
-        checkpointing.set_rng_state(start.state["rng"])
+    loop.restore(start, optimizer)
     use_bf16 = config.bf16 and ctx.device.type == "cuda"
 
     def update(step: int, lr: float) -> Callable[[], dict[str, float]]:
@@ -189,20 +188,12 @@ def _train(
         }
 
     def training_state() -> dict[str, Any]:
-        return {
-            "optimizer": optimizer.state_dict(),
-            "sampler": sampler.state_dict(),
-            "rng": checkpointing.rng_state(),
-            "run": config.run_identity(),
-        }
+        return {"sampler": sampler.state_dict()}
 
     def summary(end: loop.LoopEnd) -> dict[str, Any]:
         updates = config.steps - end.start_step
         return {
-            "steps": config.steps,
-            "resumed_from_step": end.start_step,
             "processes": ctx.world_size,
-            "seconds": round(end.seconds, 3),
             "samples_per_s": updates * config.batch_size / max(end.seconds, 1e-9),
             **{f"train/{k}": end.logged.get(k, float("nan")) for k in TRAIN_LOSSES},
             **{f"{k} (start)": v for k, v in end.first_metrics.items()},

@@ -5,7 +5,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 from safetensors import safe_open
 
 import envs  # noqa: F401  (registers the tasks)
@@ -13,13 +12,12 @@ from wm_control import WorldModel, energy
 from wm_control.cli.image_inputs import REPO_ROOT
 from wm_control.model_source import ModelSource
 
-CONFIG = REPO_ROOT / "configs" / "model" / "sim_default.yaml"
+from shipped_models import load_shipped_model
 
 
 @pytest.fixture(scope="module")
 def shipped() -> tuple[ModelSource, WorldModel]:
-    source = ModelSource.from_dict(OmegaConf.to_container(OmegaConf.load(CONFIG), resolve=True))
-    return source, source.load(REPO_ROOT)
+    return load_shipped_model("sim_default")
 
 
 def test_shipped_model_is_small_and_its_config_matches_its_weights(shipped) -> None:

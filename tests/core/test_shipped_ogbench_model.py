@@ -4,20 +4,18 @@ of `make ogbench-model`), and its encoder sees the cube."""
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 import envs  # noqa: F401  (registers the tasks)
 from wm_control import WorldModel, energy
 from wm_control.cli.image_inputs import REPO_ROOT
 from wm_control.model_source import ModelSource
 
-CONFIG = REPO_ROOT / "configs" / "model" / "ogbench_cube.yaml"
+from shipped_models import load_shipped_model
 
 
 @pytest.fixture(scope="module")
 def shipped() -> tuple[ModelSource, WorldModel]:
-    source = ModelSource.from_dict(OmegaConf.to_container(OmegaConf.load(CONFIG), resolve=True))
-    return source, source.load(REPO_ROOT)
+    return load_shipped_model("ogbench_cube")
 
 
 def test_it_is_small_and_declares_ogbench_layout(shipped) -> None:

@@ -100,11 +100,11 @@ class MPCAgent:
             if len(self.goal_states) != len(self.goals):
                 raise ValueError(f"{type(task).__name__}: expected one goal configuration per goal "
                                  f"image ({len(self.goals)}), found {len(self.goal_states)}")
-        steps = self.subgoal_steps or getattr(self.env.unwrapped, "subgoal_steps", None)
+        steps = self.subgoal_steps or getattr(task, "subgoal_steps", None)
         self._schedule = goal_schedule(len(self.goals), self.max_steps, steps)
         jaws = self.subgoal_jaws
         if jaws is None and not self.fixed_goals:
-            jaws = getattr(self.env.unwrapped, "subgoal_jaws", None)
+            jaws = getattr(task, "subgoal_jaws", None)
         if jaws is None or jaws == "search":
             jaws = ["search"] * len(self.goals)
         self.jaws = check_jaw_schedule(jaws, len(self.goals))

@@ -78,6 +78,7 @@ class MPCController:
         self.state_weight = float(state_weight)
         self._goal: torch.Tensor | None = None
         self._goal_state: torch.Tensor | None = None  # [P]
+        self._angular = torch.tensor(model.layout.angular_states, device=model.device)  # [P] bool
         self._warm: WarmStart | None = None
 
     @property
@@ -153,7 +154,6 @@ class MPCController:
             return self.workspace.executed(actions, state_t[:3], self.spec.names, per_unit)
 
         goal_state = self._goal_state if self.state_weight > 0 else None
-        angular = torch.tensor(self.model.layout.angular_states, device=device)  # [P]
 
         def rollout_fn(actions: torch.Tensor) -> Rollout:  # [S, H, A] -> tokens [S, H, N, D]
             return self.model.rollout(tokens0, state_t.view(1, 1, -1), executed(actions).to(dtype))
@@ -161,7 +161,8 @@ class MPCController:
         def energy_fn(imagined: Rollout) -> torch.Tensor:  # -> [S]
             total = energy(imagined.tokens, goal, self.discount).float()
             if goal_state is not None:
-                distance = state_energy(imagined.states.float(), goal_state, angular, self.discount)
+                states = imagined.states.float()  # [S, H, P]
+                distance = state_energy(states, goal_state, self._angular, self.discount)
                 total = total + self.state_weight * distance
             return total
 

@@ -11,6 +11,7 @@ HEADER = (
     "# Regenerate with `make lock`.\n"
 )
 
+
 def pinned(line: str) -> str:
     """`name @ file:///…/name-1.2.3-….whl` (a local wheel) → `name==1.2.3`; other lines unchanged."""
     if " @ " not in line:
@@ -20,10 +21,14 @@ def pinned(line: str) -> str:
     return f"{name}=={version}"
 
 
-lines = [pinned(line.strip()) for line in sys.stdin if line.strip() and not line.startswith(("-e", "#"))]
+lines = [
+    pinned(line.strip()) for line in sys.stdin if line.strip() and not line.startswith(("-e", "#"))
+]
 names = {line.split("==")[0].lower().replace("_", "-") for line in lines}
 kept = [
-    line for line in lines
-    if (name := line.split("==")[0].lower().replace("_", "-")).startswith("ros-") or f"ros-{name}" not in names
+    line
+    for line in lines
+    if (name := line.split("==")[0].lower().replace("_", "-")).startswith("ros-")
+    or f"ros-{name}" not in names
 ]
 sys.stdout.write(HEADER + "\n".join(kept) + "\n")

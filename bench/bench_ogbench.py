@@ -47,8 +47,10 @@ def render_times(fast: bool, frames: int) -> dict[str, float]:
             scene.step(rng.uniform(-1, 1, 5))
             physics.append(time.perf_counter() - start)
             scene.skip_pixels = False
-        return {"render": 1000 * float(np.median(renders)),
-                "physics": 1000 * float(np.median(physics))}
+        return {
+            "render": 1000 * float(np.median(renders)),
+            "physics": 1000 * float(np.median(physics)),
+        }
     finally:
         env.close()
 
@@ -76,11 +78,24 @@ def collection_frames_per_second(episodes: int, steps: int) -> float:
     from envs.config import EnvConfig
     from wm_control.cli.collect import CollectConfig, collect_dataset
 
-    env = EnvConfig(id="wm_control/OGBenchCubeSingle-v0", task="cube", image_size=64,
-                    control_hz=4, timestep=0.002, max_episode_steps=steps, mode="data_collection")
+    env = EnvConfig(
+        id="wm_control/OGBenchCubeSingle-v0",
+        task="cube",
+        image_size=64,
+        control_hz=4,
+        timestep=0.002,
+        max_episode_steps=steps,
+        mode="data_collection",
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        config = CollectConfig(env=env, output_dir=Path(tmp) / "ds", episodes=episodes,
-                               policy="oracle", steps_after_success=None, progress=False)
+        config = CollectConfig(
+            env=env,
+            output_dir=Path(tmp) / "ds",
+            episodes=episodes,
+            policy="oracle",
+            steps_after_success=None,
+            progress=False,
+        )
         start = time.perf_counter()
         summary = collect_dataset(config)
         return summary.frames / (time.perf_counter() - start)
@@ -115,8 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{load:.1f} at the start), MUJOCO_GL={os.environ.get('MUJOCO_GL')}, mujoco "
         f"{mujoco.__version__}; pinned to one core, `LP_NUM_THREADS=1`.",
         "",
-        "### One 64 x 64 frame of visual-cube-single-v0 (median of "
-        f"{frames}, side by side)",
+        f"### One 64 x 64 frame of visual-cube-single-v0 (median of {frames}, side by side)",
         "",
         "| visuals | render ms | frames/s | one 20 Hz physics step (ms) |",
         "|---|---|---|---|",

@@ -54,15 +54,23 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def observed(model: WorldModel, frame: np.ndarray, state: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+def observed(
+    model: WorldModel, frame: np.ndarray, state: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The encoded frame ``[1, 1, N, D]`` and state ``[1, 1, P]`` a plan starts from (shared by all samples)."""
     with torch.no_grad():
         tokens = model.encode(frame)
     return tokens, torch.as_tensor(state, device=model.device, dtype=model.dtype).view(1, 1, -1)
 
 
-def bare_forward_seconds(model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int,
-                         iterations: int, horizon: int) -> float:
+def bare_forward_seconds(
+    model: WorldModel,
+    frame: np.ndarray,
+    state: np.ndarray,
+    samples: int,
+    iterations: int,
+    horizon: int,
+) -> float:
     """The predictor passes a plan must make (iterations rollouts of `samples` + 1 of the plan) and
     the energies, with no sampling or bookkeeping: the floor the planner is compared with."""
     device, dtype = model.device, model.dtype
@@ -80,8 +88,14 @@ def bare_forward_seconds(model: WorldModel, frame: np.ndarray, state: np.ndarray
     return time.perf_counter() - start
 
 
-def predictor_gflop(model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int, iterations: int,
-                    horizon: int) -> float:
+def predictor_gflop(
+    model: WorldModel,
+    frame: np.ndarray,
+    state: np.ndarray,
+    samples: int,
+    iterations: int,
+    horizon: int,
+) -> float:
     """Matrix-product GFLOP (linears and attention; 2 per multiply-add) of the passes a plan makes,
     counted by torch's FLOP counter. Counted with gradients enabled, where CPU linears take the
     plain ``F.linear`` the counter knows (the same products as the oneDNN path), and with the
@@ -103,7 +117,9 @@ def predictor_gflop(model: WorldModel, frame: np.ndarray, state: np.ndarray, sam
     return (iterations * counts[0] + counts[1]) / 1e9
 
 
-def gemm_gflops(device: torch.device, dtype: torch.dtype, size: int = 2048, reps: int = 10) -> float:
+def gemm_gflops(
+    device: torch.device, dtype: torch.dtype, size: int = 2048, reps: int = 10
+) -> float:
     """The machine's rate for one large square matrix product through the same linear layer the
     predictor uses (oneDNN on CPU): the ceiling the planner's GFLOP/s is compared with."""
     layer = nn.Linear(size, size, bias=False, device=device, dtype=dtype)
@@ -119,22 +135,30 @@ def gemm_gflops(device: torch.device, dtype: torch.dtype, size: int = 2048, reps
     return 2 * size**3 * reps / (time.perf_counter() - start) / 1e9
 
 
-def plain_step(model: WorldModel, tokens: torch.Tensor, state: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+def plain_step(
+    model: WorldModel, tokens: torch.Tensor, state: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
     """One imagined step ``[S, 1, N, D]`` computed plainly: every block on every token of every sample
     (the observation repeated per sample, condition-token outputs computed in the last block)."""
     p = model.predictor
     S = actions.shape[0]
-    cond = torch.stack([p.action_encoder(actions), p.state_encoder(state.expand(S, -1, -1))], dim=2)  # [S, 1, 2, W]
+    cond = torch.stack(
+        [p.action_encoder(actions), p.state_encoder(state.expand(S, -1, -1))], dim=2
+    )  # [S, 1, 2, W]
     frames = linear(tokens, p.predictor_embed).expand(S, -1, -1, -1)  # [S, 1, N, W]
     x = torch.cat([cond, frames], dim=2).flatten(1, 2)  # [S, 2+N, W]
     positions = p._positions(0, 1, 2, *model.grid, x.device).flatten(0, 1)  # [2+N, 3]
     rope = RotaryTables.from_positions(positions, p.config.width // p.config.num_heads, x.dtype)
     for block in p.predictor_blocks:
         x = block(x, rope)
-    return layer_norm(linear(p.predictor_norm(x[:, 2:]), p.predictor_proj)).unsqueeze(1)  # [S, 1, N, D]
+    return layer_norm(linear(p.predictor_norm(x[:, 2:]), p.predictor_proj)).unsqueeze(
+        1
+    )  # [S, 1, N, D]
 
 
-def shortcut_speedup(model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int, reps: int) -> dict:
+def shortcut_speedup(
+    model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int, reps: int
+) -> dict:
     """One rollout step of ``samples`` actions with the predictor's shortcuts (shared first-block
     projection of the observation, patch-only last block) against :func:`plain_step`, interleaved."""
     device, dtype = model.device, model.dtype
@@ -142,8 +166,10 @@ def shortcut_speedup(model: WorldModel, frame: np.ndarray, state: np.ndarray, sa
     tokens, state0 = observed(model, frame, state)
     with torch.inference_mode():
         actions = (torch.randn(samples, 1, 7, generator=g) * 0.05).to(device=device, dtype=dtype)
-        runs = {"shortcuts": lambda: model.rollout(tokens, state0, actions).tokens,
-                "plain": lambda: plain_step(model, tokens, state0, actions)}
+        runs = {
+            "shortcuts": lambda: model.rollout(tokens, state0, actions).tokens,
+            "plain": lambda: plain_step(model, tokens, state0, actions),
+        }
         outputs = {name: run() for name, run in runs.items()}
         for run in 2 * list(runs.values()):  # warm-up
             run()
@@ -156,13 +182,28 @@ def shortcut_speedup(model: WorldModel, frame: np.ndarray, state: np.ndarray, sa
                 _sync(device)
                 times[name].append(time.perf_counter() - start)
     fast, plain = statistics.median(times["shortcuts"]), statistics.median(times["plain"])
-    return {"rollout_seconds": fast, "plain_seconds": plain, "speedup": plain / fast,
-            "max_abs_difference": (outputs["shortcuts"] - outputs["plain"]).abs().max().item()}
+    return {
+        "rollout_seconds": fast,
+        "plain_seconds": plain,
+        "speedup": plain / fast,
+        "max_abs_difference": (outputs["shortcuts"] - outputs["plain"]).abs().max().item(),
+    }
 
 
-def measure(model: WorldModel, frame: np.ndarray, goal: np.ndarray, state: np.ndarray, samples: int,
-            iterations: int, horizon: int, max_step: float, actions: int) -> dict:
-    planner = CEMPlanner(CEMConfig(samples=samples, iterations=iterations, elites=10, horizon=horizon))
+def measure(
+    model: WorldModel,
+    frame: np.ndarray,
+    goal: np.ndarray,
+    state: np.ndarray,
+    samples: int,
+    iterations: int,
+    horizon: int,
+    max_step: float,
+    actions: int,
+) -> dict:
+    planner = CEMPlanner(
+        CEMConfig(samples=samples, iterations=iterations, elites=10, horizon=horizon)
+    )
     controller = MPCController(model, planner, ActionSpec.droid(max_step=max_step))
     controller.set_goal(goal)
     controller.act(frame, state)  # warm-up
@@ -197,8 +238,9 @@ def measure(model: WorldModel, frame: np.ndarray, goal: np.ndarray, state: np.nd
     return result
 
 
-def notebook_rollout(model: WorldModel, tokens: torch.Tensor, state: torch.Tensor,
-                     actions: torch.Tensor) -> torch.Tensor:
+def notebook_rollout(
+    model: WorldModel, tokens: torch.Tensor, state: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
     """Imagined tokens ``[S, H, N, D]`` computed as Meta's notebook planner does (the reference
     facts: "re-runs the whole sequence for every sample at every iteration with a dense boolean
     mask and no caching"): for every imagined step, the observed frame and the frames imagined so
@@ -213,7 +255,9 @@ def notebook_rollout(model: WorldModel, tokens: torch.Tensor, state: torch.Tenso
     head_dim = p.config.width // p.config.num_heads
     for h in range(H):
         T = h + 1
-        cond = torch.stack([p.action_encoder(actions[:, :T]), p.state_encoder(states)], dim=2)  # [S, T, 2, W]
+        cond = torch.stack(
+            [p.action_encoder(actions[:, :T]), p.state_encoder(states)], dim=2
+        )  # [S, T, 2, W]
         x = torch.cat([cond, p.predictor_embed(frames)], dim=2).flatten(1, 2)  # [S, T·(2+N), W]
         positions = p._positions(0, T, 2, *model.grid, x.device).flatten(0, 1)  # [T·(2+N), 3]
         rope = RotaryTables.from_positions(positions, head_dim, x.dtype)
@@ -223,12 +267,21 @@ def notebook_rollout(model: WorldModel, tokens: torch.Tensor, state: torch.Tenso
         last = x.unflatten(1, (T, 2 + N))[:, -1, 2:]  # [S, N, W]
         out = layer_norm(p.predictor_proj(p.predictor_norm(last)))  # [S, N, D]
         frames = torch.cat([frames, out.unsqueeze(1)], dim=1)  # [S, T+1, N, D]
-        states = torch.cat([states, model.layout.integrate(states[:, -1], actions[:, h]).unsqueeze(1)], dim=1)
+        states = torch.cat(
+            [states, model.layout.integrate(states[:, -1], actions[:, h]).unsqueeze(1)], dim=1
+        )
     return frames[:, 1:]
 
 
-def solver_plan(model: WorldModel, solver: Solver, spec: ActionSpec, frame: np.ndarray, goal: torch.Tensor,
-                state: np.ndarray, notebook: bool = False):
+def solver_plan(
+    model: WorldModel,
+    solver: Solver,
+    spec: ActionSpec,
+    frame: np.ndarray,
+    goal: torch.Tensor,
+    state: np.ndarray,
+    notebook: bool = False,
+):
     """One planning call as the controller makes it (encode the frame, plan), from a restarted
     random stream; ``notebook``: with :func:`notebook_rollout` instead of the project's rollout."""
     solver.reset()
@@ -241,11 +294,20 @@ def solver_plan(model: WorldModel, solver: Solver, spec: ActionSpec, frame: np.n
                 return notebook_rollout(model, tokens0, state0, actions.to(model.dtype))
             return model.rollout(tokens0, state0, actions.to(model.dtype)).tokens
 
-        return solver.plan(rollout_fn, lambda imagined: energy(imagined, goal).float(), spec, None, model.device)
+        return solver.plan(
+            rollout_fn, lambda imagined: energy(imagined, goal).float(), spec, None, model.device
+        )
 
 
-def solver_gflop(model: WorldModel, solver: Solver, spec: ActionSpec, frame: np.ndarray, goal: torch.Tensor,
-                 state: np.ndarray, notebook: bool = False) -> float:
+def solver_gflop(
+    model: WorldModel,
+    solver: Solver,
+    spec: ActionSpec,
+    frame: np.ndarray,
+    goal: torch.Tensor,
+    state: np.ndarray,
+    notebook: bool = False,
+) -> float:
     """Matrix-product GFLOP of one planning call (forward and, for gd, backward passes), counted
     by torch's FLOP counter on one iteration's batch and scaled by the iterations (+ the plan)."""
     cfg = solver.config
@@ -270,7 +332,9 @@ def solver_gflop(model: WorldModel, solver: Solver, spec: ActionSpec, frame: np.
                 if solver.differentiable and batch > 1:
                     energy_and_gradient(rollout_fn, energy_fn, t, u)
                 else:
-                    with torch.enable_grad():  # the counter sees CPU linears as F.linear with grad on
+                    with (
+                        torch.enable_grad()
+                    ):  # the counter sees CPU linears as F.linear with grad on
                         energy_fn(rollout_fn(u))
             counts.append(counter.get_total_flops())
     finally:
@@ -279,28 +343,43 @@ def solver_gflop(model: WorldModel, solver: Solver, spec: ActionSpec, frame: np.
     return (cfg.iterations * counts[0] + counts[1]) / 1e9
 
 
-def compare_solvers(model: WorldModel, frame: np.ndarray, goal_frame: np.ndarray, state: np.ndarray,
-                    samples: int, iterations: int, horizon: int, max_step: float, actions: int,
-                    gemm: float) -> dict:
+def compare_solvers(
+    model: WorldModel,
+    frame: np.ndarray,
+    goal_frame: np.ndarray,
+    state: np.ndarray,
+    samples: int,
+    iterations: int,
+    horizon: int,
+    max_step: float,
+    actions: int,
+    gemm: float,
+) -> dict:
     """Seconds per action of Meta's notebook CEM and of every solver at the same budget (samples ×
     iterations; gd: starts × Adam steps), measured in alternating order, round after round, so
     that machine noise hits all alike; the notebook CEM's plan is checked against ours."""
     spec = ActionSpec.droid(max_step=max_step)
     goal = model.encode(goal_frame)[0, 0]
-    base = PlannerConfig(samples=samples, iterations=iterations, elites=10, horizon=horizon, max_step=max_step)
+    base = PlannerConfig(
+        samples=samples, iterations=iterations, elites=10, horizon=horizon, max_step=max_step
+    )
     entries = {"meta notebook cem": (base.planner(), True)}
     for name in SOLVERS:
         entries[name] = (PlannerConfig(**{**base.to_dict(), "solver": name}).planner(), False)
     ours = solver_plan(model, entries["cem"][0], spec, frame, goal, state)
-    meta = solver_plan(model, entries["meta notebook cem"][0], spec, frame, goal, state, notebook=True)
-    agreement = {"max_abs_action_difference": (ours.actions - meta.actions).abs().max().item(),
-                 "energies": [ours.energy, meta.energy]}
+    meta = solver_plan(
+        model, entries["meta notebook cem"][0], spec, frame, goal, state, notebook=True
+    )
+    agreement = {
+        "max_abs_action_difference": (ours.actions - meta.actions).abs().max().item(),
+        "energies": [ours.energy, meta.energy],
+    }
     times: dict[str, list[float]] = {name: [] for name in entries}
     for name, (solver, notebook) in entries.items():  # warm-up
         solver_plan(model, solver, spec, frame, goal, state, notebook)
     for i in range(actions):
         order = list(entries.items())
-        for name, (solver, notebook) in (order if i % 2 == 0 else order[::-1]):
+        for name, (solver, notebook) in order if i % 2 == 0 else order[::-1]:
             _sync(model.device)
             start = time.perf_counter()
             result = solver_plan(model, solver, spec, frame, goal, state, notebook)
@@ -312,18 +391,30 @@ def compare_solvers(model: WorldModel, frame: np.ndarray, goal_frame: np.ndarray
     for name, (solver, notebook) in entries.items():
         seconds = statistics.median(times[name])
         gflop = solver_gflop(model, solver, spec, frame, goal, state, notebook)
-        rows[name] = {"seconds_per_action": seconds, "all_seconds": times[name], "speedup_over_meta": meta_s / seconds,
-                      "gflop_per_action": gflop, "gflops_achieved": gflop / seconds,
-                      "share_of_gemm_rate": gflop / seconds / gemm, "plan_energy": times[f"{name} energy"][0]}
-    return {"budget": f"{samples}x{iterations} h{horizon}", "rows": rows, "plan_agreement": agreement}
+        rows[name] = {
+            "seconds_per_action": seconds,
+            "all_seconds": times[name],
+            "speedup_over_meta": meta_s / seconds,
+            "gflop_per_action": gflop,
+            "gflops_achieved": gflop / seconds,
+            "share_of_gemm_rate": gflop / seconds / gemm,
+            "plan_energy": times[f"{name} energy"][0],
+        }
+    return {
+        "budget": f"{samples}x{iterations} h{horizon}",
+        "rows": rows,
+        "plan_agreement": agreement,
+    }
 
 
 def solver_table(device: str, result: dict) -> list[str]:
     lines = []
     for name, r in result["rows"].items():
-        lines.append(f"| {device} | {result['budget']} | {name} | {r['seconds_per_action']:.3f} | "
-                     f"**{r['speedup_over_meta']:.2f}x** | {r['gflop_per_action']:.1f} | "
-                     f"{r['gflops_achieved']:.0f} ({r['share_of_gemm_rate']:.0%}) | {r['plan_energy']:.4f} |")
+        lines.append(
+            f"| {device} | {result['budget']} | {name} | {r['seconds_per_action']:.3f} | "
+            f"**{r['speedup_over_meta']:.2f}x** | {r['gflop_per_action']:.1f} | "
+            f"{r['gflops_achieved']:.0f} ({r['share_of_gemm_rate']:.0%}) | {r['plan_energy']:.4f} |"
+        )
     return lines
 
 
@@ -331,7 +422,10 @@ def tiny_reference() -> tuple[WorldModel, np.ndarray, np.ndarray, np.ndarray]:
     fixtures = ROOT / "tests" / "fixtures"
     data = np.load(fixtures / "vjepa2_tiny_official.npz")
     model = WorldModel.from_pretrained(
-        fixtures / "vjepa2_tiny_official.pt", encoder_num_heads=4, predictor_num_heads=4, image_size=64
+        fixtures / "vjepa2_tiny_official.pt",
+        encoder_num_heads=4,
+        predictor_num_heads=4,
+        image_size=64,
     )
     return model, data["frames"][0, 0], data["frames"][0, 2], data["states"][0, 0]
 
@@ -350,9 +444,11 @@ def released_scale_gpu() -> tuple[WorldModel, np.ndarray, np.ndarray, np.ndarray
 
 def table_row(device: str, model: str, budget: str, r: dict, gemm: float, memory: str) -> str:
     """One markdown row of :func:`measure`'s result ``r`` on a machine whose GEMM rate is ``gemm`` GFLOP/s."""
-    return (f"| {device} | {model} | {budget} | {r['seconds_per_action']:.3f} | {r['bare_forward_seconds']:.3f} | "
-            f"{r['overhead_ratio']:.2f} | {memory} | {r['gflop_per_action']:.1f} | "
-            f"{r['gflops_achieved']:.0f} ({r['gflops_achieved'] / gemm:.0%}) | {r['gflop_per_action'] / gemm:.3f} |")
+    return (
+        f"| {device} | {model} | {budget} | {r['seconds_per_action']:.3f} | {r['bare_forward_seconds']:.3f} | "
+        f"{r['overhead_ratio']:.2f} | {memory} | {r['gflop_per_action']:.1f} | "
+        f"{r['gflops_achieved']:.0f} ({r['gflops_achieved'] / gemm:.0%}) | {r['gflop_per_action'] / gemm:.3f} |"
+    )
 
 
 def main() -> None:
@@ -360,10 +456,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--actions", type=int, default=5, help="planning calls measured per budget")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "planner.md")
-    parser.add_argument("--solvers-out", type=Path, default=ROOT / "bench" / "results" / "planner_solvers.md")
-    parser.add_argument("--default-allocator", action="store_true", help="skip tune_cpu_allocator()")
-    parser.add_argument("--only-solvers", action="store_true", help="only the solvers against Meta's notebook CEM")
-    parser.add_argument("--quick", action="store_true", help="solvers at 80 x 3 only (a smoke test of the bench)")
+    parser.add_argument(
+        "--solvers-out", type=Path, default=ROOT / "bench" / "results" / "planner_solvers.md"
+    )
+    parser.add_argument(
+        "--default-allocator", action="store_true", help="skip tune_cpu_allocator()"
+    )
+    parser.add_argument(
+        "--only-solvers", action="store_true", help="only the solvers against Meta's notebook CEM"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="solvers at 80 x 3 only (a smoke test of the bench)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     allocator = "glibc defaults" if args.default_allocator else f"tuned: {tune_cpu_allocator()}"
@@ -373,8 +477,9 @@ def main() -> None:
     main_solvers(args, allocator, model, frame, goal, state)
 
 
-def main_solvers(args, allocator: str, model: WorldModel, frame: np.ndarray, goal: np.ndarray,
-                 state: np.ndarray) -> None:
+def main_solvers(
+    args, allocator: str, model: WorldModel, frame: np.ndarray, goal: np.ndarray, state: np.ndarray
+) -> None:
     """Every solver against Meta's notebook CEM at the paper's and the notebook's budgets."""
     gemm = gemm_gflops(torch.device("cpu"), torch.float32)
     print(f"GEMM rate, CPU float32: {gemm:.0f} GFLOP/s", flush=True)
@@ -382,13 +487,17 @@ def main_solvers(args, allocator: str, model: WorldModel, frame: np.ndarray, goa
     results, rows = [], []
     budgets = [("quick", 80, 3, 2, 0.05)] if args.quick else BUDGETS
     for _, samples, iterations, horizon, max_step in budgets:
-        result = compare_solvers(model, frame, goal, state, samples, iterations, horizon, max_step, args.actions, gemm)
+        result = compare_solvers(
+            model, frame, goal, state, samples, iterations, horizon, max_step, args.actions, gemm
+        )
         results.append(result)
         rows += solver_table(device, result)
         print("\n".join(solver_table(device, result)), flush=True)
         agreement = result["plan_agreement"]
-        print(f"plan agreement ({result['budget']}): max |ours - meta| = {agreement['max_abs_action_difference']:.1e}",
-              flush=True)
+        print(
+            f"plan agreement ({result['budget']}): max |ours - meta| = {agreement['max_abs_action_difference']:.1e}",
+            flush=True,
+        )
     gemm_after = gemm_gflops(torch.device("cpu"), torch.float32)
     header = [
         "# Solvers against Meta's notebook CEM",
@@ -416,25 +525,36 @@ def main_solvers(args, allocator: str, model: WorldModel, frame: np.ndarray, goa
     print(f"written: {args.solvers_out}")
 
 
-def main_budgets(args, allocator: str, model: WorldModel, frame: np.ndarray, goal: np.ndarray,
-                 state: np.ndarray) -> None:
+def main_budgets(
+    args, allocator: str, model: WorldModel, frame: np.ndarray, goal: np.ndarray, state: np.ndarray
+) -> None:
     """CEM at Meta's budgets against the bare predictor passes; the predictor's shortcuts."""
     rows, raw = [], {}
     gemm = {"cpu float32": gemm_gflops(torch.device("cpu"), torch.float32)}
     print(f"GEMM rate, CPU float32: {gemm['cpu float32']:.0f} GFLOP/s", flush=True)
     r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)
     raw["cpu tiny shortcuts 800 samples"] = r
-    shortcuts = (f"Predictor shortcuts, one rollout step of 800 samples (CPU x{args.threads} threads, median of "
-                 f"{4 * args.actions + 1}, interleaved): {r['rollout_seconds'] * 1e3:.1f} ms against "
-                 f"{r['plain_seconds'] * 1e3:.1f} ms for the plain computation, **{r['speedup']:.2f}x** "
-                 f"(max abs difference {r['max_abs_difference']:.1e}).")
+    shortcuts = (
+        f"Predictor shortcuts, one rollout step of 800 samples (CPU x{args.threads} threads, median of "
+        f"{4 * args.actions + 1}, interleaved): {r['rollout_seconds'] * 1e3:.1f} ms against "
+        f"{r['plain_seconds'] * 1e3:.1f} ms for the plain computation, **{r['speedup']:.2f}x** "
+        f"(max abs difference {r['max_abs_difference']:.1e})."
+    )
     print(shortcuts, flush=True)
     for name, samples, iterations, horizon, max_step in BUDGETS:
         r = measure(model, frame, goal, state, samples, iterations, horizon, max_step, args.actions)
         raw[f"cpu tiny {name}"] = r
         rss = r["rss_mib_first_last"]
-        rows.append(table_row(f"CPU x{args.threads} threads", "tiny reference", name, r, gemm["cpu float32"],
-                              f"{rss[0]:.0f} → {rss[1]:.0f} MiB RSS"))
+        rows.append(
+            table_row(
+                f"CPU x{args.threads} threads",
+                "tiny reference",
+                name,
+                r,
+                gemm["cpu float32"],
+                f"{rss[0]:.0f} → {rss[1]:.0f} MiB RSS",
+            )
+        )
         print(rows[-1], flush=True)
     if torch.cuda.is_available():
         model, frame, goal, state = released_scale_gpu()
@@ -442,8 +562,16 @@ def main_budgets(args, allocator: str, model: WorldModel, frame: np.ndarray, goa
         r = measure(model, frame, goal, state, 800, 10, 1, 0.075, args.actions)
         raw["cuda released-scale paper 800x10 h1"] = r
         peak = r["cuda_peak_mib_first_last"]
-        rows.append(table_row(f"{torch.cuda.get_device_name()} bf16", "ViT-g + 24x1024 predictor", "paper 800x10 h1",
-                              r, gemm["cuda bfloat16"], f"{peak[0]:.0f} → {peak[1]:.0f} MiB peak"))
+        rows.append(
+            table_row(
+                f"{torch.cuda.get_device_name()} bf16",
+                "ViT-g + 24x1024 predictor",
+                "paper 800x10 h1",
+                r,
+                gemm["cuda bfloat16"],
+                f"{peak[0]:.0f} → {peak[1]:.0f} MiB peak",
+            )
+        )
         print(rows[-1], flush=True)
     gemm_after = gemm_gflops(torch.device("cpu"), torch.float32)
     raw["gemm_gflops"] = {**gemm, "cpu float32 after the runs": gemm_after}
@@ -454,7 +582,8 @@ def main_budgets(args, allocator: str, model: WorldModel, frame: np.ndarray, goa
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}. "
         f"Median of {args.actions} planning calls; the bare passes are measured interleaved with them. "
         f"Allocator: {allocator}. GEMM rate measured in this run (one square product through the predictor's "
-        f"linear layer): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in gemm.items())
+        f"linear layer): "
+        + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in gemm.items())
         + f" (CPU again after the runs: {gemm_after:.0f}; the rows use the first reading).",
         "GFLOP: the matrix products of one plan (CEM iterations + the plan's evaluation), counted by torch's FLOP "
         "counter; the last column is the time they would take at the GEMM rate (the arithmetic limit).",
@@ -465,7 +594,14 @@ def main_budgets(args, allocator: str, model: WorldModel, frame: np.ndarray, goa
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    text = "\n".join(header + rows) + "\n\n" + shortcuts + "\n\n```json\n" + json.dumps(raw, indent=2) + "\n```\n"
+    text = (
+        "\n".join(header + rows)
+        + "\n\n"
+        + shortcuts
+        + "\n\n```json\n"
+        + json.dumps(raw, indent=2)
+        + "\n```\n"
+    )
     args.out.write_text(text)
     print(f"written: {args.out}")
 

@@ -39,10 +39,24 @@ def play(task: str, solver: str, samples: int, iterations: int, args, folder: Pa
     """The outcomes of one `wm-control eval` run of the planner with this solver and budget."""
     elites = min(10, samples)
     run = folder / f"{task}_{solver}_{samples}x{iterations}"
-    wm_control(["eval", f"tasks=[{task}]", "agents=[planner]", f"episodes={args.episodes}", f"seed={args.seed}",
-                f"model={args.model}", "progress=false", f"threads={args.threads}", f"planner={args.planner}",
-                f"planner.solver={solver}", f"planner.samples={samples}", f"planner.iterations={iterations}",
-                f"planner.elites={elites}", f"hydra.run.dir={run}"])
+    wm_control(
+        [
+            "eval",
+            f"tasks=[{task}]",
+            "agents=[planner]",
+            f"episodes={args.episodes}",
+            f"seed={args.seed}",
+            f"model={args.model}",
+            "progress=false",
+            f"threads={args.threads}",
+            f"planner={args.planner}",
+            f"planner.solver={solver}",
+            f"planner.samples={samples}",
+            f"planner.iterations={iterations}",
+            f"planner.elites={elites}",
+            f"hydra.run.dir={run}",
+        ]
+    )
     return read_outcomes(run / "episodes.csv")
 
 
@@ -50,13 +64,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=["reach"])
     parser.add_argument("--solvers", nargs="+", default=sorted(SOLVERS), choices=sorted(SOLVERS))
-    parser.add_argument("--budgets", nargs="+", default=["800x10", "200x4", "50x4"], help="samples x iterations")
+    parser.add_argument(
+        "--budgets", nargs="+", default=["800x10", "200x4", "50x4"], help="samples x iterations"
+    )
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--model", default="sim_default")
-    parser.add_argument("--planner", default="paper", help="the planner group file the budgets override")
+    parser.add_argument(
+        "--planner", default="paper", help="the planner group file the budgets override"
+    )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "solvers_success.md")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "solvers_success.md"
+    )
     args = parser.parse_args()
     tune_cpu_allocator()
     rows = []
@@ -68,27 +88,55 @@ def main() -> None:
                     outcomes = play(task, solver, samples, iterations, args, Path(tmp))
                     wins = sum(o.success for o in outcomes)
                     low, high = wilson_interval(wins, len(outcomes))
-                    row = {"task": task, "solver": solver, "budget": text, "episodes": len(outcomes),
-                           "successes": wins, "success_low": low, "success_high": high,
-                           "seconds_per_action": statistics.median(o.seconds_per_action for o in outcomes),
-                           "seeds": [o.seed for o in outcomes]}
+                    row = {
+                        "task": task,
+                        "solver": solver,
+                        "budget": text,
+                        "episodes": len(outcomes),
+                        "successes": wins,
+                        "success_low": low,
+                        "success_high": high,
+                        "seconds_per_action": statistics.median(
+                            o.seconds_per_action for o in outcomes
+                        ),
+                        "seeds": [o.seed for o in outcomes],
+                    }
                     rows.append(row)
-                    print(f"{task} {solver} {text}: {wins}/{len(outcomes)} successes, "
-                          f"{row['seconds_per_action']:.3f} s per action", flush=True)
+                    print(
+                        f"{task} {solver} {text}: {wins}/{len(outcomes)} successes, "
+                        f"{row['seconds_per_action']:.3f} s per action",
+                        flush=True,
+                    )
     command = "nice .venv/bin/python bench/bench_solvers_success.py " + " ".join(
-        [f"--tasks {' '.join(args.tasks)}", f"--solvers {' '.join(args.solvers)}",
-         f"--budgets {' '.join(args.budgets)}", f"--episodes {args.episodes}", f"--seed {args.seed}",
-         f"--model {args.model}", f"--planner {args.planner}", f"--threads {args.threads}"])
-    lines = ["# Success against planning time, per solver and budget", "",
-             f"Same seeded episodes ({args.seed} … {args.seed + args.episodes - 1}) for every row; model "
-             f"`{args.model}`, planner `{args.planner}` with the budget overridden; {args.threads} torch thread(s); "
-             "seconds per action: the median over episodes of each episode's mean. The machine was shared with "
-             "other jobs (run under `nice`), so compare seconds within one run only.", "",
-             f"Rerun: `{command}`", "",
-             "| task | solver | samples x iterations | success | 95 % interval | s / action |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['task']} | {r['solver']} | {r['budget']} | {r['successes']}/{r['episodes']} | "
-              f"{r['success_low']:.0%}–{r['success_high']:.0%} | {r['seconds_per_action']:.3f} |" for r in rows]
+        [
+            f"--tasks {' '.join(args.tasks)}",
+            f"--solvers {' '.join(args.solvers)}",
+            f"--budgets {' '.join(args.budgets)}",
+            f"--episodes {args.episodes}",
+            f"--seed {args.seed}",
+            f"--model {args.model}",
+            f"--planner {args.planner}",
+            f"--threads {args.threads}",
+        ]
+    )
+    lines = [
+        "# Success against planning time, per solver and budget",
+        "",
+        f"Same seeded episodes ({args.seed} … {args.seed + args.episodes - 1}) for every row; model "
+        f"`{args.model}`, planner `{args.planner}` with the budget overridden; {args.threads} torch thread(s); "
+        "seconds per action: the median over episodes of each episode's mean. The machine was shared with "
+        "other jobs (run under `nice`), so compare seconds within one run only.",
+        "",
+        f"Rerun: `{command}`",
+        "",
+        "| task | solver | samples x iterations | success | 95 % interval | s / action |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['task']} | {r['solver']} | {r['budget']} | {r['successes']}/{r['episodes']} | "
+        f"{r['success_low']:.0%}–{r['success_high']:.0%} | {r['seconds_per_action']:.3f} |"
+        for r in rows
+    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n\n```json\n" + json.dumps(rows, indent=2) + "\n```\n")
     plot(rows, args.out.with_suffix(".png"))
@@ -104,11 +152,17 @@ def plot(rows: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for task in sorted({r["task"] for r in rows}):
         for solver in sorted({r["solver"] for r in rows}):
-            mine = sorted((r for r in rows if r["task"] == task and r["solver"] == solver),
-                          key=lambda r: r["seconds_per_action"])
+            mine = sorted(
+                (r for r in rows if r["task"] == task and r["solver"] == solver),
+                key=lambda r: r["seconds_per_action"],
+            )
             if mine:
-                ax.plot([r["seconds_per_action"] for r in mine], [r["successes"] / r["episodes"] for r in mine],
-                        "o-", label=f"{task} {solver}")
+                ax.plot(
+                    [r["seconds_per_action"] for r in mine],
+                    [r["successes"] / r["episodes"] for r in mine],
+                    "o-",
+                    label=f"{task} {solver}",
+                )
     ax.set_xscale("log")
     ax.set_xlabel("seconds per action")
     ax.set_ylabel("success rate")

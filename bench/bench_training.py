@@ -49,41 +49,62 @@ def make_dataset(root: Path, size: int, episodes: int = 3, length: int = 48) -> 
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     features = {
-        CAMERA: {"dtype": "video", "shape": (size, size, 3), "names": ["height", "width", "channels"]},
+        CAMERA: {
+            "dtype": "video",
+            "shape": (size, size, 3),
+            "names": ["height", "width", "channels"],
+        },
         "observation.state": {"dtype": "float32", "shape": (7,), "names": None},
         "action": {"dtype": "float32", "shape": (7,), "names": None},
     }
-    ds = LeRobotDataset.create("bench/toy", fps=4, features=features, root=root, robot_type="toy", use_videos=True)
+    ds = LeRobotDataset.create(
+        "bench/toy", fps=4, features=features, root=root, robot_type="toy", use_videos=True
+    )
     rng = np.random.default_rng(0)
     for _ in range(episodes):
         states = np.cumsum(rng.normal(0, 0.03, size=(length, 7)), axis=0).astype(np.float32)
         states[:, 6] = (states[:, 6] > 0).astype(np.float32)
         for t in range(length):
             frame = np.full((size, size, 3), 60, dtype=np.uint8)
-            cy, cx = (np.clip((states[t, :2] + 0.5) * (size - size // 4), 0, size - size // 4)).astype(int)
+            cy, cx = (
+                np.clip((states[t, :2] + 0.5) * (size - size // 4), 0, size - size // 4)
+            ).astype(int)
             frame[cy : cy + size // 4, cx : cx + size // 4] = (255, int(255 * states[t, 6]), 0)
             ds.add_frame(
-                {CAMERA: frame, "observation.state": states[t], "action": np.zeros(7, np.float32), "task": "t"}
+                {
+                    CAMERA: frame,
+                    "observation.state": states[t],
+                    "action": np.zeros(7, np.float32),
+                    "task": "t",
+                }
             )
         ds.save_episode()
     ds.finalize()
     return root
 
 
-def worker(dataset: Path, cache_root: Path, encoder: str, predictor: str, mode: str, steps: int) -> dict[str, float]:
+def worker(
+    dataset: Path, cache_root: Path, encoder: str, predictor: str, mode: str, steps: int
+) -> dict[str, float]:
     """Time ``steps`` training steps in ``mode`` ("cached" or "reencode") after 2 warm-up steps."""
     torch.manual_seed(0)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     enc = encoder_config(encoder)
-    wm = WorldModel(WorldModelConfig(encoder=enc, predictor=predictor_preset(predictor, enc))).to(device)
-    data = DatasetConfig(repo_id="bench/toy", root=str(dataset), camera_key=CAMERA, action_source="states")
+    wm = WorldModel(WorldModelConfig(encoder=enc, predictor=predictor_preset(predictor, enc))).to(
+        device
+    )
+    data = DatasetConfig(
+        repo_id="bench/toy", root=str(dataset), camera_key=CAMERA, action_source="states"
+    )
     opened = time.perf_counter()
     cache = open_token_cache(wm, data, TokenCacheConfig(root=str(cache_root)), progress=False)
     cache_seconds = time.perf_counter() - opened
     frames = None
     if mode == "reencode":
         reader = TrajectoryReader(data)
-        frames = np.concatenate([reader.read(e).frames for e in reader.episode_indices])  # [F, H, W, 3]
+        frames = np.concatenate(
+            [reader.read(e).frames for e in reader.episode_indices]
+        )  # [F, H, W, 3]
     starts = cache.window_starts(CLIP)
     loss_fn = PredictorLoss(wm, rollout_steps=2)
     optimizer = build_optimizer(wm.predictor, OptimConfig())
@@ -137,18 +158,24 @@ def encoder_config(spec: str) -> EncoderConfig:
 
 
 def run_worker(args: list[str]) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise RuntimeError(f"benchmark worker {args} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--worker", nargs=6, metavar=("DATASET", "CACHE", "ENCODER", "PREDICTOR", "MODE", "STEPS"))
+    parser.add_argument(
+        "--worker", nargs=6, metavar=("DATASET", "CACHE", "ENCODER", "PREDICTOR", "MODE", "STEPS")
+    )
     args = parser.parse_args()
     if args.worker:
         dataset, cache, encoder, predictor, mode, steps = args.worker

@@ -257,9 +257,7 @@ class ArmEnv(GoalRendering, gym.Env):
         euler = matrix_to_euler(rotation)
         clipped_target = np.clip(target, *self.workspace)  # the box planners are given too
         clipped_euler = np.clip(euler, -ORIENTATION_LIMIT, ORIENTATION_LIMIT)
-        workspace_clipped = bool(
-            np.any(clipped_target != target) or np.any(clipped_euler != euler)
-        )
+        workspace_clipped = bool(np.any(clipped_target != target) or np.any(clipped_euler != euler))
         q_goal, _ = self._ik.solve(self.data.qpos, clipped_target, euler_to_matrix(clipped_euler))
         self._gripper_command = float(np.clip(self._gripper_command + action[6], 0.0, 1.0))
         self.data.ctrl[self._finger_act] = FINGER_MAX_OPENING * (1.0 - self._gripper_command)
@@ -310,7 +308,9 @@ class ArmEnv(GoalRendering, gym.Env):
             "success": bool(success),
             "reward_terms": reward_terms,
             "distances": distances,
-            "goal_distance": float(np.linalg.norm(np.asarray(moved, np.float64) - task_info["goal_position"])),
+            "goal_distance": float(
+                np.linalg.norm(np.asarray(moved, np.float64) - task_info["goal_position"])
+            ),
             "goal_state": self._goals[-1].state.astype(np.float32),
             "ee_position": self.data.site(self._ee_site).xpos.astype(np.float32),
             "gripper_command": self._gripper_command,

@@ -130,8 +130,11 @@ def run_episode(
     task = env.unwrapped
     # end-effector position [3] (m) of each goal configuration, in temporal order
     positions = [np.asarray(c.state[:3], np.float64) for c in task.goal_configurations()]
-    result = EpisodeResult(success=False, frames=[obs["pixels"]],
-                           goal_images=getattr(policy, "goals", None) or task.goal_images())
+    result = EpisodeResult(
+        success=False,
+        frames=[obs["pixels"]],
+        goal_images=getattr(policy, "goals", None) or task.goal_images(),
+    )
     for t in range(max_steps):
         started = time.perf_counter()
         action = policy(obs, info)
@@ -146,9 +149,13 @@ def run_episode(
         target = positions[min(max(subgoal, 0), len(positions) - 1)]  # [3]
         ee = np.asarray(info["ee_position"], np.float64)  # [3]
         record = StepRecord(
-            step=t, subgoal=subgoal, action=action, energy=getattr(policy, "last_energy", None),
+            step=t,
+            subgoal=subgoal,
+            action=action,
+            energy=getattr(policy, "last_energy", None),
             distance=float(np.linalg.norm(ee - target)),
-            goal_distance=float(info["goal_distance"]), planning_seconds=seconds,
+            goal_distance=float(info["goal_distance"]),
+            planning_seconds=seconds,
         )
         result.steps.append(record)
         result.frames.append(obs["pixels"])

@@ -204,9 +204,16 @@ class GraspExpert(_WaypointExpert):
     def _grasp_phases(self) -> list[_Phase]:
         cube = lambda info: np.asarray(info["object_position"], np.float64)  # noqa: E731
         return [
-            _Phase("above", lambda info: cube(info) + [0, 0, APPROACH_HEIGHT], gripper=0.0, tolerance=0.012),
+            _Phase(
+                "above",
+                lambda info: cube(info) + [0, 0, APPROACH_HEIGHT],
+                gripper=0.0,
+                tolerance=0.012,
+            ),
             _Phase("descend", lambda info: cube(info) + [0, 0, GRASP_CLEARANCE], tolerance=0.008),
-            _Phase("close", lambda info: cube(info) + [0, 0, GRASP_CLEARANCE], gripper=1.0, steps=2),
+            _Phase(
+                "close", lambda info: cube(info) + [0, 0, GRASP_CLEARANCE], gripper=1.0, steps=2
+            ),
             _Phase("lift", lambda info: _at(_cube_xy(info), LIFT_HEIGHT), tolerance=0.01),
         ]
 
@@ -295,10 +302,14 @@ def success_rate(env_id: str, episodes: int, noise: float = 0.0, seed: int = 0, 
     env = gym.make(env_id, **{"image_size": 32, **kwargs})
     try:
         policy = make_policy("expert", env, noise=noise, seed=seed)
-        return float(np.mean([
-            run_episode(env, policy, seed=seed + i, stop_at_success=False).success
-            for i in range(episodes)
-        ]))
+        return float(
+            np.mean(
+                [
+                    run_episode(env, policy, seed=seed + i, stop_at_success=False).success
+                    for i in range(episodes)
+                ]
+            )
+        )
     finally:
         env.close()
 

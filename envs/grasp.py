@@ -81,11 +81,16 @@ class GraspEnv(ArmEnv):
         return [
             self._ik_configuration(cube[:3] + [0.0, 0.0, APPROACH_HEIGHT], yaw, 0.0, objects),
             self._ik_configuration(cube[:3] + [0.0, 0.0, GRASP_CLEARANCE], yaw, 0.0, objects),
-            self._ik_configuration(cube[:3] + [0.0, 0.0, GRASP_CLEARANCE], yaw, held_closure(), objects),
+            self._ik_configuration(
+                cube[:3] + [0.0, 0.0, GRASP_CLEARANCE], yaw, held_closure(), objects
+            ),
         ]
 
     def _goal_configurations(self) -> list[Configuration]:
-        return [*self._grasp_configurations(), self._held_configuration(self._start_xy, LIFT_HEIGHT)]
+        return [
+            *self._grasp_configurations(),
+            self._held_configuration(self._start_xy, LIFT_HEIGHT),
+        ]
 
     def _cube_held(self) -> tuple[np.ndarray, float, bool]:
         cube = self.data.qpos[self._free_qpos["cube"] : self._free_qpos["cube"] + 3].copy()

@@ -29,8 +29,9 @@ MARKOV_MIN_NORM = 0.4
 def _ogbench_task(env) -> OGBenchCubeEnv:
     task = env.unwrapped
     if not isinstance(task, OGBenchCubeEnv):
-        raise ValueError(f"the OGBench agents act on the OGBench cube task, found "
-                         f"{type(task).__name__}")
+        raise ValueError(
+            f"the OGBench agents act on the OGBench cube task, found {type(task).__name__}"
+        )
     return task
 
 
@@ -51,8 +52,11 @@ class OGBenchGoalOracle:
 
         position, quaternion = self.task.cube_target
         yaw = lie.SO3(wxyz=quaternion).compute_yaw_radians()
-        self._target = {"privileged/target_block": 0, "privileged/target_block_pos": position,
-                        "privileged/target_block_yaw": np.array([yaw])}
+        self._target = {
+            "privileged/target_block": 0,
+            "privileged/target_block_pos": position,
+            "privileged/target_block_yaw": np.array([yaw]),
+        }
         self._random = np.random.RandomState(seed)
         self._oracle = CubeMarkovOracle(env=self.task.scene, min_norm=MARKOV_MIN_NORM)
         self._started = False

@@ -134,8 +134,14 @@ class OGBenchCubeEnv(gym.Env):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', found {render_mode!r}")
         kwargs = ogbench_kwargs(OGBENCH_ID)
-        kwargs.update(width=image_size, height=image_size, mode=mode, terminate_at_goal=False,
-                      physics_timestep=timestep, control_timestep=1.0 / OGBENCH_CONTROL_HZ)
+        kwargs.update(
+            width=image_size,
+            height=image_size,
+            mode=mode,
+            terminate_at_goal=False,
+            physics_timestep=timestep,
+            control_timestep=1.0 / OGBENCH_CONTROL_HZ,
+        )
         self.scene = OGBenchCubeScene(fast_render=fast_render, **kwargs)
         self.image_size, self.control_hz, self.mode = image_size, control_hz, mode
         self.block = int(round(block))
@@ -151,10 +157,12 @@ class OGBenchCubeEnv(gym.Env):
         self.action_space = gym.spaces.Box(-1.0, 1.0, (5,), dtype=np.float32)
         state_high = np.array([2.0, 2.0, 2.0, np.pi, 1.0], dtype=np.float32)
         state_low = np.array([-2.0, -2.0, -2.0, -np.pi, 0.0], dtype=np.float32)
-        self.observation_space = gym.spaces.Dict({
-            "pixels": gym.spaces.Box(0, 255, (image_size, image_size, 3), dtype=np.uint8),
-            "state": gym.spaces.Box(state_low, state_high, dtype=np.float32),
-        })
+        self.observation_space = gym.spaces.Dict(
+            {
+                "pixels": gym.spaces.Box(0, 255, (image_size, image_size, 3), dtype=np.uint8),
+                "state": gym.spaces.Box(state_low, state_high, dtype=np.float32),
+            }
+        )
         self._goal: OGBenchConfiguration | None = None
         self._goal_image: np.ndarray | None = None
         self._task_id: int | None = None
@@ -175,7 +183,8 @@ class OGBenchCubeEnv(gym.Env):
         self._goal = self._goal_image = None
         if self.mode == "task":
             self._goal = OGBenchConfiguration(
-                qpos=self.scene.goal_qpos, qvel=self.scene.goal_qvel,
+                qpos=self.scene.goal_qpos,
+                qvel=self.scene.goal_qvel,
                 state=self._configuration_state(self.scene.goal_qpos, self.scene.goal_qvel),
             )
             self._goal_image = np.asarray(raw["goal_rendered"]).copy()
@@ -218,8 +227,9 @@ class OGBenchCubeEnv(gym.Env):
                 break
         self._last_raw = raw
         mean = np.mean(executed, axis=0).astype(np.float32)
-        info = self._info(raw, mean, action_clipped, workspace_clipped, success=success,
-                          reward=reward)
+        info = self._info(
+            raw, mean, action_clipped, workspace_clipped, success=success, reward=reward
+        )
         terminated = success and self.terminate_on_success
         return self._observation(pixels, raw), reward, terminated, False, info
 
@@ -282,28 +292,36 @@ class OGBenchCubeEnv(gym.Env):
         target = scene._cube_target_mocap_ids[0]
         return scene._data.mocap_pos[target].copy(), scene._data.mocap_quat[target].copy()
 
-    def reset_to(self, qpos: np.ndarray, qvel: np.ndarray, goal_qpos: np.ndarray,
-                 goal_qvel: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset_to(
+        self, qpos: np.ndarray, qvel: np.ndarray, goal_qpos: np.ndarray, goal_qvel: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Start an episode from a recorded configuration toward another (stable-worldmodel's
         OGBench protocol, :mod:`envs.ogbench_protocol`): call after :meth:`reset`. The simulation
         is set to ``qpos``/``qvel``; the cube's target (OGBench's success test) to the cube pose
         of ``goal_qpos``; the goal image is the render of ``goal_qpos``/``goal_qvel``. Returns
         the observation and ``info`` of the new start, as :meth:`reset` does."""
         nq, nv = self.scene._model.nq, self.scene._model.nv
-        arrays = {"qpos": (qpos, nq), "qvel": (qvel, nv), "goal_qpos": (goal_qpos, nq),
-                  "goal_qvel": (goal_qvel, nv)}
+        arrays = {
+            "qpos": (qpos, nq),
+            "qvel": (qvel, nv),
+            "goal_qpos": (goal_qpos, nq),
+            "goal_qvel": (goal_qvel, nv),
+        }
         for name, (value, width) in arrays.items():
             value = np.asarray(value, np.float64)
             if value.shape != (width,) or not np.all(np.isfinite(value)):
-                raise ValueError(f"reset_to: expected {name} of shape ({width},), finite, found "
-                                 f"shape {value.shape}")
+                raise ValueError(
+                    f"reset_to: expected {name} of shape ({width},), finite, found "
+                    f"shape {value.shape}"
+                )
         goal_qpos, goal_qvel = np.array(goal_qpos, np.float64), np.array(goal_qvel, np.float64)
         cube = self.scene._model.joint("object_joint_0").qposadr[0]
         target = self.scene._cube_target_mocap_ids[0]
-        self.scene._data.mocap_pos[target] = goal_qpos[cube:cube + 3]
-        self.scene._data.mocap_quat[target] = goal_qpos[cube + 3:cube + 7]
-        self._goal = OGBenchConfiguration(qpos=goal_qpos, qvel=goal_qvel,
-                                          state=self._configuration_state(goal_qpos, goal_qvel))
+        self.scene._data.mocap_pos[target] = goal_qpos[cube : cube + 3]
+        self.scene._data.mocap_quat[target] = goal_qpos[cube + 3 : cube + 7]
+        self._goal = OGBenchConfiguration(
+            qpos=goal_qpos, qvel=goal_qvel, state=self._configuration_state(goal_qpos, goal_qvel)
+        )
         self._goal_image = self.render_configuration(goal_qpos, goal_qvel)
         self.scene.set_state(np.asarray(qpos, np.float64), np.asarray(qvel, np.float64))
         raw = self.scene.compute_ob_info()
@@ -343,11 +361,13 @@ class OGBenchCubeEnv(gym.Env):
 
     @staticmethod
     def _state(raw: dict[str, Any]) -> np.ndarray:
-        return np.concatenate([
-            raw["proprio/effector_pos"],
-            raw["proprio/effector_yaw"],
-            raw["proprio/gripper_opening"],
-        ]).astype(np.float32)
+        return np.concatenate(
+            [
+                raw["proprio/effector_pos"],
+                raw["proprio/effector_yaw"],
+                raw["proprio/gripper_opening"],
+            ]
+        ).astype(np.float32)
 
     def _configuration_state(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
         data = self.scene._data
@@ -365,8 +385,16 @@ class OGBenchCubeEnv(gym.Env):
         scene = self.scene
         return scene._data.mocap_pos[scene._cube_target_mocap_ids[0]].astype(np.float64).copy()
 
-    def _info(self, raw: dict[str, Any], executed: np.ndarray, action_clipped: bool,
-              workspace_clipped: bool, *, success: bool, reward: float = 0.0) -> dict[str, Any]:
+    def _info(
+        self,
+        raw: dict[str, Any],
+        executed: np.ndarray,
+        action_clipped: bool,
+        workspace_clipped: bool,
+        *,
+        success: bool,
+        reward: float = 0.0,
+    ) -> dict[str, Any]:
         cube = np.asarray(raw["privileged/block_0_pos"], np.float64)
         goal = self._goal_position()
         distance = float(np.linalg.norm(cube - goal))

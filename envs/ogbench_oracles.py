@@ -50,8 +50,13 @@ class OGBenchOracle:
             (``None``: OGBench's 0.1; stable-worldmodel's expert data uses 0).
     """
 
-    def __init__(self, env, kind: str = "oracle", seed: int | None = None,
-                 p_random_action: float | None = None) -> None:
+    def __init__(
+        self,
+        env,
+        kind: str = "oracle",
+        seed: int | None = None,
+        p_random_action: float | None = None,
+    ) -> None:
         task = env.unwrapped
         if not isinstance(task, OGBenchCubeEnv):
             raise ValueError(
@@ -67,8 +72,10 @@ class OGBenchOracle:
         if p_random_action is None:
             p_random_action = MARKOV_P_RANDOM_ACTION
         if kind != "oracle_noisy" and p_random_action != MARKOV_P_RANDOM_ACTION:
-            raise ValueError(f"p_random_action: only kind='oracle_noisy' takes random actions, "
-                             f"found kind={kind!r}")
+            raise ValueError(
+                f"p_random_action: only kind='oracle_noisy' takes random actions, "
+                f"found kind={kind!r}"
+            )
         if not 0.0 <= p_random_action <= 1.0:
             raise ValueError(f"p_random_action must be in [0, 1], found {p_random_action}")
         self.p_random_action = float(p_random_action)

@@ -65,15 +65,19 @@ class TrajectoryGoalProtocol:
         for name in ("goal_offset_steps", "eval_budget", "trajectory_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"TrajectoryGoalProtocol.{name}: expected an integer >= 1, "
-                                 f"found {value!r}")
+                raise ValueError(
+                    f"TrajectoryGoalProtocol.{name}: expected an integer >= 1, found {value!r}"
+                )
         if self.goal_offset_steps > self.trajectory_steps:
             raise ValueError(
                 f"TrajectoryGoalProtocol.goal_offset_steps: expected at most trajectory_steps "
-                f"({self.trajectory_steps}), found {self.goal_offset_steps}")
+                f"({self.trajectory_steps}), found {self.goal_offset_steps}"
+            )
         if not 0.0 <= self.p_random_action <= 1.0:
-            raise ValueError(f"TrajectoryGoalProtocol.p_random_action: expected a probability in "
-                             f"[0, 1], found {self.p_random_action}")
+            raise ValueError(
+                f"TrajectoryGoalProtocol.p_random_action: expected a probability in "
+                f"[0, 1], found {self.p_random_action}"
+            )
 
     @property
     def start_steps(self) -> range:
@@ -84,8 +88,10 @@ class TrajectoryGoalProtocol:
     def budget_actions(self, block: int) -> int:
         """The budget in adapter actions of ``block`` control steps each."""
         if self.eval_budget % block:
-            raise ValueError(f"TrajectoryGoalProtocol.eval_budget: expected a multiple of the "
-                             f"action block ({block} control steps), found {self.eval_budget}")
+            raise ValueError(
+                f"TrajectoryGoalProtocol.eval_budget: expected a multiple of the "
+                f"action block ({block} control steps), found {self.eval_budget}"
+            )
         return self.eval_budget // block
 
 
@@ -100,8 +106,10 @@ class ExpertTrajectory:
 
     def __post_init__(self) -> None:
         if self.qpos.ndim != 2 or self.qvel.ndim != 2 or len(self.qpos) != len(self.qvel):
-            raise ValueError(f"ExpertTrajectory: expected qpos [T, nq] and qvel [T, nv] of one "
-                             f"length, found {self.qpos.shape} and {self.qvel.shape}")
+            raise ValueError(
+                f"ExpertTrajectory: expected qpos [T, nq] and qvel [T, nv] of one "
+                f"length, found {self.qpos.shape} and {self.qvel.shape}"
+            )
 
 
 @dataclass(frozen=True)
@@ -122,8 +130,10 @@ def _data_collection_task(env: gym.Env) -> OGBenchCubeEnv:
     if not isinstance(task, OGBenchCubeEnv) or task.mode != "data_collection":
         mode = f" in mode {task.mode!r}" if hasattr(task, "mode") else ""
         found = f"{type(task).__name__}{mode}"
-        raise ValueError("protocol (a) plays the OGBench cube task in its data-collection mode "
-                         f"(OGBenchCubeEnv, mode='data_collection'), found {found}")
+        raise ValueError(
+            "protocol (a) plays the OGBench cube task in its data-collection mode "
+            f"(OGBenchCubeEnv, mode='data_collection'), found {found}"
+        )
     return task
 
 
@@ -135,8 +145,9 @@ def draw_start_step(protocol: TrajectoryGoalProtocol, seed: int) -> int:
     return int(rng.choice(protocol.start_steps))
 
 
-def record_expert_trajectory(env: gym.Env, seed: int, steps: int,
-                             protocol: TrajectoryGoalProtocol) -> ExpertTrajectory:
+def record_expert_trajectory(
+    env: gym.Env, seed: int, steps: int, protocol: TrajectoryGoalProtocol
+) -> ExpertTrajectory:
     """Run stable-worldmodel's expert (see the module docstring) for ``steps`` control steps from
     the scene ``env`` was just reset to, recording the ``steps + 1`` states. The oracle's noise is
     seeded with ``seed``; the first ``k + 1`` states do not depend on ``steps >= k``."""
@@ -144,10 +155,13 @@ def record_expert_trajectory(env: gym.Env, seed: int, steps: int,
 
     task = _data_collection_task(env)
     if not 0 <= steps <= protocol.trajectory_steps:
-        raise ValueError(f"record_expert_trajectory: expected 0 <= steps <= "
-                         f"{protocol.trajectory_steps} (trajectory_steps), found {steps}")
-    expert = OGBenchOracle(task, kind="oracle_noisy", seed=seed,
-                           p_random_action=protocol.p_random_action)
+        raise ValueError(
+            f"record_expert_trajectory: expected 0 <= steps <= "
+            f"{protocol.trajectory_steps} (trajectory_steps), found {steps}"
+        )
+    expert = OGBenchOracle(
+        task, kind="oracle_noisy", seed=seed, p_random_action=protocol.p_random_action
+    )
     states: list[tuple[np.ndarray, np.ndarray]] = []
 
     def act(raw):  # called before every control step of a block, closed loop
@@ -157,9 +171,10 @@ def record_expert_trajectory(env: gym.Env, seed: int, steps: int,
     while len(states) < steps:
         task.step_block(act)
     states.append(task.simulator_state())
-    states = states[:steps + 1]
-    return ExpertTrajectory(seed=seed, qpos=np.stack([q for q, _ in states]),
-                            qvel=np.stack([v for _, v in states]))
+    states = states[: steps + 1]
+    return ExpertTrajectory(
+        seed=seed, qpos=np.stack([q for q, _ in states]), qvel=np.stack([v for _, v in states])
+    )
 
 
 def draw_start_goal(env: gym.Env, seed: int, protocol: TrajectoryGoalProtocol) -> StartGoalEpisode:
@@ -169,9 +184,14 @@ def draw_start_goal(env: gym.Env, seed: int, protocol: TrajectoryGoalProtocol) -
     goal = start + protocol.goal_offset_steps
     trajectory = record_expert_trajectory(env, seed, goal, protocol)
     return StartGoalEpisode(
-        seed=seed, start_step=start, goal_step=goal,
-        start_qpos=trajectory.qpos[start].copy(), start_qvel=trajectory.qvel[start].copy(),
-        goal_qpos=trajectory.qpos[goal].copy(), goal_qvel=trajectory.qvel[goal].copy())
+        seed=seed,
+        start_step=start,
+        goal_step=goal,
+        start_qpos=trajectory.qpos[start].copy(),
+        start_qvel=trajectory.qvel[start].copy(),
+        goal_qpos=trajectory.qpos[goal].copy(),
+        goal_qvel=trajectory.qvel[goal].copy(),
+    )
 
 
 class TrajectoryGoalEpisodes(gym.Wrapper):
@@ -186,20 +206,25 @@ class TrajectoryGoalEpisodes(gym.Wrapper):
         actions = protocol.budget_actions(task.block)
         if env.spec is None or env.spec.max_episode_steps != actions:
             found = None if env.spec is None else env.spec.max_episode_steps
-            raise ValueError(f"TrajectoryGoalEpisodes: expected a time limit of {actions} actions "
-                             f"({protocol.eval_budget} control steps), found {found}")
+            raise ValueError(
+                f"TrajectoryGoalEpisodes: expected a time limit of {actions} actions "
+                f"({protocol.eval_budget} control steps), found {found}"
+            )
         self.protocol = protocol
         self.episode: StartGoalEpisode | None = None
         task.terminate_on_success = True  # stable-worldmodel's terminate_at_goal: at that step
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if seed is None:
-            raise ValueError("TrajectoryGoalEpisodes.reset: expected a seed (each episode of the "
-                             "protocol is a function of its seed), found None")
+            raise ValueError(
+                "TrajectoryGoalEpisodes.reset: expected a seed (each episode of the "
+                "protocol is a function of its seed), found None"
+            )
         self.env.reset(seed=seed, options=options)  # the time limit's count starts here
         self.episode = e = draw_start_goal(self.env, seed, self.protocol)
-        observation, info = self.env.unwrapped.reset_to(e.start_qpos, e.start_qvel,
-                                                        e.goal_qpos, e.goal_qvel)
+        observation, info = self.env.unwrapped.reset_to(
+            e.start_qpos, e.start_qvel, e.goal_qpos, e.goal_qvel
+        )
         info["protocol"] = {"start_step": e.start_step, "goal_step": e.goal_step}
         return observation, info
 
@@ -217,14 +242,17 @@ class OGBenchTaskEpisodes(gym.Wrapper):
         super().__init__(env)
         task = env.unwrapped
         if not isinstance(task, OGBenchCubeEnv) or task.mode != "task":
-            raise ValueError("protocol (b) plays the OGBench cube task in its task mode "
-                             f"(OGBenchCubeEnv, mode='task'), found {type(task).__name__}")
+            raise ValueError(
+                "protocol (b) plays the OGBench cube task in its task mode "
+                f"(OGBenchCubeEnv, mode='task'), found {type(task).__name__}"
+            )
         task.terminate_on_success = True  # OGBench's evaluation ends at the goal
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if seed is None:
-            raise ValueError("OGBenchTaskEpisodes.reset: expected a seed (it chooses the task), "
-                             "found None")
+            raise ValueError(
+                "OGBenchTaskEpisodes.reset: expected a seed (it chooses the task), found None"
+            )
         return self.env.reset(seed=seed, options={**(options or {}), "task_id": task_of_seed(seed)})
 
 
@@ -233,8 +261,9 @@ OGBENCH_TASK_STEPS = 200
 PROTOCOLS = ("trajectory_goals", "ogbench_tasks")
 
 
-def make_protocol_env(config, protocol: str,
-                      trajectory_goals: TrajectoryGoalProtocol | None = None) -> gym.Env:
+def make_protocol_env(
+    config, protocol: str, trajectory_goals: TrajectoryGoalProtocol | None = None
+) -> gym.Env:
     """The OGBench cube task of ``config`` (an ``envs.config.EnvConfig``) playing ``protocol``:
     ``"trajectory_goals"`` (a) or ``"ogbench_tasks"`` (b), with its budget as the time limit."""
     from envs.config import make_env
@@ -245,9 +274,11 @@ def make_protocol_env(config, protocol: str,
     if protocol == "trajectory_goals":
         trajectory_goals = trajectory_goals or TrajectoryGoalProtocol()
         actions = trajectory_goals.budget_actions(block)
-        env = make_env(dataclasses.replace(config, mode="data_collection",
-                                           max_episode_steps=actions))
+        env = make_env(
+            dataclasses.replace(config, mode="data_collection", max_episode_steps=actions)
+        )
         return TrajectoryGoalEpisodes(env, trajectory_goals)
-    env = make_env(dataclasses.replace(config, mode="task",
-                                       max_episode_steps=-(-OGBENCH_TASK_STEPS // block)))
+    env = make_env(
+        dataclasses.replace(config, mode="task", max_episode_steps=-(-OGBENCH_TASK_STEPS // block))
+    )
     return OGBenchTaskEpisodes(env)

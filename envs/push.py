@@ -36,9 +36,13 @@ def contact_offset(direction: np.ndarray, cube_yaw: float) -> float:
     smallest ``support(n) / (n . direction)`` over those normals ``n`` facing ``direction``.
     """
     half = np.array([FINGER_PAD_HALF_SIZE[0], 2 * FINGER_PAD_HALF_SIZE[1]])  # jaws (x, y)
-    cube_axes = np.array([[np.cos(cube_yaw), np.sin(cube_yaw)], [-np.sin(cube_yaw), np.cos(cube_yaw)]])
+    cube_axes = np.array(
+        [[np.cos(cube_yaw), np.sin(cube_yaw)], [-np.sin(cube_yaw), np.cos(cube_yaw)]]
+    )
     normals = np.concatenate([np.eye(2), -np.eye(2), cube_axes, -cube_axes])  # [8, 2]
-    support = np.abs(normals) @ half + CUBE_HALF_SIZE * np.abs(normals @ cube_axes.T).sum(axis=1)  # [8]
+    support = np.abs(normals) @ half + CUBE_HALF_SIZE * np.abs(normals @ cube_axes.T).sum(
+        axis=1
+    )  # [8]
     facing = normals @ direction  # [8]
     reach = support[facing > 1e-9] / facing[facing > 1e-9]
     return float(reach.min() + CONTACT_MARGIN)
@@ -110,7 +114,9 @@ class PushEnv(ArmEnv):
         pushed = []
         for xy in (self._start_xy + HALF_WAY * (self._goal - self._start_xy), self._goal):
             ee = np.array([*(xy - direction * contact), PUSH_HEIGHT])
-            pushed.append(self._ik_configuration(ee, 0.0, 1.0, {"cube": cube_pose(xy, self._cube_yaw)}))
+            pushed.append(
+                self._ik_configuration(ee, 0.0, 1.0, {"cube": cube_pose(xy, self._cube_yaw)})
+            )
         return [
             self._ik_configuration(np.array([*behind, APPROACH_HEIGHT]), 0.0, 1.0, start),
             self._ik_configuration(np.array([*behind, PUSH_HEIGHT]), 0.0, 1.0, start),

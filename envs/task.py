@@ -84,85 +84,156 @@ def check_task(env: gym.Env, seeds: Sequence[int] = (0, 1), steps: int = 3) -> N
         goals = task.goal_images()
         _check_goals(task, goals, observation["pixels"], name)
         again, _ = env.reset(seed=seed)
-        if not (np.array_equal(again["pixels"], observation["pixels"])
-                and np.array_equal(again["state"], observation["state"])):
+        if not (
+            np.array_equal(again["pixels"], observation["pixels"])
+            and np.array_equal(again["state"], observation["state"])
+        ):
             _fail(name, "reset", f"seed {seed} gave two different first observations")
         if not all(np.array_equal(a, b) for a, b in zip(task.goal_images(), goals, strict=True)):
             _fail(name, "goal_images", f"seed {seed} gave two different goal image sets")
         low, high = (np.asarray(corner) for corner in task.workspace)
         position = observation["state"][:3]
         if np.any(position < low - 0.02) or np.any(position > high + 0.02):
-            _fail(name, "workspace", f"the first state's position {position.tolist()} is outside "
-                                     f"the declared box {low.tolist()} .. {high.tolist()}")
+            _fail(
+                name,
+                "workspace",
+                f"the first state's position {position.tolist()} is outside "
+                f"the declared box {low.tolist()} .. {high.tolist()}",
+            )
         env.action_space.seed(seed)
         for step in range(steps):
             result = env.step(env.action_space.sample())
             if len(result) != 5:
-                _fail(name, "step", f"expected (observation, reward, terminated, truncated, info), "
-                                    f"found {len(result)} values")
+                _fail(
+                    name,
+                    "step",
+                    f"expected (observation, reward, terminated, truncated, info), "
+                    f"found {len(result)} values",
+                )
             observation, reward, terminated, truncated, info = result
             where = f"step {step + 1} after reset(seed={seed})"
             _check_observation(env, observation, name, where)
             _check_info(info, name, f"{where} info")
             if not (isinstance(reward, (int, float, np.floating)) and math.isfinite(float(reward))):
                 _fail(name, "step", f"{where}: expected a finite float reward, found {reward!r}")
-            if not isinstance(terminated, (bool, np.bool_)) or not isinstance(truncated, (bool, np.bool_)):
-                _fail(name, "step", f"{where}: terminated/truncated must be bools, found "
-                                    f"{terminated!r}, {truncated!r}")
-    for bad, what in ((np.full(action_dim, np.nan, np.float32), "a NaN action"),
-                      (np.zeros(action_dim + 1, np.float32), f"an action of width {action_dim + 1}")):
+            if not isinstance(terminated, (bool, np.bool_)) or not isinstance(
+                truncated, (bool, np.bool_)
+            ):
+                _fail(
+                    name,
+                    "step",
+                    f"{where}: terminated/truncated must be bools, found "
+                    f"{terminated!r}, {truncated!r}",
+                )
+    for bad, what in (
+        (np.full(action_dim, np.nan, np.float32), "a NaN action"),
+        (np.zeros(action_dim + 1, np.float32), f"an action of width {action_dim + 1}"),
+    ):
         try:
             env.step(bad)
         except ValueError:
             continue
         _fail(name, "step", f"expected ValueError for {what}, found it accepted")
     if state_space.shape != (len(task.state_names),):
-        _fail(name, "state_names", f"{len(task.state_names)} names for a state of shape {state_space.shape}")
+        _fail(
+            name,
+            "state_names",
+            f"{len(task.state_names)} names for a state of shape {state_space.shape}",
+        )
 
 
 def _check_declarations(task: Any, name: str) -> None:
-    for attribute in ("layout", "action_names", "state_names", "workspace", "cameras",
-                      "subgoal_steps", "subgoal_jaws", "goal_images"):
+    for attribute in (
+        "layout",
+        "action_names",
+        "state_names",
+        "workspace",
+        "cameras",
+        "subgoal_steps",
+        "subgoal_jaws",
+        "goal_images",
+    ):
         if not hasattr(task, attribute):
             _fail(name, attribute, "missing (see envs.task.Task)")
     if not isinstance(task.layout, str) or not task.layout:
         _fail(name, "layout", f"expected a layout name, found {task.layout!r}")
     if len(task.action_names) != task.action_space.shape[0]:
-        _fail(name, "action_names", f"{len(task.action_names)} names for an action space of shape "
-                                    f"{task.action_space.shape}")
+        _fail(
+            name,
+            "action_names",
+            f"{len(task.action_names)} names for an action space of shape "
+            f"{task.action_space.shape}",
+        )
     if not isinstance(task.observation_space, gym.spaces.Dict) or not {"pixels", "state"} <= set(
-            task.observation_space.spaces):
-        _fail(name, "observation_space", f"expected a Dict with 'pixels' and 'state', found "
-                                         f"{task.observation_space}")
+        task.observation_space.spaces
+    ):
+        _fail(
+            name,
+            "observation_space",
+            f"expected a Dict with 'pixels' and 'state', found {task.observation_space}",
+        )
     pixels = task.observation_space["pixels"]
-    if pixels.dtype != np.uint8 or len(pixels.shape) != 3 or pixels.shape[2] != 3 \
-            or pixels.shape[0] != pixels.shape[1]:
-        _fail(name, "observation_space['pixels']", f"expected uint8 [S, S, 3], found {pixels.dtype} "
-                                                   f"{pixels.shape}")
+    if (
+        pixels.dtype != np.uint8
+        or len(pixels.shape) != 3
+        or pixels.shape[2] != 3
+        or pixels.shape[0] != pixels.shape[1]
+    ):
+        _fail(
+            name,
+            "observation_space['pixels']",
+            f"expected uint8 [S, S, 3], found {pixels.dtype} {pixels.shape}",
+        )
     low, high = (np.asarray(corner, np.float64) for corner in task.workspace)
     if low.shape != (3,) or high.shape != (3,) or not np.all(low < high):
-        _fail(name, "workspace", f"expected (low xyz, high xyz) with low < high, found {task.workspace}")
+        _fail(
+            name,
+            "workspace",
+            f"expected (low xyz, high xyz) with low < high, found {task.workspace}",
+        )
     if not task.cameras or task.cameras[0] != "exterior":
         _fail(name, "cameras", f"expected 'exterior' first, found {task.cameras!r}")
     if task.subgoal_steps is not None and not all(
-            isinstance(s, (int, np.integer)) and s >= 1 for s in task.subgoal_steps):
-        _fail(name, "subgoal_steps", f"expected positive integers or None, found {task.subgoal_steps!r}")
+        isinstance(s, (int, np.integer)) and s >= 1 for s in task.subgoal_steps
+    ):
+        _fail(
+            name,
+            "subgoal_steps",
+            f"expected positive integers or None, found {task.subgoal_steps!r}",
+        )
     if task.subgoal_jaws is not None and not all(j in JAW_STATES for j in task.subgoal_jaws):
-        _fail(name, "subgoal_jaws", f"expected entries from {JAW_STATES} or None, found {task.subgoal_jaws!r}")
+        _fail(
+            name,
+            "subgoal_jaws",
+            f"expected entries from {JAW_STATES} or None, found {task.subgoal_jaws!r}",
+        )
 
 
 def _check_observation(env: gym.Env, observation: Any, name: str, where: str) -> None:
     if not isinstance(observation, dict) or not {"pixels", "state"} <= set(observation):
-        _fail(name, where, f"expected an observation dict with 'pixels' and 'state', found "
-                           f"{type(observation).__name__} {sorted(observation) if isinstance(observation, dict) else ''}")
+        _fail(
+            name,
+            where,
+            f"expected an observation dict with 'pixels' and 'state', found "
+            f"{type(observation).__name__} {sorted(observation) if isinstance(observation, dict) else ''}",
+        )
     pixels, state = observation["pixels"], observation["state"]
     expected = env.observation_space["pixels"].shape
     if pixels.dtype != np.uint8 or pixels.shape != expected:
-        _fail(name, where, f"pixels: expected uint8 {expected}, found {pixels.dtype} {pixels.shape}")
-    if state.dtype != np.float32 or state.shape != env.observation_space["state"].shape \
-            or not np.all(np.isfinite(state)):
-        _fail(name, where, f"state: expected finite float32 {env.observation_space['state'].shape}, "
-                           f"found {state.dtype} {state.shape} {state.tolist()}")
+        _fail(
+            name, where, f"pixels: expected uint8 {expected}, found {pixels.dtype} {pixels.shape}"
+        )
+    if (
+        state.dtype != np.float32
+        or state.shape != env.observation_space["state"].shape
+        or not np.all(np.isfinite(state))
+    ):
+        _fail(
+            name,
+            where,
+            f"state: expected finite float32 {env.observation_space['state'].shape}, "
+            f"found {state.dtype} {state.shape} {state.tolist()}",
+        )
     if pixels.std() == 0:
         _fail(name, where, "pixels: a constant image (is rendering working?)")
 
@@ -183,8 +254,12 @@ def _check_goals(task: Any, goals: list[np.ndarray], pixels: np.ndarray, name: s
         _fail(name, "goal_images", "expected at least one goal image after reset, found none")
     for index, goal in enumerate(goals):
         if goal.dtype != np.uint8 or goal.shape != pixels.shape:
-            _fail(name, "goal_images", f"image {index}: expected uint8 {pixels.shape} like the "
-                                       f"pixels, found {goal.dtype} {goal.shape}")
+            _fail(
+                name,
+                "goal_images",
+                f"image {index}: expected uint8 {pixels.shape} like the "
+                f"pixels, found {goal.dtype} {goal.shape}",
+            )
     for attribute in ("subgoal_steps", "subgoal_jaws"):
         schedule = getattr(task, attribute)
         if schedule is not None and len(schedule) != len(goals):

@@ -16,20 +16,36 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from wm_control_ros.launch_specs import NodeSpec, launch_description, parse_launch_arguments, run_from_command_line
+from wm_control_ros.launch_specs import (
+    NodeSpec,
+    launch_description,
+    parse_launch_arguments,
+    run_from_command_line,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "robot"
 
 ARGUMENTS: dict[str, tuple[str, str]] = {
-    "checkpoint": ("", "World model checkpoint (directory, .safetensors, Meta .pt or HF directory)."),
+    "checkpoint": (
+        "",
+        "World model checkpoint (directory, .safetensors, Meta .pt or HF directory).",
+    ),
     "params_file": (str(CONFIG_DIR / "franka_moveit_servo.yaml"), "Planner parameters file."),
     "camera_topic": ("/camera/color/image_raw", "sensor_msgs/Image of the exterior camera."),
-    "pose_topic": ("/franka_robot_state_broadcaster/current_pose",
-                   "geometry_msgs/PoseStamped of the end effector in the robot base frame."),
+    "pose_topic": (
+        "/franka_robot_state_broadcaster/current_pose",
+        "geometry_msgs/PoseStamped of the end effector in the robot base frame.",
+    ),
     "command_topic": ("/servo_node/delta_twist_cmds", "MoveIt Servo's TwistStamped command topic."),
     "target_pose_topic": ("/target_pose", "PoseStamped target topic (command_mode pose)."),
-    "gripper_command_topic": ("/gripper/command", "std_msgs/Float64 gripper command (0 open .. 1 closed)."),
-    "gripper_state_topic": ("/gripper/state", "std_msgs/Float64 measured gripper closure (optional)."),
+    "gripper_command_topic": (
+        "/gripper/command",
+        "std_msgs/Float64 gripper command (0 open .. 1 closed).",
+    ),
+    "gripper_state_topic": (
+        "/gripper/state",
+        "std_msgs/Float64 measured gripper closure (optional).",
+    ),
     "goal_image_topic": ("/goal_image", "sensor_msgs/Image goal (transient local)."),
     "goal_image_paths": ("", "Comma-separated goal image files (a sub-goal sequence)."),
     "autostart": ("false", "Start planning without the start service."),
@@ -38,10 +54,14 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
 
 def node_specs(**arguments: str) -> list[NodeSpec]:
     """The nodes this launch file starts, for the given launch arguments (strings)."""
-    values = parse_launch_arguments([f"{k}:={v}" for k, v in arguments.items()],
-                                    {name: default for name, (default, _) in ARGUMENTS.items()})
-    parameters: dict[str, object] = {"checkpoint": values["checkpoint"],
-                                     "autostart": values["autostart"].lower() == "true"}
+    values = parse_launch_arguments(
+        [f"{k}:={v}" for k, v in arguments.items()],
+        {name: default for name, (default, _) in ARGUMENTS.items()},
+    )
+    parameters: dict[str, object] = {
+        "checkpoint": values["checkpoint"],
+        "autostart": values["autostart"].lower() == "true",
+    }
     if values["goal_image_paths"]:
         parameters["goal_image_paths"] = [p.strip() for p in values["goal_image_paths"].split(",")]
     planner = NodeSpec(

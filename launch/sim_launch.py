@@ -30,35 +30,53 @@ from wm_control_ros.launch_specs import (
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "robot"
 
 ARGUMENTS: dict[str, tuple[str, str]] = {
-    "checkpoint": (shipped_model_path(), "World model checkpoint (directory, .safetensors, Meta .pt or HF "
-                                         "directory); default: the shipped default model."),
+    "checkpoint": (
+        shipped_model_path(),
+        "World model checkpoint (directory, .safetensors, Meta .pt or HF "
+        "directory); default: the shipped default model.",
+    ),
     "env_id": ("wm_control/Reach-v2", "Gymnasium id of the simulated task."),
     "seed": ("0", "Seed of the first episode."),
     "image_size": ("128", "Camera image size (px)."),
     "control_rate": ("4.0", "Control rate of the simulator and the planner (Hz)."),
     "params_file": (str(CONFIG_DIR / "sim.yaml"), "Planner parameters file."),
-    "goal_image_paths": ("", "Comma-separated goal image files (a sub-goal sequence); "
-                             "empty: the simulator's goal image."),
+    "goal_image_paths": (
+        "",
+        "Comma-separated goal image files (a sub-goal sequence); "
+        "empty: the simulator's goal image.",
+    ),
     "autostart": ("true", "Start planning as soon as goal, image and pose are available."),
 }
 
 
 def node_specs(**arguments: str) -> list[NodeSpec]:
     """The nodes this launch file starts, for the given launch arguments (strings)."""
-    values = parse_launch_arguments([f"{k}:={v}" for k, v in arguments.items()],
-                                    {name: default for name, (default, _) in ARGUMENTS.items()})
+    values = parse_launch_arguments(
+        [f"{k}:={v}" for k, v in arguments.items()],
+        {name: default for name, (default, _) in ARGUMENTS.items()},
+    )
     control_rate = float(values["control_rate"])
     sim = NodeSpec(
         executable="sim_arm",
         name="sim_arm",
-        parameters={"env_id": values["env_id"], "seed": int(values["seed"]),
-                    "image_size": int(values["image_size"]), "control_rate": control_rate,
-                    "base_frame": "base", "publish_goal_image": True},
+        parameters={
+            "env_id": values["env_id"],
+            "seed": int(values["seed"]),
+            "image_size": int(values["image_size"]),
+            "control_rate": control_rate,
+            "base_frame": "base",
+            "publish_goal_image": True,
+        },
     )
-    planner_parameters = {"checkpoint": values["checkpoint"], "control_rate": control_rate,
-                          "autostart": values["autostart"].lower() == "true"}
+    planner_parameters = {
+        "checkpoint": values["checkpoint"],
+        "control_rate": control_rate,
+        "autostart": values["autostart"].lower() == "true",
+    }
     if values["goal_image_paths"]:
-        planner_parameters["goal_image_paths"] = [p.strip() for p in values["goal_image_paths"].split(",")]
+        planner_parameters["goal_image_paths"] = [
+            p.strip() for p in values["goal_image_paths"].split(",")
+        ]
     planner = NodeSpec(
         executable="planner",
         name="planner",

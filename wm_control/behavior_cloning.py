@@ -88,8 +88,9 @@ def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
     return out.reshape(*frames.shape[:-3], size, size, 3)
 
 
-def load_demonstrations(readers, image_size: int, progress: bool = True,
-                        goal_steps: int | None = None) -> Demonstrations:
+def load_demonstrations(
+    readers, image_size: int, progress: bool = True, goal_steps: int | None = None
+) -> Demonstrations:
     """Read every episode of the given ``TrajectoryReader`` s (hindsight goal: the last frame, or
     the frame ``goal_steps`` ahead)."""
     frames, step_frame, goal_frame, states, actions = [], [], [], [], []
@@ -110,35 +111,50 @@ def load_demonstrations(readers, image_size: int, progress: bool = True,
     if not actions:
         raise ValueError("behaviour cloning: the datasets hold no episode with at least two steps")
     return Demonstrations(
-        frames=np.concatenate(frames), step_frame=np.concatenate(step_frame), goal_frame=np.concatenate(goal_frame),
-        states=np.concatenate(states).astype(np.float32), actions=np.concatenate(actions).astype(np.float32),
+        frames=np.concatenate(frames),
+        step_frame=np.concatenate(step_frame),
+        goal_frame=np.concatenate(goal_frame),
+        states=np.concatenate(states).astype(np.float32),
+        actions=np.concatenate(actions).astype(np.float32),
     )
 
 
 class GoalConditionedPolicy(nn.Module):
     """(frame, goal image, state) → action; see the module docstring."""
 
-    def __init__(self, config: BCConfig, action_mean: torch.Tensor, action_std: torch.Tensor) -> None:
+    def __init__(
+        self, config: BCConfig, action_mean: torch.Tensor, action_std: torch.Tensor
+    ) -> None:
         super().__init__()
         self.config = config
         layers, channels = [], 6
         for width in config.channels:
-            layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.GroupNorm(8, width), nn.SiLU()]
+            layers += [
+                nn.Conv2d(channels, width, 3, stride=2, padding=1),
+                nn.GroupNorm(8, width),
+                nn.SiLU(),
+            ]
             channels = width
         self.cnn = nn.Sequential(*layers)
         side = config.image_size // 2 ** len(config.channels)
         self.head = nn.Sequential(
-            nn.Linear(channels * side * side + config.state_dim, config.hidden), nn.SiLU(),
-            nn.Linear(config.hidden, config.hidden), nn.SiLU(),
+            nn.Linear(channels * side * side + config.state_dim, config.hidden),
+            nn.SiLU(),
+            nn.Linear(config.hidden, config.hidden),
+            nn.SiLU(),
             nn.Linear(config.hidden, config.action_dim),
         )
         self.register_buffer("action_mean", action_mean.float().clone())
         self.register_buffer("action_std", action_std.float().clamp_min(1e-4).clone())
 
-    def forward(self, frames: torch.Tensor, goals: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, frames: torch.Tensor, goals: torch.Tensor, states: torch.Tensor
+    ) -> torch.Tensor:
         """frames, goals uint8 ``[B, S, S, 3]``; states ``[B, P]`` → normalised actions
         ``[B, A]``."""
-        x = torch.cat([frames, goals], dim=-1).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # [B, 6, S, S]
+        x = (
+            torch.cat([frames, goals], dim=-1).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        )  # [B, 6, S, S]
         features = self.cnn(x).flatten(1)  # [B, C·s·s]
         return self.head(torch.cat([features, states], dim=-1))
 
@@ -153,8 +169,11 @@ class GoalConditionedPolicy(nn.Module):
         return (normalised * self.action_std + self.action_mean).numpy().astype(np.float32)
 
     def save(self, path: Path, metadata: dict[str, Any] | None = None) -> Path:
-        header = {"format": FORMAT, "config": json.dumps(asdict(self.config)),
-                  "metadata": json.dumps(metadata or {}, default=str)}
+        header = {
+            "format": FORMAT,
+            "config": json.dumps(asdict(self.config)),
+            "metadata": json.dumps(metadata or {}, default=str),
+        }
         return write_safetensors_atomic(Path(path), self.state_dict(), header)
 
     @classmethod
@@ -164,23 +183,33 @@ class GoalConditionedPolicy(nn.Module):
                 header = handle.metadata() or {}
                 state = {k: handle.get_tensor(k) for k in handle.keys()}
         except Exception as err:  # safetensors raises its own error types
-            raise CheckpointError(f"{path}: could not read a behaviour-cloning policy ({err})") from err
+            raise CheckpointError(
+                f"{path}: could not read a behaviour-cloning policy ({err})"
+            ) from err
         if header.get("format") != FORMAT:
-            raise CheckpointError(f"{path}: expected format {FORMAT!r}, found {header.get('format')!r}")
+            raise CheckpointError(
+                f"{path}: expected format {FORMAT!r}, found {header.get('format')!r}"
+            )
         verify_tensors(Path(path), header, state)  # the checksum save() recorded
-        policy = cls(BCConfig(**json.loads(header["config"])), state["action_mean"], state["action_std"])
+        policy = cls(
+            BCConfig(**json.loads(header["config"])), state["action_mean"], state["action_std"]
+        )
         policy.load_state_dict(state)
         return policy.eval()
 
 
-def train_policy(demos: Demonstrations, config: BCConfig, progress: bool = True) -> GoalConditionedPolicy:
+def train_policy(
+    demos: Demonstrations, config: BCConfig, progress: bool = True
+) -> GoalConditionedPolicy:
     """L1 regression of normalised actions with AdamW; returns the policy in eval mode."""
     generator = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)
     actions = torch.from_numpy(demos.actions)
     config = replace(config, action_dim=demos.actions.shape[1], state_dim=demos.states.shape[1])
     policy = GoalConditionedPolicy(config, actions.mean(0), actions.std(0))
-    optimizer = torch.optim.AdamW(policy.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        policy.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
     frames = torch.from_numpy(demos.frames)
     step_frame, goal_frame = torch.from_numpy(demos.step_frame), torch.from_numpy(demos.goal_frame)
     states = torch.from_numpy(demos.states)
@@ -210,7 +239,8 @@ class BCAgent:
             raise ValueError(
                 f"behaviour cloning: the policy acts with {policy.config.action_dim}-D actions "
                 f"from {policy.config.state_dim}-D states, task {env.spec.id} has {widths[0]}-D "
-                f"actions and {widths[1]}-D states: train it on this task's datasets (bc.datasets)")
+                f"actions and {widths[1]}-D states: train it on this task's datasets (bc.datasets)"
+            )
         self.env, self.policy = env, policy
         self.goals: list[np.ndarray] = []
 

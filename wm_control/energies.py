@@ -7,7 +7,9 @@ from __future__ import annotations
 import torch
 
 
-def energy(imagined: torch.Tensor, goal: torch.Tensor, discount: float | None = None) -> torch.Tensor:
+def energy(
+    imagined: torch.Tensor, goal: torch.Tensor, discount: float | None = None
+) -> torch.Tensor:
     """Energy of each imagined trajectory.
 
     Args:
@@ -19,7 +21,9 @@ def energy(imagined: torch.Tensor, goal: torch.Tensor, discount: float | None = 
         ``[S]`` energies.
     """
     if imagined.dim() != 4:
-        raise ValueError(f"energy: expected imagined tokens [S, H, N, D], found {tuple(imagined.shape)}")
+        raise ValueError(
+            f"energy: expected imagined tokens [S, H, N, D], found {tuple(imagined.shape)}"
+        )
     if goal.dim() == 2:
         goal = goal.unsqueeze(0)
     if goal.dim() == 4:
@@ -34,7 +38,9 @@ def energy(imagined: torch.Tensor, goal: torch.Tensor, discount: float | None = 
         raise ValueError(f"energy: expected a discount in (0, 1], found {discount}")
     per_step = (imagined - goal.unsqueeze(1)).abs().mean(dim=(-2, -1))  # [S, H]
     H = imagined.shape[1]
-    weights = discount ** torch.arange(H - 1, -1, -1, device=imagined.device, dtype=per_step.dtype)  # [H]
+    weights = discount ** torch.arange(
+        H - 1, -1, -1, device=imagined.device, dtype=per_step.dtype
+    )  # [H]
     return (per_step * weights).sum(dim=-1)
 
 
@@ -57,8 +63,10 @@ def state_energy(
         ``[S]`` mean absolute differences (the layout's units: m, rad, closure).
     """
     if imagined_states.dim() != 3 or goal_state.shape != imagined_states.shape[-1:]:
-        raise ValueError(f"state_energy: expected imagined states [S, H, P] and a goal state [P], "
-                         f"found {tuple(imagined_states.shape)} and {tuple(goal_state.shape)}")
+        raise ValueError(
+            f"state_energy: expected imagined states [S, H, P] and a goal state [P], "
+            f"found {tuple(imagined_states.shape)} and {tuple(goal_state.shape)}"
+        )
     difference = imagined_states - goal_state  # [S, H, P]
     wrapped = torch.atan2(torch.sin(difference), torch.cos(difference))
     per_step = torch.where(angular, wrapped, difference).abs().mean(dim=-1)  # [S, H]

@@ -35,8 +35,10 @@ def check_jaw_schedule(jaws: Sequence[str], goals: int) -> list[str]:
     """A jaw schedule as a list, validated against the number of goal images."""
     jaws = list(jaws)
     if len(jaws) != goals or any(j not in JAW_STATES for j in jaws):
-        raise ValueError(f"subgoal_jaws: expected {goals} entries (one per goal image) from {list(JAW_STATES)}, "
-                         f"found {jaws}")
+        raise ValueError(
+            f"subgoal_jaws: expected {goals} entries (one per goal image) from {list(JAW_STATES)}, "
+            f"found {jaws}"
+        )
     return jaws
 
 
@@ -98,8 +100,10 @@ class MPCAgent:
         if not self.fixed_goals:
             self.goal_states = [np.asarray(c.state, np.float32) for c in task.goal_configurations()]
             if len(self.goal_states) != len(self.goals):
-                raise ValueError(f"{type(task).__name__}: expected one goal configuration per goal "
-                                 f"image ({len(self.goals)}), found {len(self.goal_states)}")
+                raise ValueError(
+                    f"{type(task).__name__}: expected one goal configuration per goal "
+                    f"image ({len(self.goals)}), found {len(self.goal_states)}"
+                )
         steps = self.subgoal_steps or getattr(task, "subgoal_steps", None)
         self._schedule = goal_schedule(len(self.goals), self.max_steps, steps)
         jaws = self.subgoal_jaws

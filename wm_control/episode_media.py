@@ -16,10 +16,24 @@ CAPTION = 28  # px of the caption strip under the panels
 
 def _frame(observation: np.ndarray, goal: np.ndarray, caption: str) -> np.ndarray:
     """[VIDEO_SIDE + CAPTION, 2·VIDEO_SIDE, 3] uint8: observation | goal, caption below."""
-    panels = [cv2.resize(x, (VIDEO_SIDE, VIDEO_SIDE), interpolation=cv2.INTER_NEAREST) for x in (observation, goal)]
+    panels = [
+        cv2.resize(x, (VIDEO_SIDE, VIDEO_SIDE), interpolation=cv2.INTER_NEAREST)
+        for x in (observation, goal)
+    ]
     strip = np.zeros((CAPTION, 2 * VIDEO_SIDE, 3), np.uint8)
-    cv2.putText(strip, caption, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-    cv2.putText(strip, "goal", (VIDEO_SIDE + 6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        strip, caption, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA
+    )
+    cv2.putText(
+        strip,
+        "goal",
+        (VIDEO_SIDE + 6, 19),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.5,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
     return np.concatenate([np.concatenate(panels, axis=1), strip], axis=0)
 
 
@@ -35,7 +49,11 @@ def write_episode_video(result: EpisodeResult, path: Path, fps: float = 4.0) -> 
             record = result.steps[min(i, len(result.steps) - 1)] if result.steps else None
             goal = result.goal_images[record.subgoal if record else 0]
             energy = "" if record is None or record.energy is None else f"  E {record.energy:.4f}"
-            text = "start" if i == 0 or record is None else f"step {record.step + 1}{energy}  {record.distance * 100:.1f} cm"
+            text = (
+                "start"
+                if i == 0 or record is None
+                else f"step {record.step + 1}{energy}  {record.distance * 100:.1f} cm"
+            )
             writer.write(cv2.cvtColor(_frame(frame, goal, text), cv2.COLOR_RGB2BGR))
     finally:
         writer.release()
@@ -52,15 +70,30 @@ def plot_episode(result: EpisodeResult, path: Path) -> Path:
 
     steps = [s.step + 1 for s in result.steps]
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.plot(steps, [np.nan if s.energy is None else s.energy for s in result.steps], "o-", color="tab:blue",
-            label="energy")
+    ax.plot(
+        steps,
+        [np.nan if s.energy is None else s.energy for s in result.steps],
+        "o-",
+        color="tab:blue",
+        label="energy",
+    )
     ax.set_xlabel("control step")
     ax.set_ylabel("energy (L1 to goal tokens)", color="tab:blue")
     twin = ax.twinx()
-    twin.plot(steps, [s.distance * 100 for s in result.steps], "s--", color="tab:orange",
-              label="end effector to sub-goal pose")
-    twin.plot(steps, [s.goal_distance * 100 for s in result.steps], "^:", color="tab:green",
-              label="task goal distance")
+    twin.plot(
+        steps,
+        [s.distance * 100 for s in result.steps],
+        "s--",
+        color="tab:orange",
+        label="end effector to sub-goal pose",
+    )
+    twin.plot(
+        steps,
+        [s.goal_distance * 100 for s in result.steps],
+        "^:",
+        color="tab:green",
+        label="task goal distance",
+    )
     twin.set_ylabel("distance (cm)")
     lines = ax.get_legend_handles_labels()
     twin_lines = twin.get_legend_handles_labels()

@@ -46,14 +46,17 @@ class EvalPart:
         if self.parts < 1:
             raise ValueError(f"parts: expected >= 1 (1: the whole evaluation), found {self.parts}")
         if not 0 <= self.part < self.parts:
-            raise ValueError(f"part: expected 0..{self.parts - 1} (parts={self.parts}), "
-                             f"found {self.part}")
+            raise ValueError(
+                f"part: expected 0..{self.parts - 1} (parts={self.parts}), found {self.part}"
+            )
 
     def seeds(self, episodes: int, seed: int) -> range:
         """The episode seeds this part plays, of ``episodes`` seeds from ``seed``."""
         if self.parts > episodes:
-            raise ValueError(f"parts: {self.parts} parts of {episodes} episodes would leave parts "
-                             f"without episodes; expected parts <= episodes")
+            raise ValueError(
+                f"parts: {self.parts} parts of {episodes} episodes would leave parts "
+                f"without episodes; expected parts <= episodes"
+            )
         start = self.part * episodes // self.parts
         stop = (self.part + 1) * episodes // self.parts
         return range(seed + start, seed + stop)
@@ -76,10 +79,13 @@ class PartRun:
     def read(cls, folder: Path) -> PartRun:
         csv_path = folder / "episodes.csv"
         if not csv_path.is_file():
-            raise ValueError(f"gather: {folder} holds no episodes.csv (a part that has not started "
-                             f"or failed before its first episode): run that part again")
-        return cls(folder, recorded_config(folder), simulator_version(folder),
-                   read_outcomes(csv_path))
+            raise ValueError(
+                f"gather: {folder} holds no episodes.csv (a part that has not started "
+                f"or failed before its first episode): run that part again"
+            )
+        return cls(
+            folder, recorded_config(folder), simulator_version(folder), read_outcomes(csv_path)
+        )
 
 
 def recorded_config(folder: Path) -> DictConfig:
@@ -106,12 +112,17 @@ def part_folders(entries: Sequence[str]) -> list[Path]:
         if _is_run_folder(path):
             folders.append(path)
             continue
-        found = sorted((p for p in path.iterdir() if _is_run_folder(p)),
-                       key=_job_number) if path.is_dir() else []
+        found = (
+            sorted((p for p in path.iterdir() if _is_run_folder(p)), key=_job_number)
+            if path.is_dir()
+            else []
+        )
         if not found:
-            raise ValueError(f"gather: expected a --multirun folder of eval parts or an eval run "
-                             f"folder, found none at {str(path)!r} (a run folder holds "
-                             f".hydra/config.yaml and episodes.csv)")
+            raise ValueError(
+                f"gather: expected a --multirun folder of eval parts or an eval run "
+                f"folder, found none at {str(path)!r} (a run folder holds "
+                f".hydra/config.yaml and episodes.csv)"
+            )
         folders += found
     return folders
 
@@ -159,16 +170,20 @@ def gather(entries: Sequence[str], agent_order: Sequence[str]) -> Gathered:
     for run in runs:
         index = run.part.part
         if index in by_part:
-            raise ValueError(f"gather: part {index} is given twice ({by_part[index].folder} and "
-                             f"{run.folder}); give each part once")
+            raise ValueError(
+                f"gather: part {index} is given twice ({by_part[index].folder} and "
+                f"{run.folder}); give each part once"
+            )
         by_part[index] = run
     parts = first.part.parts
     missing = sorted(set(range(parts)) - set(by_part))
     if missing:
         listed = ",".join(map(str, missing))
-        raise ValueError(f"gather: parts {missing} of {parts} are missing (found "
-                         f"{sorted(by_part)}); run them with part={listed} parts={parts} and "
-                         f"the same settings")
+        raise ValueError(
+            f"gather: parts {missing} of {parts} are missing (found "
+            f"{sorted(by_part)}); run them with part={listed} parts={parts} and "
+            f"the same settings"
+        )
     settings = first.config
     outcomes = []
     for index, run in sorted(by_part.items()):
@@ -180,7 +195,8 @@ def gather(entries: Sequence[str], agent_order: Sequence[str]) -> Gathered:
                 f"gather: part {index} ({run.folder}) holds {len(found & expected)} of its "
                 f"{len(expected)} episodes{' and others' if found - expected else ''} "
                 f"(an interrupted part?): finish it with the same settings, part={index} "
-                f"parts={parts} resume=[{run.folder}], and gather that run instead")
+                f"parts={parts} resume=[{run.folder}], and gather that run instead"
+            )
         outcomes += run.outcomes
     tasks, agents = list(settings.tasks), list(agent_order)
     outcomes.sort(key=lambda o: (tasks.index(o.task), agents.index(o.agent), o.seed))
@@ -193,11 +209,16 @@ def _check_same_evaluation(first: PartRun, others: list[PartRun]) -> None:
         there = compared_settings(run.config)
         differ = sorted(k for k in here.keys() | there.keys() if here.get(k) != there.get(k))
         if differ:
-            details = "; ".join(f"{k}: {there.get(k)} there, {here.get(k)} in {first.folder}"
-                                for k in differ)
-            raise ValueError(f"gather: {run.folder} is a part of another evaluation ({details}); "
-                             f"gather parts made with the same settings")
+            details = "; ".join(
+                f"{k}: {there.get(k)} there, {here.get(k)} in {first.folder}" for k in differ
+            )
+            raise ValueError(
+                f"gather: {run.folder} is a part of another evaluation ({details}); "
+                f"gather parts made with the same settings"
+            )
         if run.simulator_version != first.simulator_version:
-            raise ValueError(f"gather: {run.folder} was played on simulator version "
-                             f"{run.simulator_version}, {first.folder} on "
-                             f"{first.simulator_version}; play the parts again on one version")
+            raise ValueError(
+                f"gather: {run.folder} was played on simulator version "
+                f"{run.simulator_version}, {first.folder} on "
+                f"{first.simulator_version}; play the parts again on one version"
+            )

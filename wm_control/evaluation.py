@@ -26,7 +26,9 @@ class EpisodeOutcome:
     agent: str
     seed: int
     success: bool
-    final_goal_distance: float  # m: the task's object (Reach: end effector) to where the final goal image shows it
+    final_goal_distance: (
+        float  # m: the task's object (Reach: end effector) to where the final goal image shows it
+    )
     final_ee_distance: float  # m: end effector to the final sub-goal's end-effector position
     seconds_per_action: float
     steps: int
@@ -72,7 +74,9 @@ def evaluate(
         try:
             for name, make_agent in agents.items():
                 agent = None
-                bar = tqdm(range(episodes), desc=f"{task:<12} {name:<8}", disable=not progress, leave=True)
+                bar = tqdm(
+                    range(episodes), desc=f"{task:<12} {name:<8}", disable=not progress, leave=True
+                )
                 successes = 0
                 for i in bar:
                     outcome = reuse.get((task, name, seed + i))
@@ -81,11 +85,17 @@ def evaluate(
                             env = make_env()
                         if agent is None:
                             agent = make_agent(env)
-                        result = run_episode(env, agent, seed=seed + i, max_steps=env.spec.max_episode_steps)
+                        result = run_episode(
+                            env, agent, seed=seed + i, max_steps=env.spec.max_episode_steps
+                        )
                         outcome = EpisodeOutcome(
-                            task=task, agent=name, seed=seed + i, success=result.success,
+                            task=task,
+                            agent=name,
+                            seed=seed + i,
+                            success=result.success,
                             final_goal_distance=result.final_goal_distance,
-                            final_ee_distance=result.final_ee_distance, seconds_per_action=result.seconds_per_action,
+                            final_ee_distance=result.final_ee_distance,
+                            seconds_per_action=result.seconds_per_action,
                             steps=len(result.steps),
                         )
                     outcomes.append(outcome)
@@ -106,24 +116,38 @@ def read_outcomes(path: Path) -> list[EpisodeOutcome]:
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames != names:
-            older = " (written by an older wm-control: play its episodes again)" if (
-                reader.fieldnames and "final_distance" in reader.fieldnames) else ""
-            raise ValueError(f"{path}: expected the columns {names} of an evaluation's episodes.csv, "
-                             f"found {reader.fieldnames}{older}")
+            older = (
+                " (written by an older wm-control: play its episodes again)"
+                if (reader.fieldnames and "final_distance" in reader.fieldnames)
+                else ""
+            )
+            raise ValueError(
+                f"{path}: expected the columns {names} of an evaluation's episodes.csv, "
+                f"found {reader.fieldnames}{older}"
+            )
         rows = list(reader)
     outcomes = []
     for number, row in enumerate(rows, start=2):
         try:
-            outcomes.append(EpisodeOutcome(
-                task=row["task"], agent=row["agent"], seed=int(row["seed"]),
-                success={"True": True, "False": False}[row["success"]],
-                final_goal_distance=float(row["final_goal_distance"]), final_ee_distance=float(row["final_ee_distance"]),
-                seconds_per_action=float(row["seconds_per_action"]), steps=int(row["steps"])))
+            outcomes.append(
+                EpisodeOutcome(
+                    task=row["task"],
+                    agent=row["agent"],
+                    seed=int(row["seed"]),
+                    success={"True": True, "False": False}[row["success"]],
+                    final_goal_distance=float(row["final_goal_distance"]),
+                    final_ee_distance=float(row["final_ee_distance"]),
+                    seconds_per_action=float(row["seconds_per_action"]),
+                    steps=int(row["steps"]),
+                )
+            )
         except (KeyError, ValueError, TypeError) as error:
             if number == len(rows) + 1:
                 print(f"{path}: line {number} is cut off (an interrupted run); left out")
                 continue
-            raise ValueError(f"{path}: line {number} is not an episode row ({error!r}): {row}") from error
+            raise ValueError(
+                f"{path}: line {number} is not an episode row ({error!r}): {row}"
+            ) from error
     return outcomes
 
 
@@ -134,7 +158,9 @@ class EpisodeLog:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(path, "w", newline="")
-        self._writer = csv.DictWriter(self._handle, fieldnames=list(EpisodeOutcome.__dataclass_fields__))
+        self._writer = csv.DictWriter(
+            self._handle, fieldnames=list(EpisodeOutcome.__dataclass_fields__)
+        )
         self._writer.writeheader()
 
     def __call__(self, outcome: EpisodeOutcome) -> None:
@@ -152,7 +178,11 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[f
         raise ValueError(f"wilson_interval: expected trials >= 1, found {trials}")
     rate = successes / trials
     centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z / (1 + z * z / trials) * np.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    half = (
+        z
+        / (1 + z * z / trials)
+        * np.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    )
     return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
@@ -163,22 +193,33 @@ def summarise(outcomes: list[EpisodeOutcome]) -> list[SummaryRow]:
         group = [o for o in outcomes if o.task == task and o.agent == agent]
         successes = sum(o.success for o in group)
         low, high = wilson_interval(successes, len(group))
-        rows.append(SummaryRow(
-            task=task, agent=agent, episodes=len(group),
-            success_rate=successes / len(group), success_low=low, success_high=high,
-            goal_distance_mean=float(np.mean([o.final_goal_distance for o in group])),
-            ee_distance_mean=float(np.mean([o.final_ee_distance for o in group])),
-            seconds_per_action=float(np.mean([o.seconds_per_action for o in group])),
-        ))
+        rows.append(
+            SummaryRow(
+                task=task,
+                agent=agent,
+                episodes=len(group),
+                success_rate=successes / len(group),
+                success_low=low,
+                success_high=high,
+                goal_distance_mean=float(np.mean([o.final_goal_distance for o in group])),
+                ee_distance_mean=float(np.mean([o.final_ee_distance for o in group])),
+                seconds_per_action=float(np.mean([o.seconds_per_action for o in group])),
+            )
+        )
     return rows
 
 
 def markdown_table(rows: list[SummaryRow]) -> str:
-    lines = ["| task | agent | episodes | success | 95 % interval | distance to goal (cm) | end effector to final pose (cm) "
-             "| s / action |", "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | {r.success_low:.0%}–{r.success_high:.0%} | "
-              f"{r.goal_distance_mean * 100:.1f} | {r.ee_distance_mean * 100:.1f} | {r.seconds_per_action:.3f} |"
-              for r in rows]
+    lines = [
+        "| task | agent | episodes | success | 95 % interval | distance to goal (cm) | end effector to final pose (cm) "
+        "| s / action |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | {r.success_low:.0%}–{r.success_high:.0%} | "
+        f"{r.goal_distance_mean * 100:.1f} | {r.ee_distance_mean * 100:.1f} | {r.seconds_per_action:.3f} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -212,8 +253,14 @@ def _bar_plot(rows: list[SummaryRow], path: Path) -> None:
         low = np.array([0.0 if r is None else r.success_low * 100 for r in found])
         high = np.array([0.0 if r is None else r.success_high * 100 for r in found])
         x = np.arange(len(tasks)) + (k - (len(agents) - 1) / 2) * width
-        ax.bar(x, rates, width, label=agent, yerr=np.clip(np.stack([rates - low, high - rates]), 0, None),
-               error_kw={"elinewidth": 0.8, "capsize": 2})
+        ax.bar(
+            x,
+            rates,
+            width,
+            label=agent,
+            yerr=np.clip(np.stack([rates - low, high - rates]), 0, None),
+            error_kw={"elinewidth": 0.8, "capsize": 2},
+        )
         for xi, rate, top in zip(x, rates, high):  # the rate above its interval
             ax.text(xi, top + 1.5, f"{rate:.0f}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(np.arange(len(tasks)), tasks)

@@ -46,25 +46,39 @@ def energy_landscape(
     ``goal`` (uint8 [H, W, 3]) for displacements on a ``resolution``-point grid in
     ``[-extent, extent]`` (m) along each of ``axes``; other action entries from ``base_action``."""
     if not axes or len(set(axes)) != len(axes) or any(a not in DROID_ACTION_NAMES for a in axes):
-        raise ValueError(f"landscape axes: expected distinct names from {DROID_ACTION_NAMES}, found {axes}")
+        raise ValueError(
+            f"landscape axes: expected distinct names from {DROID_ACTION_NAMES}, found {axes}"
+        )
     if resolution < 2 or extent <= 0:
-        raise ValueError(f"landscape: expected resolution >= 2 and extent > 0, found {resolution} and {extent}")
+        raise ValueError(
+            f"landscape: expected resolution >= 2 and extent > 0, found {resolution} and {extent}"
+        )
     values = np.linspace(-extent, extent, resolution, dtype=np.float32)
     columns = [DROID_ACTION_NAMES.index(a) for a in axes]
-    mesh = np.stack(np.meshgrid(*([values] * len(axes)), indexing="ij"), axis=-1).reshape(-1, len(axes))
-    actions = np.tile(np.zeros(7, np.float32) if base_action is None else np.asarray(base_action, np.float32),
-                      (len(mesh), 1))
+    mesh = np.stack(np.meshgrid(*([values] * len(axes)), indexing="ij"), axis=-1).reshape(
+        -1, len(axes)
+    )
+    actions = np.tile(
+        np.zeros(7, np.float32) if base_action is None else np.asarray(base_action, np.float32),
+        (len(mesh), 1),
+    )
     actions[:, columns] = mesh
     device, dtype = model.device, model.dtype
     tokens0 = model.encode(frame)  # [1, 1, N, D]
     goal_tokens = model.encode(goal)[0, 0]  # [N, D]
-    state0 = torch.as_tensor(np.asarray(state, np.float32), device=device, dtype=dtype).view(1, 1, -1)
+    state0 = torch.as_tensor(np.asarray(state, np.float32), device=device, dtype=dtype).view(
+        1, 1, -1
+    )
     energies = []
     for chunk in torch.from_numpy(actions).split(CHUNK):
-        imagined = model.rollout(tokens0, state0, chunk.to(device, dtype).unsqueeze(1)).tokens  # [S, 1, N, D]
+        imagined = model.rollout(
+            tokens0, state0, chunk.to(device, dtype).unsqueeze(1)
+        ).tokens  # [S, 1, N, D]
         energies.append(energy(imagined, goal_tokens).float().cpu())
     grid = torch.cat(energies).numpy().reshape([resolution] * len(axes))
-    return Landscape(axes=tuple(axes), values=values, energies=grid, best=actions[int(grid.argmin())])
+    return Landscape(
+        axes=tuple(axes), values=values, energies=grid, best=actions[int(grid.argmin())]
+    )
 
 
 def plot_landscape(
@@ -94,16 +108,37 @@ def plot_landscape(
         image = panel.imshow(plane.T, origin="lower", extent=extent, cmap="viridis", aspect="equal")
         fig.colorbar(image, ax=panel, label="energy (L1)")
         names = DROID_ACTION_NAMES
-        panel.plot(landscape.best[names.index(axes[i])] * 100, landscape.best[names.index(axes[j])] * 100,
-                   "wx", markersize=10, markeredgewidth=2, label="grid minimum", clip_on=False)
+        panel.plot(
+            landscape.best[names.index(axes[i])] * 100,
+            landscape.best[names.index(axes[j])] * 100,
+            "wx",
+            markersize=10,
+            markeredgewidth=2,
+            label="grid minimum",
+            clip_on=False,
+        )
         if true_action is not None:
-            panel.plot(true_action[names.index(axes[i])] * 100, true_action[names.index(axes[j])] * 100,
-                       "o", markerfacecolor="none", markeredgecolor="red", markersize=12, markeredgewidth=2,
-                       label="true displacement")
+            panel.plot(
+                true_action[names.index(axes[i])] * 100,
+                true_action[names.index(axes[j])] * 100,
+                "o",
+                markerfacecolor="none",
+                markeredgecolor="red",
+                markersize=12,
+                markeredgewidth=2,
+                label="true displacement",
+            )
         if planned is not None:
             solver, action = planned
-            panel.plot(action[names.index(axes[i])] * 100, action[names.index(axes[j])] * 100, "+",
-                       color="orange", markersize=14, markeredgewidth=2, label=f"planner ({solver})")
+            panel.plot(
+                action[names.index(axes[i])] * 100,
+                action[names.index(axes[j])] * 100,
+                "+",
+                color="orange",
+                markersize=14,
+                markeredgewidth=2,
+                label=f"planner ({solver})",
+            )
         panel.set_xlabel(f"{axes[i]} (cm)")
         panel.set_ylabel(f"{axes[j]} (cm)")
         panel.legend(loc="upper right", fontsize=8)

@@ -81,12 +81,12 @@ class ControlLayout:
         for field in ("action_names", "state_names"):
             names = getattr(self, field)
             if not names or len(set(names)) != len(names):
-                raise ValueError(
-                    f"ControlLayout.{field}: expected distinct names, found {names!r}"
-                )
+                raise ValueError(f"ControlLayout.{field}: expected distinct names, found {names!r}")
         for field in ("translation_per_unit", "rotation_per_unit"):
             if not getattr(self, field) > 0:
-                raise ValueError(f"ControlLayout.{field}: expected > 0, found {getattr(self, field)}")
+                raise ValueError(
+                    f"ControlLayout.{field}: expected > 0, found {getattr(self, field)}"
+                )
 
     @property
     def action_dim(self) -> int:

@@ -33,7 +33,9 @@ class ModelSource:
         if not self.path:
             raise ValueError("ModelSource.path: expected a checkpoint path, found an empty value")
         if self.dtype != "auto" and self.dtype not in DTYPES:
-            raise ValueError(f"ModelSource.dtype: expected 'auto' or one of {sorted(DTYPES)}, found {self.dtype!r}")
+            raise ValueError(
+                f"ModelSource.dtype: expected 'auto' or one of {sorted(DTYPES)}, found {self.dtype!r}"
+            )
         if isinstance(self.image_size, list):
             object.__setattr__(self, "image_size", tuple(self.image_size))
 
@@ -55,9 +57,12 @@ class ModelSource:
 
     def load(self, root: Path) -> WorldModel:
         return WorldModel.from_pretrained(
-            self.resolved_path(root), encoder_num_heads=self.encoder_num_heads,
-            predictor_num_heads=self.predictor_num_heads, image_size=self.image_size,
-            device=self.torch_device(), dtype=self.torch_dtype(),
+            self.resolved_path(root),
+            encoder_num_heads=self.encoder_num_heads,
+            predictor_num_heads=self.predictor_num_heads,
+            image_size=self.image_size,
+            device=self.torch_device(),
+            dtype=self.torch_dtype(),
         )
 
     @classmethod
@@ -65,5 +70,7 @@ class ModelSource:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"ModelSource: unknown fields {unknown}; expected a subset of {sorted(known)}")
+            raise ValueError(
+                f"ModelSource: unknown fields {unknown}; expected a subset of {sorted(known)}"
+            )
         return cls(**data)

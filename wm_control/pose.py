@@ -66,11 +66,14 @@ def integrate_state(state: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
 def actions_from_states(states: torch.Tensor) -> torch.Tensor:
     """Actions between consecutive states ``[..., T, 7]`` → ``[..., T-1, 7]`` (DROID convention)."""
     if states.shape[-2] < 2:
-        raise ValueError(f"actions_from_states: expected at least 2 states along dim -2, found {tuple(states.shape)}")
+        raise ValueError(
+            f"actions_from_states: expected at least 2 states along dim -2, found {tuple(states.shape)}"
+        )
     start, end = states[..., :-1, :], states[..., 1:, :]
     relative = euler_to_matrix(end[..., 3:6]) @ euler_to_matrix(start[..., 3:6]).transpose(-1, -2)
     return torch.cat(
-        [end[..., :3] - start[..., :3], matrix_to_euler(relative), end[..., 6:7] - start[..., 6:7]], dim=-1
+        [end[..., :3] - start[..., :3], matrix_to_euler(relative), end[..., 6:7] - start[..., 6:7]],
+        dim=-1,
     )
 
 
@@ -82,8 +85,10 @@ def wrap_angle(angle: torch.Tensor) -> torch.Tensor:
 def ogbench_motion_per_unit(block: int) -> tuple[float, float]:
     """How far one unit of an OGBench action held for ``block`` steps moves the effector: (m along
     each of x, y, z, rad of yaw), as its controller tracks the targets."""
-    return (block * OGBENCH_SCALE[0] * OGBENCH_TRACKING[0],
-            block * OGBENCH_SCALE[3] * OGBENCH_TRACKING[1])
+    return (
+        block * OGBENCH_SCALE[0] * OGBENCH_TRACKING[0],
+        block * OGBENCH_SCALE[3] * OGBENCH_TRACKING[1],
+    )
 
 
 def _ogbench_steps(block: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:

@@ -22,13 +22,19 @@ def as_frame_batch(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     """
     if isinstance(frames, np.ndarray):
         if frames.dtype != np.uint8:
-            raise TypeError(f"frames: expected uint8 RGB pixels (0-255), found numpy dtype {frames.dtype}")
+            raise TypeError(
+                f"frames: expected uint8 RGB pixels (0-255), found numpy dtype {frames.dtype}"
+            )
         frames = torch.from_numpy(np.ascontiguousarray(frames))
     elif isinstance(frames, torch.Tensor):
         if frames.dtype != torch.uint8:
-            raise TypeError(f"frames: expected uint8 RGB pixels (0-255), found torch dtype {frames.dtype}")
+            raise TypeError(
+                f"frames: expected uint8 RGB pixels (0-255), found torch dtype {frames.dtype}"
+            )
     else:
-        raise TypeError(f"frames: expected a numpy array or torch tensor of uint8, found {type(frames).__name__}")
+        raise TypeError(
+            f"frames: expected a numpy array or torch tensor of uint8, found {type(frames).__name__}"
+        )
     if frames.dim() not in (3, 4, 5) or frames.shape[-1] != 3:
         raise ValueError(
             f"frames: expected shape [H, W, 3], [T, H, W, 3] or [B, T, H, W, 3] (RGB, channels last), "
@@ -62,7 +68,9 @@ def to_model_input(
     batch = as_frame_batch(frames).to(device)  # [B, T, H, W, 3]
     B, T, H, W, _ = batch.shape
     top, left, ch, cw = center_crop_box(H, W, image_size)
-    x = batch[:, :, top:top + ch, left:left + cw].permute(0, 1, 4, 2, 3).flatten(0, 1).float()  # [B·T, 3, ch, cw]
+    x = (
+        batch[:, :, top : top + ch, left : left + cw].permute(0, 1, 4, 2, 3).flatten(0, 1).float()
+    )  # [B·T, 3, ch, cw]
     if (ch, cw) != tuple(image_size):
         x = F.interpolate(x, size=image_size, mode="bilinear", align_corners=False)
     mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1) * 255.0

@@ -72,17 +72,25 @@ class WorldModel(nn.Module):
         ``use_extrinsics=True`` loads a Meta AC predictor trained with extrinsics (its weights
         cannot tell; off by default, as released); wm-control checkpoints record it."""
         loaded = load_checkpoint(
-            path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads, image_size=image_size,
+            path,
+            encoder_num_heads=encoder_num_heads,
+            predictor_num_heads=predictor_num_heads,
+            image_size=image_size,
             use_extrinsics=use_extrinsics,
         )
         with torch.device("meta"):
             model = cls(loaded.config)
         source = str(path)
-        encoder_state = check_state(model.encoder.state_dict(), loaded.encoder_state, part="encoder", source=source)
+        encoder_state = check_state(
+            model.encoder.state_dict(), loaded.encoder_state, part="encoder", source=source
+        )
         model.encoder.load_state_dict(encoder_state, strict=True, assign=True)
         if model.predictor is not None:
             predictor_state = check_state(
-                model.predictor.state_dict(), loaded.predictor_state or {}, part="predictor", source=source
+                model.predictor.state_dict(),
+                loaded.predictor_state or {},
+                part="predictor",
+                source=source,
             )
             model.predictor.load_state_dict(predictor_state, strict=True, assign=True)
         model.encoder.requires_grad_(False)
@@ -170,7 +178,9 @@ class WorldModel(nn.Module):
         flat = batch.flatten(0, 1).unsqueeze(1)  # [B·T, 1, H, W, 3]
         out = []
         for chunk in flat.split(ENCODE_CHUNK):
-            video = to_model_input(chunk, self.image_size, device=self.device, dtype=self.dtype)  # [b, 3, 1, h, w]
+            video = to_model_input(
+                chunk, self.image_size, device=self.device, dtype=self.dtype
+            )  # [b, 3, 1, h, w]
             video = video.repeat(1, 1, self.config.encoder.tubelet_size, 1, 1)  # [b, 3, 2, h, w]
             out.append(self.encoder(video))  # [b, N, D]
         tokens = torch.cat(out).unflatten(0, (B, T))  # [B, T, N, D]
@@ -186,8 +196,12 @@ class WorldModel(nn.Module):
         batch = as_frame_batch(video)
         tubelet = self.config.encoder.tubelet_size
         if batch.shape[1] % tubelet:
-            raise ValueError(f"encode_clip: expected a number of frames divisible by {tubelet}, found {batch.shape[1]}")
-        x = to_model_input(batch, self.image_size, device=self.device, dtype=self.dtype)  # [B, 3, T, h, w]
+            raise ValueError(
+                f"encode_clip: expected a number of frames divisible by {tubelet}, found {batch.shape[1]}"
+            )
+        x = to_model_input(
+            batch, self.image_size, device=self.device, dtype=self.dtype
+        )  # [B, 3, T, h, w]
         tokens = self.encoder(x)  # [B, T/2·N, D]
         return layer_norm(tokens.unflatten(1, (batch.shape[1] // tubelet, self.tokens_per_frame)))
 
@@ -254,7 +268,9 @@ class WorldModel(nn.Module):
             states = states.unsqueeze(1)
         self._check_tokens(tokens, "rollout")
         if actions.dim() != 3 or actions.shape[1] < 1:
-            raise ValueError(f"rollout: expected actions [B, H>=1, A], found {tuple(actions.shape)}")
+            raise ValueError(
+                f"rollout: expected actions [B, H>=1, A], found {tuple(actions.shape)}"
+            )
         B, H = actions.shape[:2]
         C = tokens.shape[1]
         if tokens.shape[0] not in (1, B) or states.shape[0] not in (1, B) or states.shape[1] != C:
@@ -266,18 +282,24 @@ class WorldModel(nn.Module):
         if C > 1:
             if context_actions is None or context_actions.shape[:2] != (B, C - 1):
                 found = None if context_actions is None else tuple(context_actions.shape)
-                raise ValueError(f"rollout: {C} context frames need context_actions [{B}, {C - 1}, A], found {found}")
+                raise ValueError(
+                    f"rollout: {C} context frames need context_actions [{B}, {C - 1}, A], found {found}"
+                )
             step_actions = torch.cat([context_actions, actions[:, :1]], dim=1)  # [B, C, A]
         else:
             step_actions = actions[:, :1]
         if teacher_states is not None and teacher_states.shape[:2] != (B, H - 1):
-            raise ValueError(f"rollout: expected teacher_states [{B}, {H - 1}, P], found {tuple(teacher_states.shape)}")
+            raise ValueError(
+                f"rollout: expected teacher_states [{B}, {H - 1}, P], found {tuple(teacher_states.shape)}"
+            )
 
         def ext(start: int, stop: int) -> torch.Tensor | None:
             return None if extrinsics is None else extrinsics[:, start:stop]
 
         cache = predictor.new_cache()
-        out = predictor(tokens, step_actions, states, ext(0, C), grid=self.grid, cache=cache)  # [B, C, N, D]
+        out = predictor(
+            tokens, step_actions, states, ext(0, C), grid=self.grid, cache=cache
+        )  # [B, C, N, D]
         next_tokens = layer_norm(out[:, -1:])  # [B, 1, N, D]
         integrate = self.layout.integrate
         state = integrate(states[:, -1], actions[:, 0])  # [B, P]
@@ -285,11 +307,17 @@ class WorldModel(nn.Module):
         for h in range(1, H):
             fed_state = teacher_states[:, h - 1] if teacher_states is not None else state
             out = predictor(
-                next_tokens, actions[:, h:h + 1], fed_state.unsqueeze(1), ext(C + h - 1, C + h),
-                grid=self.grid, cache=cache,
+                next_tokens,
+                actions[:, h : h + 1],
+                fed_state.unsqueeze(1),
+                ext(C + h - 1, C + h),
+                grid=self.grid,
+                cache=cache,
             )
             next_tokens = layer_norm(out)  # [B, 1, N, D]
             state = integrate(fed_state, actions[:, h])
             imagined.append(next_tokens)
             imagined_states.append(state)
-        return Rollout(tokens=torch.cat(imagined, dim=1), states=torch.stack(imagined_states, dim=1))
+        return Rollout(
+            tokens=torch.cat(imagined, dim=1), states=torch.stack(imagined_states, dim=1)
+        )

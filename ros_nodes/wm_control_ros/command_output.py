@@ -27,21 +27,29 @@ class CommandOutput:
             self._motion = node.create_publisher(TwistStamped, "delta_twist_cmds", COMMAND_QOS)
         else:
             self._motion = node.create_publisher(PoseStamped, "target_pose", COMMAND_QOS)
-        self._gripper = node.create_publisher(Float64, "gripper/command", COMMAND_QOS) if publish_gripper else None
+        self._gripper = (
+            node.create_publisher(Float64, "gripper/command", COMMAND_QOS)
+            if publish_gripper
+            else None
+        )
 
     def send(self, command: SafeCommand, state: np.ndarray, frame_id: str) -> None:
         """The motion command for the current period (state: the measured state [>=6] it starts from)."""
         stamp = self._node.get_clock().now().to_msg()
         if self._mode == "twist":
-            self._motion.publish(velocity_to_twist_msg(command.linear_velocity, command.angular_velocity,
-                                                       stamp, frame_id))
+            self._motion.publish(
+                velocity_to_twist_msg(
+                    command.linear_velocity, command.angular_velocity, stamp, frame_id
+                )
+            )
             return
         msg = PoseStamped()
         msg.header.stamp, msg.header.frame_id = stamp, frame_id
         position, orientation = msg.pose.position, msg.pose.orientation
         position.x, position.y, position.z = (float(v) for v in command.target_xyz)
         orientation.x, orientation.y, orientation.z, orientation.w = (
-            float(v) for v in matrix_to_quaternion(target_orientation(state, command)))
+            float(v) for v in matrix_to_quaternion(target_orientation(state, command))
+        )
         self._motion.publish(msg)
 
     def send_gripper(self, command: SafeCommand) -> None:

@@ -19,7 +19,9 @@ class Controller(Protocol):
 
     def hold(self, values: dict[str, float]) -> None: ...  # action dimensions held, not searched
 
-    def act(self, frame: np.ndarray, state: np.ndarray) -> Any: ...  # -> MPCStep (action [7], energy, ...)
+    def act(
+        self, frame: np.ndarray, state: np.ndarray
+    ) -> Any: ...  # -> MPCStep (action [7], energy, ...)
 
     def reset(self) -> None: ...
 
@@ -41,7 +43,8 @@ def build_controller(config: PlannerConfig) -> Controller:
         raise ValueError(
             f"checkpoint: the model acts in the {model.layout.name!r} layout ({model.layout.description}); "
             f"the planner node reads ee_pose as a DROID state and publishes DROID deltas as twists, so it "
-            f"needs a model of the 'droid' layout")
+            f"needs a model of the 'droid' layout"
+        )
     return config.planning().controller(model, workspace=planning_workspace(config))
 
 

@@ -67,7 +67,9 @@ def image_to_array(msg: Image) -> np.ndarray:
     channels, order = _ENCODINGS[msg.encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height == 0 or width == 0:
-        raise ImageConversionError(f"image size: expected a non-empty image, found {height}x{width}")
+        raise ImageConversionError(
+            f"image size: expected a non-empty image, found {height}x{width}"
+        )
     if step < width * channels:
         raise ImageConversionError(
             f"image step: expected >= width*channels = {width * channels} bytes, found {step}"
@@ -99,7 +101,9 @@ def array_to_image(frame: np.ndarray, stamp: Time, frame_id: str) -> Image:
     return msg
 
 
-def camera_info_for(height: int, width: int, fovy_deg: float, stamp: Time, frame_id: str) -> CameraInfo:
+def camera_info_for(
+    height: int, width: int, fovy_deg: float, stamp: Time, frame_id: str
+) -> CameraInfo:
     """Pinhole ``CameraInfo`` of an undistorted camera with vertical field of view ``fovy_deg``."""
     f = 0.5 * height / np.tan(np.deg2rad(fovy_deg) / 2.0)
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0

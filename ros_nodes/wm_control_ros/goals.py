@@ -25,8 +25,10 @@ def check_goal_frame(frame: np.ndarray, source: str) -> np.ndarray:
     """A goal frame as ``uint8 [H, W, 3]`` (contiguous); raises GoalError otherwise."""
     frame = np.asarray(frame)
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3 or frame.size == 0:
-        raise GoalError(f"goal image {source}: expected uint8 [H, W, 3] (non-empty), found "
-                        f"{frame.dtype} {list(frame.shape)}")
+        raise GoalError(
+            f"goal image {source}: expected uint8 [H, W, 3] (non-empty), found "
+            f"{frame.dtype} {list(frame.shape)}"
+        )
     return np.ascontiguousarray(frame)
 
 
@@ -34,12 +36,16 @@ def load_goal_image(path: str | Path) -> np.ndarray:
     """Image file (PNG, JPEG, ...) -> ``uint8 [H, W, 3]`` RGB; raises GoalError naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise GoalError(f"goal image file: expected an existing file, found no file at {str(path)!r}")
+        raise GoalError(
+            f"goal image file: expected an existing file, found no file at {str(path)!r}"
+        )
     try:
         with PILImage.open(path) as image:
             frame = np.asarray(image.convert("RGB"))
     except (UnidentifiedImageError, OSError) as error:
-        raise GoalError(f"goal image file {str(path)!r}: expected a readable image, found: {error}") from error
+        raise GoalError(
+            f"goal image file {str(path)!r}: expected a readable image, found: {error}"
+        ) from error
     return check_goal_frame(frame, repr(str(path)))
 
 
@@ -73,8 +79,13 @@ class GoalSequence:
     def current(self) -> np.ndarray | None:
         return self.images[self.index] if self.images else None
 
-    def after_step(self, observed_energy: float, steps_per_goal: int, energy_threshold: float,
-                   energy_steps: int = 1) -> str:
+    def after_step(
+        self,
+        observed_energy: float,
+        steps_per_goal: int,
+        energy_threshold: float,
+        energy_steps: int = 1,
+    ) -> str:
         """Count one control step; returns "continue", "next" (moved on) or "done" (last one reached).
 
         A sub-goal is reached after ``steps_per_goal`` steps on it, or when ``observed_energy`` was

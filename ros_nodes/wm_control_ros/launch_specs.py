@@ -49,10 +49,14 @@ class NodeSpec:
 
     def __post_init__(self) -> None:
         if self.executable not in CONSOLE_SCRIPTS:
-            raise ValueError(f"executable: expected one of {sorted(CONSOLE_SCRIPTS)}, found {self.executable!r}")
+            raise ValueError(
+                f"executable: expected one of {sorted(CONSOLE_SCRIPTS)}, found {self.executable!r}"
+            )
         for path in self.parameter_files:
             if not Path(path).is_file():
-                raise ValueError(f"parameter file: expected an existing YAML file, found no file at {path!r}")
+                raise ValueError(
+                    f"parameter file: expected an existing YAML file, found no file at {path!r}"
+                )
 
     def ros_args(self) -> list[str]:
         """The equivalent command-line arguments: ``--ros-args -r __node:=name ...``."""
@@ -103,7 +107,9 @@ def parse_launch_arguments(argv: Sequence[str], known: dict[str, str]) -> dict[s
     for arg in argv:
         name, sep, value = arg.partition(":=")
         if not sep or name not in known:
-            raise SystemExit(f"launch argument: expected name:=value with name in {sorted(known)}, found {arg!r}")
+            raise SystemExit(
+                f"launch argument: expected name:=value with name in {sorted(known)}, found {arg!r}"
+            )
         values[name] = value
     return values
 
@@ -130,9 +136,13 @@ def run(specs: Sequence[NodeSpec]) -> int:
     try:
         for spec in specs:
             # own sessions: a terminal's Ctrl-C reaches only this runner, which forwards exactly one SIGINT
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", f"{PACKAGE}.{spec.executable}", *spec.ros_args()], start_new_session=True,
-                env=environment))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"{PACKAGE}.{spec.executable}", *spec.ros_args()],
+                    start_new_session=True,
+                    env=environment,
+                )
+            )
         while all(p.poll() is None for p in processes):
             try:
                 processes[0].wait(timeout=0.5)
@@ -171,12 +181,16 @@ def launch_description(arguments: dict[str, tuple[str, str]], node_specs):  # no
         values = {name: LaunchConfiguration(name).perform(context) for name in arguments}
         return [Node(**spec.launch_ros_kwargs()) for spec in node_specs(**values)]
 
-    declared = [DeclareLaunchArgument(name, default_value=default, description=text)
-                for name, (default, text) in arguments.items()]
+    declared = [
+        DeclareLaunchArgument(name, default_value=default, description=text)
+        for name, (default, text) in arguments.items()
+    ]
     return LaunchDescription([*declared, OpaqueFunction(function=setup)])
 
 
-def run_from_command_line(arguments: dict[str, tuple[str, str]], node_specs, argv: Sequence[str]) -> int:
+def run_from_command_line(
+    arguments: dict[str, tuple[str, str]], node_specs, argv: Sequence[str]
+) -> int:
     """Run a launch file as a plain script (``name:=value`` arguments), without ``ros2 launch``."""
     defaults = {name: default for name, (default, _) in arguments.items()}
     return run(node_specs(**parse_launch_arguments(argv, defaults)))

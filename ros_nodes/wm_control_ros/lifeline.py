@@ -29,7 +29,9 @@ class Lifeline:
         try:
             pid = int(value)
         except ValueError:
-            raise ValueError(f"{LAUNCHER_PID_ENV}: expected a process id, found {value!r}") from None
+            raise ValueError(
+                f"{LAUNCHER_PID_ENV}: expected a process id, found {value!r}"
+            ) from None
         if pid <= 1:
             raise ValueError(f"{LAUNCHER_PID_ENV}: expected a process id > 1, found {pid}")
         return cls(pid)

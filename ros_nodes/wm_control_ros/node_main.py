@@ -46,7 +46,9 @@ SPIN_PERIOD = 0.1
 """s; the longest the main loop waits before it checks the launcher and the node's health."""
 
 
-def run_node(make_node: Callable[[], Node], make_executor: Callable[[], Executor], args: list[str] | None) -> None:
+def run_node(
+    make_node: Callable[[], Node], make_executor: Callable[[], Executor], args: list[str] | None
+) -> None:
     """Create the node and spin it until a stop signal, the launcher's death, a fatal error of the
     node or shutdown; then destroy it. Exits the process with status 1 after a fatal error and 2
     when the node cannot be built."""

@@ -50,7 +50,9 @@ class ParamSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in self._TYPES:
-            raise ValueError(f"ParamSpec {self.name}.kind: expected one of {sorted(self._TYPES)}, found {self.kind!r}")
+            raise ValueError(
+                f"ParamSpec {self.name}.kind: expected one of {sorted(self._TYPES)}, found {self.kind!r}"
+            )
 
     def descriptor(self) -> ParameterDescriptor:
         """The ``rcl_interfaces/ParameterDescriptor`` (type, description, range, read-only)."""
@@ -63,7 +65,9 @@ class ParamSpec:
         if self.minimum is not None and self.maximum is not None:
             if self.kind == "float":
                 descriptor.floating_point_range = [
-                    FloatingPointRange(from_value=float(self.minimum), to_value=float(self.maximum), step=0.0)
+                    FloatingPointRange(
+                        from_value=float(self.minimum), to_value=float(self.maximum), step=0.0
+                    )
                 ]
             elif self.kind == "int":
                 descriptor.integer_range = [
@@ -92,7 +96,9 @@ def declare(node: Any, specs: Sequence[ParamSpec], overrides: dict[str, Any] | N
     overrides = overrides or {}
     unknown = set(overrides) - {spec.name for spec in specs}
     if unknown:
-        raise ValueError(f"parameter overrides: expected names of declared parameters, found {sorted(unknown)}")
+        raise ValueError(
+            f"parameter overrides: expected names of declared parameters, found {sorted(unknown)}"
+        )
     for spec in specs:
         value = overrides.get(spec.name, spec.default)
         if isinstance(value, tuple):
@@ -116,11 +122,15 @@ def refuse_undeclared(node: Any) -> None:
     for name in unknown:
         close = difflib.get_close_matches(name, declared, n=1)
         hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    raise ValueError(f"node {node.get_name()!r}: unknown parameter {', '.join(hints)}; expected names from "
-                     f"{declared}")
+    raise ValueError(
+        f"node {node.get_name()!r}: unknown parameter {', '.join(hints)}; expected names from "
+        f"{declared}"
+    )
 
 
-def build_config(config_type: type[ConfigT], specs: Sequence[ParamSpec], values: dict[str, Any]) -> ConfigT:
+def build_config(
+    config_type: type[ConfigT], specs: Sequence[ParamSpec], values: dict[str, Any]
+) -> ConfigT:
     """Config dataclass from ``{name: value}`` (validated by its ``__post_init__``)."""
     by_name = {spec.name: spec for spec in specs}
     fields = {field.name for field in dataclasses.fields(config_type)}  # type: ignore[arg-type]

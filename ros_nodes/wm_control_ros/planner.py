@@ -119,9 +119,12 @@ class PlannerNode(Node):
             Node.destroy_node(self)
             raise
 
-    def _build(self, parameter_overrides: dict[str, Any] | None,
-               controller_factory: Callable[[PlannerConfig], Controller],
-               watchdog_clock: Callable[[], float]) -> None:
+    def _build(
+        self,
+        parameter_overrides: dict[str, Any] | None,
+        controller_factory: Callable[[PlannerConfig], Controller],
+        watchdog_clock: Callable[[], float],
+    ) -> None:
         params.declare(self, PLANNER_PARAMS, parameter_overrides)
         self.config: PlannerConfig = params.read_config(self, PlannerConfig, PLANNER_PARAMS)
         self._limits = self.config.safety_limits()
@@ -145,31 +148,53 @@ class PlannerNode(Node):
         self._last_step: dict[str, Any] = {}
         self._reset_pending = True
         self._loaded_goal_version = -1
-        self._planned_box = (self.config.workspace_min, self.config.workspace_max)  # the controller's
+        self._planned_box = (
+            self.config.workspace_min,
+            self.config.workspace_max,
+        )  # the controller's
 
         self._output = CommandOutput(self, self.config.command_mode, self.config.publish_gripper)
         self._status_pub = self.create_publisher(String, "planner/status", COMMAND_QOS)
 
         # Inputs, services and timers: each group runs concurrently with the others.
         inputs = MutuallyExclusiveCallbackGroup()
-        self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR_QOS,
-                                 callback_group=inputs)
-        self.create_subscription(PoseStamped, "ee_pose", self._on_pose, SENSOR_QOS,
-                                 callback_group=inputs)
-        self.create_subscription(Float64, "gripper/state", self._on_gripper, SENSOR_QOS,
-                                 callback_group=inputs)
-        self.create_subscription(Image, "goal_image", self._on_goal_image, GOAL_QOS,
-                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_subscription(
+            Image, "camera/image_raw", self._on_image, SENSOR_QOS, callback_group=inputs
+        )
+        self.create_subscription(
+            PoseStamped, "ee_pose", self._on_pose, SENSOR_QOS, callback_group=inputs
+        )
+        self.create_subscription(
+            Float64, "gripper/state", self._on_gripper, SENSOR_QOS, callback_group=inputs
+        )
+        self.create_subscription(
+            Image,
+            "goal_image",
+            self._on_goal_image,
+            GOAL_QOS,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+        )
         services = MutuallyExclusiveCallbackGroup()
-        for name, handler in (("~/start", self._srv_start), ("~/pause", self._srv_pause),
-                              ("~/stop", self._srv_stop), ("~/capture_goal", self._srv_capture_goal)):
+        for name, handler in (
+            ("~/start", self._srv_start),
+            ("~/pause", self._srv_pause),
+            ("~/stop", self._srv_stop),
+            ("~/capture_goal", self._srv_capture_goal),
+        ):
             self.create_service(Trigger, name, handler, callback_group=services)
         safety = MutuallyExclusiveCallbackGroup()
-        self.create_timer(min(0.05, self.config.watchdog_timeout / 4.0), self._check_watchdog,
-                          callback_group=safety)
+        self.create_timer(
+            min(0.05, self.config.watchdog_timeout / 4.0),
+            self._check_watchdog,
+            callback_group=safety,
+        )
         self.create_timer(1.0 / self.config.command_rate, self._publish_held, callback_group=safety)
-        self.create_timer(self.config.control_period, self._tick, callback_group=MutuallyExclusiveCallbackGroup())
-        self.create_timer(0.5, self._publish_status, callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_timer(
+            self.config.control_period, self._tick, callback_group=MutuallyExclusiveCallbackGroup()
+        )
+        self.create_timer(
+            0.5, self._publish_status, callback_group=MutuallyExclusiveCallbackGroup()
+        )
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         # set by a tick, cleared when the worker finished planning it: a tick that finds it set
@@ -196,7 +221,9 @@ class PlannerNode(Node):
         if self.config.command_frame and frame_id and frame_id != self.config.command_frame:
             self.get_logger().error(
                 f"ee_pose rejected: expected frame_id {self.config.command_frame!r} (command_frame), "
-                f"found {frame_id!r}", throttle_duration_sec=2.0)
+                f"found {frame_id!r}",
+                throttle_duration_sec=2.0,
+            )
             return
         try:
             pose = pose_msg_to_state(msg, 0.0)[:6]
@@ -204,7 +231,9 @@ class PlannerNode(Node):
             self.get_logger().error(f"ee_pose rejected: {error}", throttle_duration_sec=2.0)
             return
         if not np.all(np.isfinite(pose)):
-            self.get_logger().error(f"ee_pose rejected: non-finite {pose.tolist()}", throttle_duration_sec=2.0)
+            self.get_logger().error(
+                f"ee_pose rejected: non-finite {pose.tolist()}", throttle_duration_sec=2.0
+            )
             return
         with self._lock:
             self._pose, self._pose_frame = pose, frame_id
@@ -263,7 +292,10 @@ class PlannerNode(Node):
     def _start(self) -> tuple[bool, str]:
         with self._lock:
             if self._goals.current is None:
-                return False, "no goal: publish goal_image, set goal_image_paths or call capture_goal"
+                return (
+                    False,
+                    "no goal: publish goal_image, set goal_image_paths or call capture_goal",
+                )
             stale = self._fresh_reason()
             if stale:
                 return False, f"inputs not fresh: {stale}"
@@ -295,7 +327,9 @@ class PlannerNode(Node):
         self._publish_status(event="stop")
         return response
 
-    def _srv_capture_goal(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+    def _srv_capture_goal(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
         with self._lock:
             if self._frame is None or "camera" in self._watchdog.stale():
                 response.success, response.message = False, "no fresh camera image to capture"
@@ -332,7 +366,8 @@ class PlannerNode(Node):
                     self._gripper_assumed = True
                     self.get_logger().warning(
                         "no gripper/state received: planning with the gripper assumed open (0.0); "
-                        "publish gripper/state (0 open .. 1 closed)")
+                        "publish gripper/state (0 open .. 1 closed)"
+                    )
                 gripper = 0.0
             else:
                 gripper = self._gripper
@@ -367,8 +402,15 @@ class PlannerNode(Node):
         """The cycle for ``observation`` with the goal now current; consumes a pending reset
         (caller holds the lock, so goal, version, index and reset are one consistent snapshot)."""
         reset, self._reset_pending = self._reset_pending, False
-        return PlanJob(observation.frame, observation.state, observation.generation,
-                       self._goals.current, self._goals.version, self._goals.index, reset)
+        return PlanJob(
+            observation.frame,
+            observation.state,
+            observation.generation,
+            self._goals.current,
+            self._goals.version,
+            self._goals.index,
+            reset,
+        )
 
     def _plan_once(self, job: PlanJob) -> None:
         """One planning cycle: configure the controller and plan without the lock (inputs, timers
@@ -406,15 +448,19 @@ class PlannerNode(Node):
     def _still_current(self, job: PlanJob) -> bool:
         """Whether the plan may still be used: same run, still running, inputs still fresh
         (caller holds the lock)."""
-        return (job.generation == self._generation and self._state == "running"
-                and not self._fresh_reason())
+        return (
+            job.generation == self._generation
+            and self._state == "running"
+            and not self._fresh_reason()
+        )
 
     def _filter(self, step: Any, job: PlanJob) -> SafeCommand | None:
         """The planned action through the safety filter, or ``None`` if it was unsafe: then it is
         counted and the run paused with a zero command (caller holds the lock)."""
         try:
-            return limit_action(np.asarray(step.action), job.state, self.config.control_period,
-                                self._limits)
+            return limit_action(
+                np.asarray(step.action), job.state, self.config.control_period, self._limits
+            )
         except UnsafeCommandError as error:
             self._counters["rejected_commands"] += 1
             self._halt("paused", f"unsafe command rejected: {error}")
@@ -424,28 +470,34 @@ class PlannerNode(Node):
     def _publish_command(self, command: SafeCommand, job: PlanJob) -> None:
         """Send the command and hold it for one control period, so that _publish_held repeats it
         until the next plan or its deadline (caller holds the lock)."""
-        self._held = HeldCommand(command, job.state, time.monotonic() + self.config.control_period,
-                                 job.generation)
+        self._held = HeldCommand(
+            command, job.state, time.monotonic() + self.config.control_period, job.generation
+        )
         self._output.send(command, job.state, self._frame_id())
         self._output.send_gripper(command)
 
     def _record_step(self, step: Any, command: SafeCommand) -> None:
         """Count the step and keep what the status reports of it (caller holds the lock)."""
         self._counters["step"] += 1
-        self._last_step = {"energy": float(step.energy),
-                           "planning_seconds": float(step.planning_seconds),
-                           "limited": list(command.limited),
-                           "linear_velocity": command.linear_velocity.tolist(),
-                           "angular_velocity": command.angular_velocity.tolist(),
-                           "gripper_target": command.gripper_target}
+        self._last_step = {
+            "energy": float(step.energy),
+            "planning_seconds": float(step.planning_seconds),
+            "limited": list(command.limited),
+            "linear_velocity": command.linear_velocity.tolist(),
+            "angular_velocity": command.angular_velocity.tolist(),
+            "gripper_target": command.gripper_target,
+        }
         self._last_step["observed_energy"] = float(step.observed_energy)
 
     def _advance_goals(self, observed: float) -> None:
         """Count the step on the current goal: a next sub-goal restarts the warm start; the final
         goal reached halts in "done" with a zero command (caller holds the lock)."""
-        outcome = self._goals.after_step(observed, self.config.subgoal_steps,
-                                         self.config.subgoal_energy_threshold,
-                                         self.config.subgoal_energy_steps)
+        outcome = self._goals.after_step(
+            observed,
+            self.config.subgoal_steps,
+            self.config.subgoal_energy_threshold,
+            self.config.subgoal_energy_steps,
+        )
         if outcome == "next":
             self._reset_pending = True
         elif outcome == "done":
@@ -454,9 +506,14 @@ class PlannerNode(Node):
 
     def _done_criterion(self, observed: float) -> str:
         config = self.config
-        if config.subgoal_energy_threshold > 0.0 and self._goals.steps_below >= config.subgoal_energy_steps:
-            return (f"observed energy {observed:.4f} < {config.subgoal_energy_threshold} for "
-                    f"{self._goals.steps_below} steps")
+        if (
+            config.subgoal_energy_threshold > 0.0
+            and self._goals.steps_below >= config.subgoal_energy_steps
+        ):
+            return (
+                f"observed energy {observed:.4f} < {config.subgoal_energy_threshold} for "
+                f"{self._goals.steps_below} steps"
+            )
         return f"{self._goals.steps_on_goal} steps on the last goal (subgoal_steps)"
 
     # ------------------------------------------------------------------ outputs
@@ -480,14 +537,26 @@ class PlannerNode(Node):
 
     def _publish_status(self, event: str = "") -> None:
         with self._lock:
-            status = {"state": self._state, "reason": self._reason, "event": event,
-                      "goal_index": self._goals.index, "num_goals": len(self._goals.images),
-                      "gripper_state": ("measured" if self._gripper is not None else
-                                        "assumed open (no gripper/state)" if self._gripper_assumed else
-                                        "none yet"),
-                      "input_ages": {k: (None if v == float("inf") else round(v, 3))
-                                     for k, v in self._watchdog.ages().items()},
-                      **self._counters, **self._last_step}
+            status = {
+                "state": self._state,
+                "reason": self._reason,
+                "event": event,
+                "goal_index": self._goals.index,
+                "num_goals": len(self._goals.images),
+                "gripper_state": (
+                    "measured"
+                    if self._gripper is not None
+                    else "assumed open (no gripper/state)"
+                    if self._gripper_assumed
+                    else "none yet"
+                ),
+                "input_ages": {
+                    k: (None if v == float("inf") else round(v, 3))
+                    for k, v in self._watchdog.ages().items()
+                },
+                **self._counters,
+                **self._last_step,
+            }
             self._status_pub.publish(String(data=json.dumps(status)))
 
     # ------------------------------------------------------------------ shutdown

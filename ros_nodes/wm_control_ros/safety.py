@@ -47,7 +47,9 @@ class SafetyLimits:
         for name in ("workspace_min", "workspace_max"):
             value = np.asarray(getattr(self, name), dtype=np.float64)
             if value.shape != (3,) or not np.all(np.isfinite(value)):
-                raise ValueError(f"{name}: expected 3 finite numbers (m), found {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name}: expected 3 finite numbers (m), found {getattr(self, name)!r}"
+                )
         low, high = np.asarray(self.workspace_min), np.asarray(self.workspace_max)
         if not np.all(low < high):
             raise ValueError(

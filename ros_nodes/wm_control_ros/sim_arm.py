@@ -54,21 +54,70 @@ from .twist_integrator import TwistIntegrator  # noqa: E402
 
 SIM_ARM_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("env_id", "str", "wm_control/Reach-v2", "Gymnasium id of the task.", read_only=True),
-    ParamSpec("seed", "int", 0, "Seed of the first episode (each reset adds 1).", 0, 2**31 - 1, read_only=True),
+    ParamSpec(
+        "seed",
+        "int",
+        0,
+        "Seed of the first episode (each reset adds 1).",
+        0,
+        2**31 - 1,
+        read_only=True,
+    ),
     ParamSpec("image_size", "int", 128, "Camera image size (px, square).", 16, 512, read_only=True),
-    ParamSpec("control_rate", "float", 4.0, "Simulation steps per second (one Δ action each, real time).",
-              0.5, 100.0, read_only=True),
-    ParamSpec("publish_rate", "float", 15.0, "Rate (Hz) of camera, pose, gripper and joint-state messages.",
-              1.0, 200.0, read_only=True),
-    ParamSpec("command_timeout", "float", 0.5, "A twist is held at most this long (s) without a new one.",
-              0.01, 10.0, read_only=True),
-    ParamSpec("base_frame", "str", "base", "frame_id of ee_pose; commands must use it (or '').", read_only=True),
-    ParamSpec("camera_frame", "str", "exterior_camera", "frame_id of the camera messages.", read_only=True),
+    ParamSpec(
+        "control_rate",
+        "float",
+        4.0,
+        "Simulation steps per second (one Δ action each, real time).",
+        0.5,
+        100.0,
+        read_only=True,
+    ),
+    ParamSpec(
+        "publish_rate",
+        "float",
+        15.0,
+        "Rate (Hz) of camera, pose, gripper and joint-state messages.",
+        1.0,
+        200.0,
+        read_only=True,
+    ),
+    ParamSpec(
+        "command_timeout",
+        "float",
+        0.5,
+        "A twist is held at most this long (s) without a new one.",
+        0.01,
+        10.0,
+        read_only=True,
+    ),
+    ParamSpec(
+        "base_frame",
+        "str",
+        "base",
+        "frame_id of ee_pose; commands must use it (or '').",
+        read_only=True,
+    ),
+    ParamSpec(
+        "camera_frame", "str", "exterior_camera", "frame_id of the camera messages.", read_only=True
+    ),
     ParamSpec("camera", "str", "exterior", "Camera of the scene to publish.", read_only=True),
-    ParamSpec("publish_goal_image", "bool", True, "Publish the episode's goal image on goal_image.",
-              read_only=True),
-    ParamSpec("goal_index", "int", -1, "Which goal image of the episode to publish (-1 = the final one).",
-              -100, 100, read_only=True),
+    ParamSpec(
+        "publish_goal_image",
+        "bool",
+        True,
+        "Publish the episode's goal image on goal_image.",
+        read_only=True,
+    ),
+    ParamSpec(
+        "goal_index",
+        "int",
+        -1,
+        "Which goal image of the episode to publish (-1 = the final one).",
+        -100,
+        100,
+        read_only=True,
+    ),
 )
 
 
@@ -101,8 +150,13 @@ class SimArmConfig:
 class SimArmNode(Node):
     """See the module docstring."""
 
-    def __init__(self, *, node_name: str = "sim_arm", parameter_overrides: dict[str, Any] | None = None,
-                 **node_kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        node_name: str = "sim_arm",
+        parameter_overrides: dict[str, Any] | None = None,
+        **node_kwargs: Any,
+    ) -> None:
         super().__init__(node_name, **node_kwargs)
         self.fatal_error: str | None = None  # set when the simulation stops; ends the process
         try:
@@ -151,7 +205,9 @@ class SimArmNode(Node):
     def _check_frame(self, frame_id: str, what: str) -> bool:
         if frame_id in ("", self.config.base_frame):
             return True
-        self._reject(f"{what}: expected frame_id {self.config.base_frame!r} (or ''), found {frame_id!r}")
+        self._reject(
+            f"{what}: expected frame_id {self.config.base_frame!r} (or ''), found {frame_id!r}"
+        )
         return False
 
     def _reject(self, reason: str) -> None:
@@ -164,7 +220,9 @@ class SimArmNode(Node):
         if not (np.all(np.isfinite(linear)) and np.all(np.isfinite(angular))):
             with self._lock:
                 self._integrator.stop(now)
-            self._reject(f"delta_twist_cmds: non-finite twist {linear.tolist()} {angular.tolist()}; holding still")
+            self._reject(
+                f"delta_twist_cmds: non-finite twist {linear.tolist()} {angular.tolist()}; holding still"
+            )
             return
         if not self._check_frame(msg.header.frame_id, "delta_twist_cmds"):
             return
@@ -204,14 +262,18 @@ class SimArmNode(Node):
     # ------------------------------------------------------------------ simulation (sim thread)
     def _run(self) -> None:
         try:
-            env = gym.make(self.config.env_id, image_size=self.config.image_size,
-                           control_hz=self.config.control_rate)
+            env = gym.make(
+                self.config.env_id,
+                image_size=self.config.image_size,
+                control_hz=self.config.control_rate,
+            )
             if env.unwrapped.layout != "droid":
                 env.close()
                 raise ValueError(
                     f"env_id: {self.config.env_id} acts in the {env.unwrapped.layout!r} action "
                     f"layout; sim_arm turns twists into DROID end-effector deltas and runs the "
-                    f"tasks of that layout (wm_control/Reach-v2, Push-v2, Grasp-v2, PickPlace-v2)")
+                    f"tasks of that layout (wm_control/Reach-v2, Push-v2, Grasp-v2, PickPlace-v2)"
+                )
         except BaseException as error:  # noqa: BLE001 - reported to the constructor
             self._startup_error = error
             self._ready.set()
@@ -244,13 +306,18 @@ class SimArmNode(Node):
             self._gripper_target = self._gripper_command = 0.0
         model = env.unwrapped.model
         moving = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
-        self._joints = [(joint.name, int(joint.qposadr[0]), int(joint.dofadr[0]))
-                        for joint in (model.joint(i) for i in range(model.njnt)) if int(joint.type[0]) in moving]
+        self._joints = [
+            (joint.name, int(joint.qposadr[0]), int(joint.dofadr[0]))
+            for joint in (model.joint(i) for i in range(model.njnt))
+            if int(joint.type[0]) in moving
+        ]
         self._fovy = float(model.camera(self.config.camera).fovy[0])
         if self.config.publish_goal_image:
             goals = env.unwrapped.goal_images(self.config.camera)
             goal = goals[self.config.goal_index]
-            self._goal_pub.publish(array_to_image(goal, self.get_clock().now().to_msg(), self.config.camera_frame))
+            self._goal_pub.publish(
+                array_to_image(goal, self.get_clock().now().to_msg(), self.config.camera_frame)
+            )
 
     def _loop(self, env: gym.Env) -> None:
         step_period, publish_period = 1.0 / self.config.control_rate, 1.0 / self.config.publish_rate
@@ -292,7 +359,9 @@ class SimArmNode(Node):
         euler = np.clip(matrix_to_euler(self._target_rot), -ORIENTATION_LIMIT, ORIENTATION_LIMIT)
         self._target_rot = euler_to_matrix(euler)
         correction = self._target_rot @ euler_to_matrix(state[3:6]).T
-        action = np.concatenate([self._target_xyz - state[:3], matrix_to_euler(correction), [gripper_delta]])
+        action = np.concatenate(
+            [self._target_xyz - state[:3], matrix_to_euler(correction), [gripper_delta]]
+        )
         if not np.all(np.isfinite(action)):
             self.get_logger().error(f"non-finite action {action.tolist()} not applied")
             return
@@ -305,16 +374,24 @@ class SimArmNode(Node):
         if self.last_info["success"] and not self._episode_succeeded:  # said once per episode
             self._episode_succeeded = True
             self.counters["successes"] += 1
-            distances = ", ".join(f"{name} {value * 100:.1f} cm" for name, value in self.last_info["distances"].items())
-            self.get_logger().info(f"episode {self._episode} (seed {self.config.seed + self._episode - 1}): "
-                                   f"task success after {self._episode_steps} steps ({distances})")
+            distances = ", ".join(
+                f"{name} {value * 100:.1f} cm"
+                for name, value in self.last_info["distances"].items()
+            )
+            self.get_logger().info(
+                f"episode {self._episode} (seed {self.config.seed + self._episode - 1}): "
+                f"task success after {self._episode_steps} steps ({distances})"
+            )
 
     def _publish(self, env: gym.Env) -> None:
         stamp = self.get_clock().now().to_msg()
         frame = self._obs["pixels"]
         self._image_pub.publish(array_to_image(frame, stamp, self.config.camera_frame))
-        self._info_pub.publish(camera_info_for(frame.shape[0], frame.shape[1], self._fovy, stamp,
-                                               self.config.camera_frame))
+        self._info_pub.publish(
+            camera_info_for(
+                frame.shape[0], frame.shape[1], self._fovy, stamp, self.config.camera_frame
+            )
+        )
         state = self._obs["state"]
         pose = PoseStamped()
         pose.header.stamp, pose.header.frame_id = stamp, self.config.base_frame

@@ -40,7 +40,9 @@ class TwistIntegrator:
         linear = np.asarray(linear, dtype=np.float64)
         angular = np.asarray(angular, dtype=np.float64)
         if not (np.all(np.isfinite(linear)) and np.all(np.isfinite(angular))):
-            raise ValueError(f"twist: expected finite values, found {linear.tolist()} {angular.tolist()}")
+            raise ValueError(
+                f"twist: expected finite values, found {linear.tolist()} {angular.tolist()}"
+            )
         self._advance(now)
         self._linear, self._angular = linear, angular
         self._expires = now + self._timeout

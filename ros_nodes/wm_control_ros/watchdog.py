@@ -36,7 +36,9 @@ class Watchdog:
     def feed(self, stream: str) -> None:
         """Record that ``stream`` delivered a message now."""
         if stream not in self._last:
-            raise KeyError(f"watchdog stream: expected one of {sorted(self._last)}, found {stream!r}")
+            raise KeyError(
+                f"watchdog stream: expected one of {sorted(self._last)}, found {stream!r}"
+            )
         self._last[stream] = self._clock()
 
     def ages(self) -> dict[str, float]:

@@ -41,7 +41,9 @@ def test_samples_are_clipped_and_fixed_dims_held():
         seen.append(actions.clone())
         return torch.zeros(actions.shape[0], actions.shape[1], 1, 1)
 
-    CEMPlanner(CEMConfig(samples=200, iterations=2, elites=5)).plan(rollout, lambda x: x.sum((1, 2, 3)), spec)
+    CEMPlanner(CEMConfig(samples=200, iterations=2, elites=5)).plan(
+        rollout, lambda x: x.sum((1, 2, 3)), spec
+    )
     samples = torch.cat(seen[:-1])  # the last call evaluates the final plan
     assert samples.shape[0] == 400  # one batch of all samples per iteration
     assert samples[..., :3].abs().max() <= 0.02
@@ -53,7 +55,9 @@ def test_samples_are_clipped_and_fixed_dims_held():
 def test_optimum_outside_box_ends_on_the_boundary():
     spec = ActionSpec.droid(max_step=0.05)
     rollout, energy_fn = _linear_problem(torch.tensor([0.3, 0.0, 0.0, 0, 0, 0, 0.0]))
-    result = CEMPlanner(CEMConfig(samples=200, iterations=10, seed=1)).plan(rollout, energy_fn, spec)
+    result = CEMPlanner(CEMConfig(samples=200, iterations=10, seed=1)).plan(
+        rollout, energy_fn, spec
+    )
     assert result.actions[0, 0] == pytest.approx(0.05, abs=2e-3)
 
 
@@ -68,7 +72,11 @@ def test_same_seed_same_plan_and_reset():
     assert not torch.equal(first, second)  # the stream moves on
     a.reset()
     assert torch.equal(first, a.plan(rollout, energy_fn, spec).actions)
-    other = CEMPlanner(CEMConfig(samples=64, iterations=3, seed=6)).plan(rollout, energy_fn, spec).actions
+    other = (
+        CEMPlanner(CEMConfig(samples=64, iterations=3, seed=6))
+        .plan(rollout, energy_fn, spec)
+        .actions
+    )
     assert not torch.equal(first, other)
 
 
@@ -90,7 +98,9 @@ def test_horizon_and_warm_start_shift():
     assert torch.equal(warm.mean[:2], result.mean[1:])
     assert torch.equal(warm.mean[2], initial.mean[2]) and torch.equal(warm.std, initial.std)
     with pytest.raises(ValueError, match=r"warm start: expected mean and std \[3, 7\]"):
-        planner.plan(rollout, energy_fn, spec, warm_start=CEMPlanner(CEMConfig(horizon=1)).initial(spec))
+        planner.plan(
+            rollout, energy_fn, spec, warm_start=CEMPlanner(CEMConfig(horizon=1)).initial(spec)
+        )
 
 
 def test_config_and_spec_validation():
@@ -99,8 +109,15 @@ def test_config_and_spec_validation():
     with pytest.raises(ValueError, match="planner.samples"):
         CEMConfig(samples=0)
     with pytest.raises(ValueError, match=r"ActionSpec.low: expected 2 entries"):
-        ActionSpec(names=("a", "b"), low=(0.0,), high=(1.0, 1.0), searched=(True, True), fixed=(0.0, 0.0),
-                   init_std=(1.0, 1.0), round_below=(0.0, 0.0))
+        ActionSpec(
+            names=("a", "b"),
+            low=(0.0,),
+            high=(1.0, 1.0),
+            searched=(True, True),
+            fixed=(0.0, 0.0),
+            init_std=(1.0, 1.0),
+            round_below=(0.0, 0.0),
+        )
 
 
 def test_yaw_alone_can_be_searched():
@@ -108,7 +125,9 @@ def test_yaw_alone_can_be_searched():
     assert spec.searched == (True, True, True, False, False, True, True)
     target = torch.tensor([0.02, 0.01, -0.03, 0.0, 0.0, 0.15, 0.0])
     rollout, energy_fn = _linear_problem(target)
-    result = CEMPlanner(CEMConfig(samples=300, iterations=15, elites=20, seed=1)).plan(rollout, energy_fn, spec)
+    result = CEMPlanner(CEMConfig(samples=300, iterations=15, elites=20, seed=1)).plan(
+        rollout, energy_fn, spec
+    )
     assert abs(float(result.actions[0, 5]) - 0.15) < 0.01
     assert torch.all(result.actions[0, 3:5] == 0)  # roll and pitch held
 
@@ -123,13 +142,19 @@ def test_held_dimensions_are_not_searched():
         seen.append(actions.clone())
         return torch.zeros(actions.shape[0], actions.shape[1], 1, 1)
 
-    result = CEMPlanner(CEMConfig(samples=50, iterations=2, elites=5)).plan(rollout, lambda x: x.sum((1, 2, 3)), spec)
+    result = CEMPlanner(CEMConfig(samples=50, iterations=2, elites=5)).plan(
+        rollout, lambda x: x.sum((1, 2, 3)), spec
+    )
     assert torch.all(torch.cat(seen)[..., 6] == 0.75) and result.actions[0, 6] == 0.75
-    assert jaw_hold("closed", 0.75) == {"dgripper": 0.75} and jaw_hold("open", 0.5) == {"dgripper": -0.5}
+    assert jaw_hold("closed", 0.75) == {"dgripper": 0.75} and jaw_hold("open", 0.5) == {
+        "dgripper": -0.5
+    }
     assert jaw_hold("search", 0.75) == {}
     with pytest.raises(ValueError, match="jaws: expected one of"):
         jaw_hold("shut", 0.75)
     with pytest.raises(ValueError, match=r"unknown dimensions \['grip'\]"):
         ActionSpec.droid().holding({"grip": 1.0})
-    with pytest.raises(ValueError, match=r"ActionSpec.fixed\[dgripper\]: expected a value in \[-0.75, 0.75\]"):
+    with pytest.raises(
+        ValueError, match=r"ActionSpec.fixed\[dgripper\]: expected a value in \[-0.75, 0.75\]"
+    ):
         ActionSpec.droid().holding({"dgripper": 1.0})

@@ -47,14 +47,19 @@ def test_missing_key_is_listed(tmp_path):
 def test_unexpected_key_is_listed(tmp_path):
     ckpt = _official()
     ckpt["predictor"]["module.mask_tokens.0"] = torch.zeros(1, 1, 96)
-    with pytest.raises(CheckpointError, match=r"predictor weights.*unexpected keys \[mask_tokens\.0\]"):
+    with pytest.raises(
+        CheckpointError, match=r"predictor weights.*unexpected keys \[mask_tokens\.0\]"
+    ):
         WorldModel.from_pretrained(_save(tmp_path, ckpt), **HEADS)
 
 
 def test_misshaped_key_is_listed(tmp_path):
     ckpt = _official()
     ckpt["predictor"]["module.predictor_blocks.0.norm1.weight"] = torch.ones(95)
-    with pytest.raises(CheckpointError, match=r"mis-shaped keys \[predictor_blocks\.0\.norm1\.weight: expected \(96,\), found \(95,\)\]"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"mis-shaped keys \[predictor_blocks\.0\.norm1\.weight: expected \(96,\), found \(95,\)\]",
+    ):
         WorldModel.from_pretrained(_save(tmp_path, ckpt), **HEADS)
 
 
@@ -74,7 +79,9 @@ def test_foreign_or_truncated_file_gets_one_message_naming_what_was_found(
 ):
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(CheckpointError, match=f"^{path}: expected a .*checkpoint.*{found}") as error:
+    with pytest.raises(
+        CheckpointError, match=f"^{path}: expected a .*checkpoint.*{found}"
+    ) as error:
         WorldModel.from_pretrained(path)
     assert "\n" not in str(error.value)
 
@@ -92,16 +99,27 @@ def test_missing_path_is_refused(tmp_path):
 
 
 def test_unknown_width_needs_heads(tmp_path):
-    with pytest.raises(CheckpointError, match=r"cannot infer the encoder head count for width 128.*encoder_num_heads"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"cannot infer the encoder head count for width 128.*encoder_num_heads",
+    ):
         WorldModel.from_pretrained(FIXTURE, image_size=64)
-    with pytest.raises(CheckpointError, match=r"predictor head count for width 96.*predictor_num_heads"):
+    with pytest.raises(
+        CheckpointError, match=r"predictor head count for width 96.*predictor_num_heads"
+    ):
         WorldModel.from_pretrained(FIXTURE, encoder_num_heads=4, image_size=64)
 
 
 def test_encoder_only_pretraining_layout(tmp_path):
     ckpt = _official()
-    encoder_only = {"encoder": ckpt["encoder"], "predictor": {"module.mask_tokens.0": torch.zeros(1)}, "epoch": 3}
-    model = WorldModel.from_pretrained(_save(tmp_path, encoder_only), encoder_num_heads=4, image_size=64)
+    encoder_only = {
+        "encoder": ckpt["encoder"],
+        "predictor": {"module.mask_tokens.0": torch.zeros(1)},
+        "epoch": 3,
+    }
+    model = WorldModel.from_pretrained(
+        _save(tmp_path, encoder_only), encoder_num_heads=4, image_size=64
+    )
     assert model.predictor is None
     with pytest.raises(RuntimeError, match="no action-conditioned predictor"):
         model.predict(torch.zeros(1, 1, 16, 128), torch.zeros(1, 1, 7), torch.zeros(1, 1, 7))

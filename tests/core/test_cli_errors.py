@@ -19,8 +19,13 @@ from wm_control.images import write_rgb_image
 WM_CONTROL = Path(sys.executable).with_name("wm-control")
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "vjepa2_tiny_official.pt"
 STATE = "state=[0.5,0,0.3,0,0,0,0]"
-SMALL = ["model=reference_tiny", "planner.samples=8", "planner.iterations=1", "planner.elites=2",
-         "replans=1"]
+SMALL = [
+    "model=reference_tiny",
+    "planner.samples=8",
+    "planner.iterations=1",
+    "planner.elites=2",
+    "replans=1",
+]
 
 
 def wm_control(
@@ -67,8 +72,9 @@ def test_missing_observation_image(tmp_path, images):
 
 def test_undecodable_goal_image(tmp_path, images):
     observation, _, text, _ = images
-    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={text}", STATE,
-                        *SMALL)
+    result = wm_control(
+        tmp_path, "plan", f"observation={observation}", f"goal={text}", STATE, *SMALL
+    )
     assert_user_error(result, "plan", "could not decode it as an image")
 
 
@@ -84,8 +90,9 @@ def test_unknown_task(tmp_path):
 
 def test_state_that_is_not_numbers(tmp_path, images):
     observation, goal, _, _ = images
-    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={goal}",
-                        "state=hello", *SMALL)
+    result = wm_control(
+        tmp_path, "plan", f"observation={observation}", f"goal={goal}", "state=hello", *SMALL
+    )
     assert_user_error(result, "plan", "state: expected a list of 7 numbers", "'hello'")
 
 
@@ -118,8 +125,9 @@ def test_unknown_eval_task(tmp_path):
 @pytest.mark.slow
 def test_goal_image_too_small_is_refused(tmp_path, images):
     observation, _, _, tiny = images
-    result = wm_control(tmp_path, "plan", f"observation={observation}", f"goal={tiny}", STATE,
-                        *SMALL)
+    result = wm_control(
+        tmp_path, "plan", f"observation={observation}", f"goal={tiny}", STATE, *SMALL
+    )
     assert_user_error(result, "plan", "goal: image of 1x1 px is too small", "at least 16 px")
 
 
@@ -141,8 +149,9 @@ def test_corrupt_checkpoint(tmp_path, reference):
     with path.open("r+b") as file:
         file.seek(path.stat().st_size - 5000)
         file.write(bytes(2000))
-    result = wm_control(tmp_path, "plan", "~env", *SMALL, f"model.path={tmp_path / 'model'}",
-                        "model.image_size=64")
+    result = wm_control(
+        tmp_path, "plan", "~env", *SMALL, f"model.path={tmp_path / 'model'}", "model.image_size=64"
+    )
     assert_user_error(result, "plan", str(path), "checksum")
 
 
@@ -160,8 +169,13 @@ def test_config_help_and_multirun_still_work(tmp_path):
     assert shown.returncode == 0 and "samples: 7" in shown.stdout
     helped = wm_control(tmp_path, "plan", "--help")
     assert helped.returncode == 0 and "planner" in helped.stdout
-    swept = wm_control(tmp_path, "plan", "planner.max_step=-1,-2",
-                       f"hydra.sweep.dir={tmp_path / 'sweep'}", "--multirun")
+    swept = wm_control(
+        tmp_path,
+        "plan",
+        "planner.max_step=-1,-2",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        "--multirun",
+    )
     assert_user_error(swept, "plan", "planner.max_step")
 
 

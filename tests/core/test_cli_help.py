@@ -17,8 +17,12 @@ print("HEAVY", heavy)
 
 
 def test_help_lists_the_commands_without_heavy_imports():
-    output = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
-    assert "usage: wm-control <command>" in output and "plan " in output and "eval " in output, output
+    output = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True
+    ).stdout
+    assert "usage: wm-control <command>" in output and "plan " in output and "eval " in output, (
+        output
+    )
     assert "HEAVY []" in output, output
 
 

@@ -12,8 +12,18 @@ from wm_control.images import write_rgb_image
 
 
 def test_plan_reference_clip_writes_summary(tmp_path, capsys):
-    main(["plan", "~env", "model=reference_tiny", "planner.samples=40", "planner.iterations=2",
-          "planner.elites=4", "replans=1", f"hydra.run.dir={tmp_path}"])
+    main(
+        [
+            "plan",
+            "~env",
+            "model=reference_tiny",
+            "planner.samples=40",
+            "planner.iterations=2",
+            "planner.elites=4",
+            "replans=1",
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     out = capsys.readouterr().out
     assert "action [" in out and "best energy per CEM iteration" in out
     summary = json.loads((tmp_path / "plan.json").read_text())
@@ -24,9 +34,20 @@ def test_plan_with_image_files_of_any_size(tmp_path):
     rng = np.random.default_rng(0)
     write_rgb_image(tmp_path / "obs.png", rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
     write_rgb_image(tmp_path / "goal.png", rng.integers(0, 255, (90, 90, 3), dtype=np.uint8))
-    main(["plan", "model=reference_tiny", f"observation={tmp_path / 'obs.png'}", f"goal={tmp_path / 'goal.png'}",
-          "state=[0.5,0,0.3,0,0,0,0]", "planner.samples=20", "planner.iterations=1", "planner.elites=2",
-          "replans=1", f"hydra.run.dir={tmp_path / 'run'}"])
+    main(
+        [
+            "plan",
+            "model=reference_tiny",
+            f"observation={tmp_path / 'obs.png'}",
+            f"goal={tmp_path / 'goal.png'}",
+            "state=[0.5,0,0.3,0,0,0,0]",
+            "planner.samples=20",
+            "planner.iterations=1",
+            "planner.elites=2",
+            "replans=1",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ]
+    )
     summary = json.loads((tmp_path / "run" / "plan.json").read_text())
     assert len(summary["action"]) == 7 and np.isfinite(summary["energy"])
 
@@ -39,10 +60,22 @@ def test_plan_json_holds_the_best_plan_found(tmp_path, reference):
     write_rgb_image(tmp_path / "obs.png", observation)
     write_rgb_image(tmp_path / "goal.png", goal)
     state_arg = "state=[" + ",".join(f"{v:.6f}" for v in state) + "]"
-    main(["plan", "model=reference_tiny", f"observation={tmp_path / 'obs.png'}",
-          f"goal={tmp_path / 'goal.png'}", state_arg, "planner.samples=32", "planner.iterations=3",
-          "planner.elites=4", "planner.horizon=2", "planner.gripper_round=0", "replans=1",
-          f"hydra.run.dir={tmp_path}"])
+    main(
+        [
+            "plan",
+            "model=reference_tiny",
+            f"observation={tmp_path / 'obs.png'}",
+            f"goal={tmp_path / 'goal.png'}",
+            state_arg,
+            "planner.samples=32",
+            "planner.iterations=3",
+            "planner.elites=4",
+            "planner.horizon=2",
+            "planner.gripper_round=0",
+            "replans=1",
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     summary = json.loads((tmp_path / "plan.json").read_text())
     plan = torch.tensor(summary["plan"])  # [H, A]
     assert plan.shape == (2, 7) and summary["action"] == summary["plan"][0]

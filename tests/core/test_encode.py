@@ -21,7 +21,12 @@ def test_shapes_of_all_input_ranks(model):
     N, D = model.tokens_per_frame, model.token_dim
     assert model.encode(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).shape == (1, 1, N, D)
     assert model.encode(rng.integers(0, 255, (5, 64, 64, 3), dtype=np.uint8)).shape == (1, 5, N, D)
-    assert model.encode(rng.integers(0, 255, (2, 3, 64, 64, 3), dtype=np.uint8)).shape == (2, 3, N, D)
+    assert model.encode(rng.integers(0, 255, (2, 3, 64, 64, 3), dtype=np.uint8)).shape == (
+        2,
+        3,
+        N,
+        D,
+    )
 
 
 def test_tokens_are_layer_normed(model):

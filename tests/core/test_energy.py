@@ -47,7 +47,9 @@ def test_the_package_energy_stays_the_function_once_the_planner_is_imported():
     import subprocess
     import sys
 
-    code = ("import wm_control.planning.mpc, wm_control.landscape\n"
-            "from wm_control import energy\n"
-            "assert callable(energy), type(energy)\n")
+    code = (
+        "import wm_control.planning.mpc, wm_control.landscape\n"
+        "from wm_control import energy\n"
+        "assert callable(energy), type(energy)\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -25,8 +25,16 @@ def _rows(path):
 @pytest.fixture(scope="module")
 def baseline_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ogbench_eval")
-    main(["eval", BOTH, "agents=[random,oracle]", "episodes=2", "progress=false",
-          f"hydra.run.dir={folder}"])
+    main(
+        [
+            "eval",
+            BOTH,
+            "agents=[random,oracle]",
+            "episodes=2",
+            "progress=false",
+            f"hydra.run.dir={folder}",
+        ]
+    )
     return folder
 
 
@@ -56,33 +64,62 @@ def test_random_and_oracle_play_both_protocols_and_write_the_summaries(baseline_
 def test_resume_refuses_other_protocol_settings(baseline_run, tmp_path, monkeypatch):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     with pytest.raises(ValueError, match=r"other settings \(ogbench: .*'goal_offset_steps': 25"):
-        main(["eval", BOTH, "agents=[random,oracle]", "episodes=2", "progress=false",
-              "ogbench.goal_offset_steps=20", f"resume=[{baseline_run}]",
-              f"hydra.run.dir={tmp_path}"])
+        main(
+            [
+                "eval",
+                BOTH,
+                "agents=[random,oracle]",
+                "episodes=2",
+                "progress=false",
+                "ogbench.goal_offset_steps=20",
+                f"resume=[{baseline_run}]",
+                f"hydra.run.dir={tmp_path}",
+            ]
+        )
 
 
 def test_protocol_settings_and_budget_overrides_are_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     budget = "env_overrides.max_episode_steps: task ogbench_cube_single"
     with pytest.raises(ValueError, match=budget):
-        main(["eval", BOTH, "agents=[random]", "env_overrides.max_episode_steps=12",
-              f"hydra.run.dir={tmp_path}"])
+        main(
+            [
+                "eval",
+                BOTH,
+                "agents=[random]",
+                "env_overrides.max_episode_steps=12",
+                f"hydra.run.dir={tmp_path}",
+            ]
+        )
     with pytest.raises(ValueError, match="unknown task 'ogbench_cube'.*ogbench_cube_single_tasks"):
         main(["eval", "tasks=[ogbench_cube]", "agents=[random]", f"hydra.run.dir={tmp_path}"])
     with pytest.raises(ValueError, match="TrajectoryGoalProtocol.goal_offset_steps"):
-        main(["eval", "tasks=[ogbench_cube_single]", "agents=[random]",
-              "ogbench.goal_offset_steps=0",
-              f"hydra.run.dir={tmp_path}"])
+        main(
+            [
+                "eval",
+                "tasks=[ogbench_cube_single]",
+                "agents=[random]",
+                "ogbench.goal_offset_steps=0",
+                f"hydra.run.dir={tmp_path}",
+            ]
+        )
 
 
 def test_behaviour_cloning_takes_the_datas_widths_and_refuses_another_tasks():
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
-    demos = Demonstrations(frames=frames, step_frame=np.arange(5), goal_frame=np.full(5, 5),
-                           states=rng.normal(size=(5, 5)).astype(np.float32),
-                           actions=rng.uniform(-1, 1, (5, 5)).astype(np.float32))
-    policy = train_policy(demos, BCConfig(image_size=32, channels=(8, 8), hidden=16, steps=2,
-                                          batch_size=4), progress=False)
+    demos = Demonstrations(
+        frames=frames,
+        step_frame=np.arange(5),
+        goal_frame=np.full(5, 5),
+        states=rng.normal(size=(5, 5)).astype(np.float32),
+        actions=rng.uniform(-1, 1, (5, 5)).astype(np.float32),
+    )
+    policy = train_policy(
+        demos,
+        BCConfig(image_size=32, channels=(8, 8), hidden=16, steps=2, batch_size=4),
+        progress=False,
+    )
     assert (policy.config.action_dim, policy.config.state_dim) == (5, 5)
     assert policy.act(frames[0], frames[-1], demos.states[0]).shape == (5,)
 
@@ -103,8 +140,15 @@ def test_hindsight_goals_can_be_a_fixed_number_of_steps_ahead():
 
         def read(self, episode):
             frames = np.zeros((6, 32, 32, 3), np.uint8)
-            return type("T", (), {"frames": frames, "actions": np.zeros((5, 5), np.float32),
-                                  "states": np.zeros((6, 5), np.float32)})()
+            return type(
+                "T",
+                (),
+                {
+                    "frames": frames,
+                    "actions": np.zeros((5, 5), np.float32),
+                    "states": np.zeros((6, 5), np.float32),
+                },
+            )()
 
     ahead = load_demonstrations([Reader()], 32, progress=False, goal_steps=2)
     assert ahead.goal_frame.tolist() == [2, 3, 4, 5, 5]
@@ -122,9 +166,21 @@ def test_planner_plays_protocol_a_with_a_tiny_model_of_ogbenchs_layout(tmp_path)
     predictor = predictor_preset("ac_mini", encoder, layout="ogbench")
     model = WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor))
     model.save_pretrained(tmp_path / "model")
-    main(["eval", "tasks=[ogbench_cube_single]", "agents=[planner]", "episodes=1", "progress=false",
-          "model=pretrained_encoder", f"model.path={tmp_path / 'model'}", "planner.samples=8",
-          "planner.iterations=1", "planner.elites=2", f"hydra.run.dir={tmp_path / 'run'}"])
+    main(
+        [
+            "eval",
+            "tasks=[ogbench_cube_single]",
+            "agents=[planner]",
+            "episodes=1",
+            "progress=false",
+            "model=pretrained_encoder",
+            f"model.path={tmp_path / 'model'}",
+            "planner.samples=8",
+            "planner.iterations=1",
+            "planner.elites=2",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ]
+    )
     (row,) = _rows(tmp_path / "run" / "episodes.csv")
     assert row["agent"] == "planner" and row["task"] == "ogbench_cube_single"
     # the whole budget of 10 actions is played unless the goal is reached, and each action was
@@ -137,11 +193,31 @@ def test_planner_plays_protocol_a_with_a_tiny_model_of_ogbenchs_layout(tmp_path)
 @pytest.mark.slow
 def test_behaviour_cloning_trains_on_an_ogbench_dataset_and_plays_protocol_a(tmp_path):
     data = tmp_path / "data"
-    main(["collect", "env=ogbench_cube_single", "policy=oracle", "episodes=2", "progress=false",
-          f"output_dir={data}", f"hydra.run.dir={tmp_path / 'collect'}"])
-    main(["eval", "tasks=[ogbench_cube_single]", "agents=[bc]", "episodes=1", "progress=false",
-          f"bc.datasets=[{data}]", "bc.policy.steps=3", "bc.policy.image_size=32",
-          "bc.policy.goal_steps=5", f"hydra.run.dir={tmp_path / 'run'}"])
+    main(
+        [
+            "collect",
+            "env=ogbench_cube_single",
+            "policy=oracle",
+            "episodes=2",
+            "progress=false",
+            f"output_dir={data}",
+            f"hydra.run.dir={tmp_path / 'collect'}",
+        ]
+    )
+    main(
+        [
+            "eval",
+            "tasks=[ogbench_cube_single]",
+            "agents=[bc]",
+            "episodes=1",
+            "progress=false",
+            f"bc.datasets=[{data}]",
+            "bc.policy.steps=3",
+            "bc.policy.image_size=32",
+            "bc.policy.goal_steps=5",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ]
+    )
     (row,) = _rows(tmp_path / "run" / "episodes.csv")
     assert row["agent"] == "bc" and int(row["steps"]) >= 1
     from wm_control.behavior_cloning import GoalConditionedPolicy

@@ -15,8 +15,14 @@ from wm_control.cli.main import main
 from wm_control.eval_parts import EvalPart
 from wm_control.runtime import physical_cores
 
-TINY = ["tasks=[reach]", "agents=[random,expert]", "episodes=4", "env_overrides.image_size=32",
-        "env_overrides.max_episode_steps=12", "progress=false"]
+TINY = [
+    "tasks=[reach]",
+    "agents=[random,expert]",
+    "episodes=4",
+    "env_overrides.image_size=32",
+    "env_overrides.max_episode_steps=12",
+    "progress=false",
+]
 TIMED = "seconds_per_action"  # measured, so it differs from run to run
 
 
@@ -41,8 +47,17 @@ def test_parts_split_the_seeds_into_blocks_that_cover_them_once():
 def test_parts_refuse_to_train_their_own_behaviour_cloning_policies(tmp_path, monkeypatch):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     with pytest.raises(ValueError, match="bc.checkpoint: parts > 1 would each train their own"):
-        main(["eval", *TINY, "agents=[bc]", "bc.datasets=[x]", "part=1", "parts=2",
-              f"hydra.run.dir={tmp_path}"])
+        main(
+            [
+                "eval",
+                *TINY,
+                "agents=[bc]",
+                "bc.datasets=[x]",
+                "part=1",
+                "parts=2",
+                f"hydra.run.dir={tmp_path}",
+            ]
+        )
 
 
 def _rows(path, drop=TIMED):
@@ -59,8 +74,18 @@ def _markdown(path):
 def runs(tmp_path_factory):
     """The tiny evaluation in two parts under the real joblib launcher (2 jobs), and in one run."""
     root = tmp_path_factory.mktemp("parts")
-    main(["eval", *TINY, "part=0,1", "parts=2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-          f"hydra.sweep.dir={root / 'multirun'}", "--multirun"])
+    main(
+        [
+            "eval",
+            *TINY,
+            "part=0,1",
+            "parts=2",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            f"hydra.sweep.dir={root / 'multirun'}",
+            "--multirun",
+        ]
+    )
     main(["eval", *TINY, f"hydra.run.dir={root / 'single'}"])
     return root
 
@@ -106,9 +131,19 @@ def test_gather_writes_the_report_a_single_run_writes(runs):
 def test_the_submitit_launcher_runs_the_parts_as_jobs(runs, tmp_path):
     """Submitit's local executor: the job code the SLURM launcher runs on a cluster's nodes
     (pickled task, one process per job), here without SLURM."""
-    main(["eval", *TINY, "part=0,1", "parts=2", "threads=1", "hydra/launcher=submitit_local",
-          "hydra.launcher.cpus_per_task=1", f"hydra.sweep.dir={tmp_path / 'multirun'}",
-          "--multirun"])
+    main(
+        [
+            "eval",
+            *TINY,
+            "part=0,1",
+            "parts=2",
+            "threads=1",
+            "hydra/launcher=submitit_local",
+            "hydra.launcher.cpus_per_task=1",
+            f"hydra.sweep.dir={tmp_path / 'multirun'}",
+            "--multirun",
+        ]
+    )
     for number in (0, 1):
         log = (tmp_path / "multirun" / str(number) / "eval.log").read_text()
         found = re.search(rf"part {number} of 2 \(from 0\): .*, process (\d+) on ", log)
@@ -129,21 +164,30 @@ def test_gather_refuses_parts_of_another_evaluation_or_an_incomplete_set(runs, t
         main(["eval", f"gather=[{','.join(map(str, entries))}]", f"hydra.run.dir={tmp_path / 'g'}"])
 
     parts = _copy_parts(runs, tmp_path / "parts")
-    with pytest.raises(ValueError, match=r"gather: parts \[1\] of 2 are missing \(found \[0\]\); "
-                                         r"run them with part=1 parts=2"):
+    with pytest.raises(
+        ValueError,
+        match=r"gather: parts \[1\] of 2 are missing \(found \[0\]\); "
+        r"run them with part=1 parts=2",
+    ):
         gather(parts / "0")
     with pytest.raises(ValueError, match="gather: part 0 is given twice"):
         gather(parts / "0", parts)
     # a part played with another model budget, another task list, or on another simulator
     recorded = parts / "1" / ".hydra" / "config.yaml"
     original = recorded.read_text()
-    for key, value in (("planner.samples", 16), ("tasks", ["reach", "push"]),
-                       ("env_overrides.image_size", 64)):
+    for key, value in (
+        ("planner.samples", 16),
+        ("tasks", ["reach", "push"]),
+        ("env_overrides.image_size", 64),
+    ):
         config = OmegaConf.load(recorded)
         OmegaConf.update(config, key, value)
         OmegaConf.save(config, recorded)
-        with pytest.raises(ValueError, match=rf"gather: .*1 is a part of another evaluation "
-                                             rf"\({key.split('.')[0]}: .* there, .* in "):
+        with pytest.raises(
+            ValueError,
+            match=rf"gather: .*1 is a part of another evaluation "
+            rf"\({key.split('.')[0]}: .* there, .* in ",
+        ):
             gather(parts)
         recorded.write_text(original)
     (parts / "1" / "simulator.json").write_text('{"simulator_version": 1}\n')
@@ -156,16 +200,35 @@ def test_gather_refuses_parts_of_another_evaluation_or_an_incomplete_set(runs, t
         gather(parts)
     with pytest.raises(ValueError, match="expected a --multirun folder of eval parts"):
         gather(tmp_path / "nothing")
-    with pytest.raises(ValueError, match=r"gather: the settings are the parts' own; leave out "
-                                         r"\['episodes', 'model'\]"):
-        main(["eval", f"gather={runs / 'multirun'}", "episodes=8", "model=reference_tiny",
-              f"hydra.run.dir={tmp_path / 'g'}"])
+    with pytest.raises(
+        ValueError,
+        match=r"gather: the settings are the parts' own; leave out "
+        r"\['episodes', 'model'\]",
+    ):
+        main(
+            [
+                "eval",
+                f"gather={runs / 'multirun'}",
+                "episodes=8",
+                "model=reference_tiny",
+                f"hydra.run.dir={tmp_path / 'g'}",
+            ]
+        )
 
 
 def test_the_launchers_compose_without_running(capsys):
     """The SLURM launcher's config composes (nothing is submitted: ``--cfg`` only prints)."""
-    main(["eval", "--cfg", "hydra", "hydra/launcher=submitit_slurm", "hydra.launcher.partition=cpu",
-          "hydra.launcher.cpus_per_task=8", "hydra.launcher.timeout_min=240"])
+    main(
+        [
+            "eval",
+            "--cfg",
+            "hydra",
+            "hydra/launcher=submitit_slurm",
+            "hydra.launcher.partition=cpu",
+            "hydra.launcher.cpus_per_task=8",
+            "hydra.launcher.timeout_min=240",
+        ]
+    )
     out = capsys.readouterr().out
     assert "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in out
     assert "partition: cpu" in out and "cpus_per_task: 8" in out

@@ -23,7 +23,9 @@ TOL = 1e-5
 def model():
     torch.manual_seed(0)
     encoder = encoder_preset("vit_tiny")
-    model = WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor_preset("ac_mini", encoder))).eval()
+    model = WorldModel(
+        WorldModelConfig(encoder=encoder, predictor=predictor_preset("ac_mini", encoder))
+    ).eval()
     with torch.no_grad():  # non-trivial LayerNorm affines, so that a skipped or misplaced one shows
         for name, p in model.predictor.named_parameters():
             if "norm" in name:
@@ -34,7 +36,9 @@ def model():
 def _inputs(model, B=32, C=1, H=3, seed=0):
     g = torch.Generator().manual_seed(seed)
     N, D = model.tokens_per_frame, model.token_dim
-    tokens = layer_norm(torch.randn(1, C, N, D, generator=g))  # one observation shared by all samples
+    tokens = layer_norm(
+        torch.randn(1, C, N, D, generator=g)
+    )  # one observation shared by all samples
     states = torch.randn(1, C, 7, generator=g) * 0.2
     actions = torch.randn(B, H, 7, generator=g) * 0.05
     context_actions = torch.randn(B, C - 1, 7, generator=g) * 0.05
@@ -45,7 +49,9 @@ def _plain_predict(predictor, tokens, actions, states, grid):
     """The predictor without shortcuts: every block on every token of the whole sequence."""
     B, T = actions.shape[:2]
     N = tokens.shape[2]
-    cond = torch.stack([predictor.action_encoder(actions), predictor.state_encoder(states)], dim=2)  # [B, T, 2, W]
+    cond = torch.stack(
+        [predictor.action_encoder(actions), predictor.state_encoder(states)], dim=2
+    )  # [B, T, 2, W]
     frames = predictor.predictor_embed(tokens).expand(B, -1, -1, -1)  # [B, T, N, W]
     x = torch.cat([cond, frames], dim=2).flatten(1, 2)  # [B, T·(2+N), W]
     cfg = predictor.config
@@ -61,7 +67,10 @@ def _plain_predict(predictor, tokens, actions, states, grid):
 @pytest.mark.parametrize("C", [1, 2])
 def test_predict_matches_the_plain_computation(model, grad, C):
     tokens, states, actions, _ = _inputs(model, B=8, C=C, H=C)
-    tokens, states = tokens.expand(8, -1, -1, -1), states.expand(8, -1, -1) + torch.randn(8, C, 7) * 0.1
+    tokens, states = (
+        tokens.expand(8, -1, -1, -1),
+        states.expand(8, -1, -1) + torch.randn(8, C, 7) * 0.1,
+    )
     with torch.set_grad_enabled(grad):
         fast = model.predict(tokens, actions, states)
         plain = _plain_predict(model.predictor, tokens, actions, states, model.grid)
@@ -77,7 +86,10 @@ def test_shared_context_matches_context_repeated_per_sample(model, C, H):
     with torch.inference_mode():
         shared = model.rollout(tokens, states, actions, **kwargs)
         repeated = model.rollout(
-            tokens.expand(B, -1, -1, -1).contiguous(), states.expand(B, -1, -1).contiguous(), actions, **kwargs
+            tokens.expand(B, -1, -1, -1).contiguous(),
+            states.expand(B, -1, -1).contiguous(),
+            actions,
+            **kwargs,
         )
     with torch.enable_grad():
         shared_grad = model.rollout(tokens, states, actions, **kwargs)
@@ -94,10 +106,12 @@ def test_rollout_matches_plain_step_by_step_prediction(model):
         rolled = model.rollout(tokens, states, actions)
         seq_tokens, seq_states = tokens.expand(16, -1, -1, -1), states.expand(16, -1, -1)
         for h in range(3):
-            nxt = _plain_predict(model.predictor, seq_tokens, actions[:, :h + 1], seq_states, model.grid)[:, -1:]
-            assert (rolled.tokens[:, h:h + 1] - nxt).abs().max() < TOL
+            nxt = _plain_predict(
+                model.predictor, seq_tokens, actions[:, : h + 1], seq_states, model.grid
+            )[:, -1:]
+            assert (rolled.tokens[:, h : h + 1] - nxt).abs().max() < TOL
             seq_tokens = torch.cat([seq_tokens, nxt], 1)
-            seq_states = torch.cat([seq_states, rolled.states[:, h:h + 1]], 1)
+            seq_states = torch.cat([seq_states, rolled.states[:, h : h + 1]], 1)
 
 
 def _one_step_flops(cfg, samples: int, N: int) -> int:
@@ -107,11 +121,17 @@ def _one_step_flops(cfg, samples: int, N: int) -> int:
     S, K, W, M, D = samples, 2, cfg.width, cfg.mlp_hidden, cfg.encoder_width
     L = K + N
 
-    def rest(queries: int) -> int:  # attention (q·k and p·v), output projection, MLP for `queries` tokens
+    def rest(
+        queries: int,
+    ) -> int:  # attention (q·k and p·v), output projection, MLP for `queries` tokens
         return 2 * S * (2 * queries * L * W + queries * W * W + 2 * queries * W * M)
 
-    flops = 2 * S * (cfg.action_dim + cfg.state_dim) * W + 2 * N * D * W  # condition encoders, shared embed
-    flops += 2 * S * K * W * 3 * W + 2 * N * W * 3 * W + rest(L)  # first block: shared frame qkv once
+    flops = (
+        2 * S * (cfg.action_dim + cfg.state_dim) * W + 2 * N * D * W
+    )  # condition encoders, shared embed
+    flops += (
+        2 * S * K * W * 3 * W + 2 * N * W * 3 * W + rest(L)
+    )  # first block: shared frame qkv once
     flops += (cfg.depth - 2) * (2 * S * L * W * 3 * W + rest(L))  # middle blocks
     flops += 2 * S * L * W * 3 * W + rest(N)  # last block: outputs for the patch tokens only
     flops += 2 * S * N * W * D  # predictor_proj of the patch tokens
@@ -125,9 +145,14 @@ def test_one_step_rollout_does_only_the_shortcut_work(depth):
     outputs computed in the last block, would add to them)."""
     encoder = encoder_preset("vit_tiny")
     config = dataclasses.replace(predictor_preset("ac_mini", encoder), depth=depth)
-    wm = WorldModel(WorldModelConfig(encoder=encoder, predictor=config)).eval().requires_grad_(False)
+    wm = (
+        WorldModel(WorldModelConfig(encoder=encoder, predictor=config)).eval().requires_grad_(False)
+    )
     tokens, states, actions, _ = _inputs(wm, B=32, H=1)
-    with torch.enable_grad(), FlopCounterMode(display=False) as counter:  # grad mode: plain F.linear, counted
+    with (
+        torch.enable_grad(),
+        FlopCounterMode(display=False) as counter,
+    ):  # grad mode: plain F.linear, counted
         wm.rollout(tokens, states, actions)
     assert counter.get_total_flops() == _one_step_flops(config, 32, wm.tokens_per_frame)
 
@@ -148,10 +173,14 @@ def test_gradients_match_with_shared_or_repeated_context(model):
     for t, s in [(tokens, states), (tokens.expand(8, -1, -1, -1), states.expand(8, -1, -1))]:
         model.predictor.zero_grad()
         model.rollout(t, s, actions).tokens.square().mean().backward()
-        grads.append({n: p.grad.clone() for n, p in model.predictor.named_parameters() if p.grad is not None})
+        grads.append(
+            {n: p.grad.clone() for n, p in model.predictor.named_parameters() if p.grad is not None}
+        )
     model.predictor.zero_grad()
     assert grads[0].keys() == grads[1].keys()
-    assert not any(name.startswith("extrinsics_encoder") for name in grads[0])  # the only unused parameters
+    assert not any(
+        name.startswith("extrinsics_encoder") for name in grads[0]
+    )  # the only unused parameters
     assert len(grads[0]) == len(list(model.predictor.parameters())) - 2
     for name, g in grads[0].items():
         assert g.abs().sum() > 0, name
@@ -166,12 +195,12 @@ def _meta_rotate(x, positions):
     omega = 1.0 / (10000.0 ** (torch.arange(s // 2, dtype=torch.float32) / (s // 2)))
     out = x.clone()
     for axis in range(3):
-        seg = x[..., axis * s:(axis + 1) * s]
+        seg = x[..., axis * s : (axis + 1) * s]
         angles = positions[:, axis, None] * omega  # [L, s/2]
         angles = torch.cat([angles, angles], dim=-1)  # [L, s]
         pairs = seg.unflatten(-1, (-1, 2))
         rotated = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)
-        out[..., axis * s:(axis + 1) * s] = seg * angles.cos() + rotated * angles.sin()
+        out[..., axis * s : (axis + 1) * s] = seg * angles.cos() + rotated * angles.sin()
     return out
 
 

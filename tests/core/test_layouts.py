@@ -57,11 +57,13 @@ def test_checkpoints_without_a_layout_record_are_droid(tmp_path):
 
 def test_config_refuses_widths_that_contradict_the_layout():
     with pytest.raises(ValueError, match=r"PredictorConfig.layout: 'ogbench' has 5 action"):
-        PredictorConfig(width=32, depth=1, num_heads=2, mlp_hidden=64, encoder_width=32,
-                        layout="ogbench")
+        PredictorConfig(
+            width=32, depth=1, num_heads=2, mlp_hidden=64, encoder_width=32, layout="ogbench"
+        )
     with pytest.raises(ValueError, match=r"PredictorConfig.layout: expected one of"):
-        PredictorConfig(width=32, depth=1, num_heads=2, mlp_hidden=64, encoder_width=32,
-                        layout="ur5_joints")
+        PredictorConfig(
+            width=32, depth=1, num_heads=2, mlp_hidden=64, encoder_width=32, layout="ur5_joints"
+        )
 
 
 def test_ogbench_rollout_integrates_states_by_the_ogbench_layout(ogbench_model):
@@ -124,8 +126,9 @@ def test_the_planners_action_space_comes_from_the_layout():
     assert droid == ActionSpec.droid(max_step=0.075, gripper_limit=0.75)
     # bounds in metres and radians, whatever the layout: one OGBench unit held 5 steps moves
     # 5 * 0.05 m * 0.43 = 0.1075 m and turns 5 * 0.3 rad * 0.22 = 0.33 rad
-    spec = ActionSpec.for_layout("ogbench", max_step=0.075, gripper_limit=0.75, search_yaw=True,
-                                 max_rotation=0.2)
+    spec = ActionSpec.for_layout(
+        "ogbench", max_step=0.075, gripper_limit=0.75, search_yaw=True, max_rotation=0.2
+    )
     assert spec.names == get_layout("ogbench").action_names
     assert spec.high == pytest.approx((0.075 / 0.1075,) * 3 + (0.2 / 0.33, 0.75))
     assert spec.searched == (True,) * 5

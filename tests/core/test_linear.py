@@ -15,7 +15,9 @@ def test_fast_path_matches_plain_linear_and_gelu():
     with torch.no_grad():
         fast = linear(x, layer, gelu=True)
         fast_plain = linear(x, layer)
-    assert _ONEDNN  # the pinned torch build ships oneDNN; without it the fast path would be silently off
+    assert (
+        _ONEDNN
+    )  # the pinned torch build ships oneDNN; without it the fast path would be silently off
     assert (fast - plain).abs().max() < 1e-5
     assert (fast_plain - F.linear(x, layer.weight, layer.bias)).abs().max() < 1e-5
 

@@ -1,6 +1,5 @@
 """The receding-horizon controller over the real world model."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -10,7 +9,9 @@ from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController
 
 def _controller(model, workspace=None, **cem):
     config = CEMConfig(**{"samples": 64, "iterations": 3, "elites": 8, **cem})
-    return MPCController(model, CEMPlanner(config), ActionSpec.droid(max_step=0.05), workspace=workspace)
+    return MPCController(
+        model, CEMPlanner(config), ActionSpec.droid(max_step=0.05), workspace=workspace
+    )
 
 
 def test_act_returns_bounded_first_action(reference):
@@ -33,11 +34,19 @@ def test_plan_energy_is_the_model_energy_of_the_plan(reference):
     tokens0 = model.encode(data["frames"][1, 0])
     goal = model.encode(data["frames"][1, 2])[0, 0]
     with torch.no_grad():
-        imagined = model.rollout(tokens0, torch.from_numpy(data["states"][1, :1])[None], torch.from_numpy(step.plan)[None])
-    assert step.energy == pytest.approx(float((imagined.tokens[0, -1] - goal).abs().mean()), rel=1e-5)
+        imagined = model.rollout(
+            tokens0,
+            torch.from_numpy(data["states"][1, :1])[None],
+            torch.from_numpy(step.plan)[None],
+        )
+    assert step.energy == pytest.approx(
+        float((imagined.tokens[0, -1] - goal).abs().mean()), rel=1e-5
+    )
     # the plan is at least as good as doing nothing
     with torch.no_grad():
-        idle = model.rollout(tokens0, torch.from_numpy(data["states"][1, :1])[None], torch.zeros(1, 1, 7))
+        idle = model.rollout(
+            tokens0, torch.from_numpy(data["states"][1, :1])[None], torch.zeros(1, 1, 7)
+        )
     assert step.energy <= float((idle.tokens[0, -1] - goal).abs().mean()) + 1e-6
 
 
@@ -66,12 +75,17 @@ def test_errors_are_clear(reference):
         ctrl.act(data["frames"][0, 0], np.array([0, 0, np.nan, 0, 0, 0, 0], dtype=np.float32))
 
 
-def test_workspace_the_model_imagines_and_the_controller_returns_executable_actions(reference, monkeypatch):
+def test_workspace_the_model_imagines_and_the_controller_returns_executable_actions(
+    reference, monkeypatch
+):
     data, model = reference
     state = data["states"][0, 0].copy()
     position = state[:3].astype(np.float64)
     # a box whose floor is the current height and whose +x wall is 1 cm ahead
-    box = Workspace(low=(position[0] - 1, position[1] - 1, position[2]), high=(position[0] + 0.01, position[1] + 1, position[2] + 1))
+    box = Workspace(
+        low=(position[0] - 1, position[1] - 1, position[2]),
+        high=(position[0] + 0.01, position[1] + 1, position[2] + 1),
+    )
     ctrl = _controller(model, workspace=box, horizon=2)
     ctrl.set_goal(data["frames"][0, 2])
     imagined = []
@@ -89,7 +103,10 @@ def test_workspace_the_model_imagines_and_the_controller_returns_executable_acti
         assert float(targets[..., 0].max()) <= position[0] + 0.01 + 1e-5
     assert len(imagined) == 4  # 3 iterations + the plan's energy
     targets = position + step.plan[:, :3].cumsum(axis=0)
-    assert targets[:, 2].min() >= position[2] - 1e-5 and targets[:, 0].max() <= position[0] + 0.01 + 1e-5
+    assert (
+        targets[:, 2].min() >= position[2] - 1e-5
+        and targets[:, 0].max() <= position[0] + 0.01 + 1e-5
+    )
     # without the box, the same planner imagines moves through the floor
     free = _controller(model, horizon=2)
     free.set_goal(data["frames"][0, 2])
@@ -110,16 +127,18 @@ def test_goal_state_weight_adds_the_imagined_state_distance(reference):
     image_only, with_state = plain.act(frame, state), weighted.act(frame, state)
     tokens0 = model.encode(frame)
     with torch.no_grad():
-        imagined = model.rollout(tokens0, torch.from_numpy(state)[None, None],
-                                 torch.from_numpy(with_state.plan)[None])
+        imagined = model.rollout(
+            tokens0, torch.from_numpy(state)[None, None], torch.from_numpy(with_state.plan)[None]
+        )
     goal = model.encode(data["frames"][1, 2])[0, 0]
     distance = float((imagined.states[0, -1] - torch.from_numpy(goal_state)).abs().mean())
     image_energy = float((imagined.tokens[0, -1] - goal).abs().mean())
     assert with_state.energy == pytest.approx(image_energy + 10.0 * distance, rel=1e-4)
     assert with_state.action[0] > 0.03  # the state term pulls the plan toward +x
     with torch.no_grad():  # weight 0: the image alone, whatever the goal state
-        plain_imagined = model.rollout(tokens0, torch.from_numpy(state)[None, None],
-                                       torch.from_numpy(image_only.plan)[None])
+        plain_imagined = model.rollout(
+            tokens0, torch.from_numpy(state)[None, None], torch.from_numpy(image_only.plan)[None]
+        )
     plain_energy = float((plain_imagined.tokens[0, -1] - goal).abs().mean())
     assert image_only.energy == pytest.approx(plain_energy, rel=1e-4)
     assert image_only.action[0] < with_state.action[0]

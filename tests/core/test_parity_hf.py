@@ -9,8 +9,15 @@ from wm_control import WorldModel
 def test_hf_folder_encoder_output_reproduced(tmp_path):
     torch.manual_seed(0)
     config = VJEPA2Config(
-        hidden_size=64, num_hidden_layers=2, num_attention_heads=4, crop_size=64, patch_size=16,
-        frames_per_clip=4, pred_hidden_size=32, pred_num_hidden_layers=1, pred_num_attention_heads=4,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        crop_size=64,
+        patch_size=16,
+        frames_per_clip=4,
+        pred_hidden_size=32,
+        pred_num_hidden_layers=1,
+        pred_num_attention_heads=4,
     )
     hf = VJEPA2Model(config).eval()
     with torch.no_grad():  # random weights with non-trivial norms
@@ -20,7 +27,11 @@ def test_hf_folder_encoder_output_reproduced(tmp_path):
 
     model = WorldModel.from_pretrained(tmp_path)
     assert model.predictor is None
-    assert (model.config.encoder.width, model.config.encoder.depth, model.config.encoder.num_heads) == (64, 2, 4)
+    assert (
+        model.config.encoder.width,
+        model.config.encoder.depth,
+        model.config.encoder.num_heads,
+    ) == (64, 2, 4)
     assert model.image_size == (64, 64)
 
     video = torch.randn(2, 4, 3, 64, 64)  # HF layout [B, T, C, H, W]

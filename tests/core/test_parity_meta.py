@@ -8,14 +8,23 @@ from wm_control.preprocess import to_model_input
 TOL = 1e-4
 
 
-
-
 def test_architecture_read_from_shapes(reference):
     data, model = reference
     img, patch, tubelet, enc_w, enc_d, enc_h, pred_w, pred_d, pred_h = data["arch"].tolist()
     enc, pred = model.config.encoder, model.config.predictor
-    assert (enc.width, enc.depth, enc.num_heads, enc.patch_size, enc.tubelet_size) == (enc_w, enc_d, enc_h, patch, tubelet)
-    assert (pred.width, pred.depth, pred.num_heads, pred.encoder_width) == (pred_w, pred_d, pred_h, enc_w)
+    assert (enc.width, enc.depth, enc.num_heads, enc.patch_size, enc.tubelet_size) == (
+        enc_w,
+        enc_d,
+        enc_h,
+        patch,
+        tubelet,
+    )
+    assert (pred.width, pred.depth, pred.num_heads, pred.encoder_width) == (
+        pred_w,
+        pred_d,
+        pred_h,
+        enc_w,
+    )
     assert enc.image_size == (img, img)
 
 
@@ -45,7 +54,9 @@ def test_predictor_matches_official(reference):
     data, model = reference
     tokens = torch.from_numpy(data["frame_tokens_ln"]).unflatten(1, (3, 16))
     with torch.no_grad():
-        pred = model.predict(tokens, torch.from_numpy(data["actions"]), torch.from_numpy(data["states"]))
+        pred = model.predict(
+            tokens, torch.from_numpy(data["actions"]), torch.from_numpy(data["states"])
+        )
     assert pred.shape == (2, 3, 16, 128)
     assert np.abs(pred.flatten(1, 2).numpy() - data["pred_tokens_ln"]).max() <= TOL
 

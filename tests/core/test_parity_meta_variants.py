@@ -27,8 +27,9 @@ def variants():
 
 
 def _load(**kwargs) -> WorldModel:
-    return WorldModel.from_pretrained(CHECKPOINT, encoder_num_heads=4, predictor_num_heads=4,
-                                      **kwargs)
+    return WorldModel.from_pretrained(
+        CHECKPOINT, encoder_num_heads=4, predictor_num_heads=4, **kwargs
+    )
 
 
 def _inputs(data, tokens: np.ndarray, per_frame: int):
@@ -52,8 +53,9 @@ def test_rollout_with_extrinsics_matches_teacher_forcing(reference, variants):
     tokens, actions, states = _inputs(data, data["frame_tokens_ln"], 16)
     extrinsics = torch.from_numpy(variants["extrinsics"])
     with torch.no_grad():
-        out = model.rollout(tokens[:, :1], states[:, :1], actions[:, :1],
-                            extrinsics=extrinsics[:, :1])
+        out = model.rollout(
+            tokens[:, :1], states[:, :1], actions[:, :1], extrinsics=extrinsics[:, :1]
+        )
     assert np.abs(out.tokens[:, 0].numpy() - variants["pred_extrinsics_ln"][:, :16]).max() <= TOL
 
 

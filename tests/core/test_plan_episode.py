@@ -21,7 +21,9 @@ def test_plan_in_reach_writes_video_plot_and_summary(tmp_path, capsys):
     main(["plan", "env=reach", "episode.max_steps=3", *SMALL, f"hydra.run.dir={tmp_path}"])
     out = capsys.readouterr().out
     assert out.count("end effector to goal") == 3 and "s per action" in out
-    assert "pursued goal pose" not in out  # Reach moves the end effector: one final distance, not two alike
+    assert (
+        "pursued goal pose" not in out
+    )  # Reach moves the end effector: one final distance, not two alike
     summary = json.loads((tmp_path / "episode.json").read_text())
     # Reach moves the end effector: its goal distance is the end effector's, to the single goal pose
     np.testing.assert_allclose(summary["goal_distances_m"], summary["ee_distances_m"], atol=0.01)
@@ -40,7 +42,15 @@ def test_goal_image_of_wrong_type_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     (tmp_path / "goal.txt").write_text("hello")
     with pytest.raises(ValueError, match="could not decode it as an image"):
-        main(["plan", "env=reach", f"goal={tmp_path / 'goal.txt'}", *SMALL, f"hydra.run.dir={tmp_path / 'r'}"])
+        main(
+            [
+                "plan",
+                "env=reach",
+                f"goal={tmp_path / 'goal.txt'}",
+                *SMALL,
+                f"hydra.run.dir={tmp_path / 'r'}",
+            ]
+        )
 
 
 class _RecordingController(MPCController):
@@ -94,7 +104,9 @@ def test_agent_uses_the_task_schedule_unless_told(reference):
     _, model = reference
     env = gym.make("wm_control/Push-v2", image_size=32)
     try:
-        controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
+        controller = MPCController(
+            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
+        )
         agent = MPCAgent(env, controller, max_steps=12)
         result = run_episode(env, agent, seed=0, max_steps=12)
     finally:
@@ -116,11 +128,18 @@ def test_agent_holds_the_jaws_per_goal_image(reference, task, setting, expected)
     _, model = reference
     env = gym.make(f"wm_control/{task}-v2", image_size=32)
     try:
-        controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
+        controller = MPCController(
+            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
+        )
         goals = env.unwrapped.subgoal_steps or (1,)
         steps = [1] * len(goals)
-        agent = MPCAgent(env, controller, subgoal_steps=steps if len(steps) > 1 else None,
-                         subgoal_jaws=setting, max_steps=len(steps))
+        agent = MPCAgent(
+            env,
+            controller,
+            subgoal_steps=steps if len(steps) > 1 else None,
+            subgoal_jaws=setting,
+            max_steps=len(steps),
+        )
         result = run_episode(env, agent, seed=0, max_steps=len(steps))
     finally:
         env.close()
@@ -136,12 +155,18 @@ def test_goal_images_given_search_the_jaws_and_bad_schedules_are_refused(referen
     _, model = reference
     env = gym.make("wm_control/Grasp-v2", image_size=32)
     try:
-        controller = MPCController(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
+        controller = MPCController(
+            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
+        )
         env.reset(seed=0)
-        agent = MPCAgent(env, controller, goal_images=[env.unwrapped.goal_images()[-1]], max_steps=2)
+        agent = MPCAgent(
+            env, controller, goal_images=[env.unwrapped.goal_images()[-1]], max_steps=2
+        )
         run_episode(env, agent, seed=0, max_steps=1)
         assert agent.jaws == ["search"]  # a user's goal image says nothing of the task's schedule
-        with pytest.raises(ValueError, match=r"subgoal_jaws: expected 4 entries .* found \['open'\]"):
+        with pytest.raises(
+            ValueError, match=r"subgoal_jaws: expected 4 entries .* found \['open'\]"
+        ):
             run_episode(env, MPCAgent(env, controller, subgoal_jaws=["open"]), seed=0, max_steps=1)
         with pytest.raises(ValueError, match="expected a list, 'search' or None, found 'closed'"):
             MPCAgent(env, controller, subgoal_jaws="closed")
@@ -150,12 +175,35 @@ def test_goal_images_given_search_the_jaws_and_bad_schedules_are_refused(referen
 
 
 def test_plan_reports_the_jaws_it_held(tmp_path, capsys):
-    main(["plan", "env=grasp", "episode.max_steps=2", "episode.video=false", *SMALL, f"hydra.run.dir={tmp_path}"])
+    main(
+        [
+            "plan",
+            "env=grasp",
+            "episode.max_steps=2",
+            "episode.video=false",
+            *SMALL,
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     summary = json.loads((tmp_path / "episode.json").read_text())
     assert summary["subgoal_jaws"] == ["open", "open", "closed", "closed"]
-    assert np.allclose(np.array(summary["actions"])[:, 6], -0.75)  # the first goal image: jaws held open
+    assert np.allclose(
+        np.array(summary["actions"])[:, 6], -0.75
+    )  # the first goal image: jaws held open
     assert "jaws per goal image: open/open/closed/closed" in capsys.readouterr().out
-    main(["plan", "env=grasp", "episode.max_steps=1", "episode.video=false", "episode.subgoal_jaws=search", *SMALL,
-          f"hydra.run.dir={tmp_path / 'search'}"])
-    assert json.loads((tmp_path / "search" / "episode.json").read_text())["subgoal_jaws"] == ["search"] * 4
+    main(
+        [
+            "plan",
+            "env=grasp",
+            "episode.max_steps=1",
+            "episode.video=false",
+            "episode.subgoal_jaws=search",
+            *SMALL,
+            f"hydra.run.dir={tmp_path / 'search'}",
+        ]
+    )
+    assert (
+        json.loads((tmp_path / "search" / "episode.json").read_text())["subgoal_jaws"]
+        == ["search"] * 4
+    )
     assert "jaws per goal image: searched" in capsys.readouterr().out

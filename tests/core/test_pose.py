@@ -24,16 +24,30 @@ def test_extrinsic_xyz_is_rz_ry_rx():
 
 
 def test_euler_round_trip():
-    euler = (torch.rand(1000, 3, dtype=torch.float64) - 0.5) * torch.tensor([2 * math.pi, 0.98 * math.pi, 2 * math.pi])
+    euler = (torch.rand(1000, 3, dtype=torch.float64) - 0.5) * torch.tensor(
+        [2 * math.pi, 0.98 * math.pi, 2 * math.pi]
+    )
     assert torch.allclose(matrix_to_euler(euler_to_matrix(euler)), euler, atol=1e-9)
 
 
 def test_actions_from_states_inverts_integration():
     g = torch.Generator().manual_seed(0)
-    state = torch.cat([torch.rand(64, 3, generator=g), (torch.rand(64, 3, generator=g) - 0.5) * 2,
-                       torch.rand(64, 1, generator=g) * 0.5], -1).double()
-    action = torch.cat([torch.randn(64, 3, generator=g) * 0.05, torch.randn(64, 3, generator=g) * 0.1,
-                        torch.rand(64, 1, generator=g) * 0.4], -1).double()
+    state = torch.cat(
+        [
+            torch.rand(64, 3, generator=g),
+            (torch.rand(64, 3, generator=g) - 0.5) * 2,
+            torch.rand(64, 1, generator=g) * 0.5,
+        ],
+        -1,
+    ).double()
+    action = torch.cat(
+        [
+            torch.randn(64, 3, generator=g) * 0.05,
+            torch.randn(64, 3, generator=g) * 0.1,
+            torch.rand(64, 1, generator=g) * 0.4,
+        ],
+        -1,
+    ).double()
     nxt = integrate_state(state, action)
     recovered = actions_from_states(torch.stack([state, nxt], dim=-2))[..., 0, :]
     assert torch.allclose(recovered, action, atol=1e-9)
@@ -58,4 +72,8 @@ def test_simulator_and_world_model_share_the_convention():
         expected = np_euler_to_matrix(euler)
         got = euler_to_matrix(torch.from_numpy(euler))
         assert np.allclose(got.numpy(), expected, atol=1e-12)
-        assert np.allclose(matrix_to_euler(torch.from_numpy(expected)).numpy(), np_matrix_to_euler(expected), atol=1e-9)
+        assert np.allclose(
+            matrix_to_euler(torch.from_numpy(expected)).numpy(),
+            np_matrix_to_euler(expected),
+            atol=1e-9,
+        )

@@ -14,7 +14,9 @@ from wm_control.world_model import layer_norm
 def model():
     torch.manual_seed(0)
     encoder = encoder_preset("vit_tiny")
-    return WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor_preset("ac_mini", encoder))).eval()
+    return WorldModel(
+        WorldModelConfig(encoder=encoder, predictor=predictor_preset("ac_mini", encoder))
+    ).eval()
 
 
 def _inputs(model, B=3, C=1, H=3, seed=0):
@@ -29,7 +31,11 @@ def _inputs(model, B=3, C=1, H=3, seed=0):
 def _step_by_step(model, tokens, states, actions, context_actions=None):
     """Meta's way: re-run the whole sequence with predict and keep the last prediction each step."""
     seq_tokens, seq_states = tokens, states
-    seq_actions = actions[:, :1] if context_actions is None else torch.cat([context_actions, actions[:, :1]], 1)
+    seq_actions = (
+        actions[:, :1]
+        if context_actions is None
+        else torch.cat([context_actions, actions[:, :1]], 1)
+    )
     out = []
     state = states[:, -1]
     for h in range(actions.shape[1]):
@@ -39,7 +45,7 @@ def _step_by_step(model, tokens, states, actions, context_actions=None):
         if h + 1 < actions.shape[1]:
             seq_tokens = torch.cat([seq_tokens, nxt], 1)
             seq_states = torch.cat([seq_states, state[:, None]], 1)
-            seq_actions = torch.cat([seq_actions, actions[:, h + 1:h + 2]], 1)
+            seq_actions = torch.cat([seq_actions, actions[:, h + 1 : h + 2]], 1)
     return torch.cat(out, 1)
 
 
@@ -90,7 +96,9 @@ def test_shared_observation_broadcasts_over_samples(model):
     tokens, states, actions = _inputs(model, B=4)
     with torch.no_grad():
         shared = model.rollout(tokens[:1], states[:1], actions)
-        expanded = model.rollout(tokens[:1].expand(4, -1, -1, -1), states[:1].expand(4, -1, -1), actions)
+        expanded = model.rollout(
+            tokens[:1].expand(4, -1, -1, -1), states[:1].expand(4, -1, -1), actions
+        )
     assert (shared.tokens - expanded.tokens).abs().max() < 1e-6
 
 

@@ -23,8 +23,14 @@ def shipped() -> tuple[ModelSource, WorldModel]:
 def test_shipped_model_is_small_and_its_config_matches_its_weights(shipped) -> None:
     source, model = shipped
     path = source.resolved_path(REPO_ROOT)
-    assert path.stat().st_size < 10 * 2**20, "the default model must stay small enough for a fresh clone"
-    assert model.predictor is not None and model.tokens_per_frame == 16 and model.image_size == (64, 64)
+    assert path.stat().st_size < 10 * 2**20, (
+        "the default model must stay small enough for a fresh clone"
+    )
+    assert (
+        model.predictor is not None
+        and model.tokens_per_frame == 16
+        and model.image_size == (64, 64)
+    )
     fresh = WorldModel(model.config)  # what the stored config builds
     expected = {f"encoder.{k}": tuple(v.shape) for k, v in fresh.encoder.state_dict().items()}
     expected |= {f"predictor.{k}": tuple(v.shape) for k, v in fresh.predictor.state_dict().items()}
@@ -40,8 +46,12 @@ def test_shipped_model_records_how_it_was_made(shipped) -> None:
     assert meta["train_config"]["predictor"] and meta["train_config"]["steps"] == meta["step"]
     assert len(meta["extra_datasets"]) + 1 >= 4, "trained on the datasets of several tasks"
     encoder = meta["start_model"]["metadata"]
-    assert encoder["producer"] == "wm-control pretrain" and encoder["command"].startswith("wm-control pretrain")
-    assert "/root/" not in str(meta) and "/work/" not in str(meta), "no path of the training machine"
+    assert encoder["producer"] == "wm-control pretrain" and encoder["command"].startswith(
+        "wm-control pretrain"
+    )
+    assert "/root/" not in str(meta) and "/work/" not in str(meta), (
+        "no path of the training machine"
+    )
 
 
 def test_shipped_model_energy_prefers_moving_toward_a_near_goal(shipped) -> None:

@@ -29,11 +29,14 @@ def test_it_records_the_makefile_recipe(shipped) -> None:
     source, _ = shipped
     meta = WorldModel.read_metadata(source.resolved_path(REPO_ROOT))
     assert meta["producer"] == "wm-control train" and "train=ogbench_cube_mix" in meta["command"]
-    policies = sorted(r["command"].split("policy=")[1].split()[0]
-                      for r in meta["data_recordings"].values())
+    policies = sorted(
+        r["command"].split("policy=")[1].split()[0] for r in meta["data_recordings"].values()
+    )
     assert policies == ["oracle", "oracle_noisy"]  # play and noisy data
     start = meta["start_model"]["metadata"]  # the first predictor stage, on play data
-    assert "train=ogbench_cube " in start["command"] + " " and "predictor=ac_mini" in start["command"]
+    assert (
+        "train=ogbench_cube " in start["command"] + " " and "predictor=ac_mini" in start["command"]
+    )
 
 
 def test_its_encoder_sees_the_cube_move(shipped) -> None:

@@ -14,7 +14,9 @@ BOX = Workspace(low=(0.2, -0.4, 0.02), high=(0.8, 0.4, 0.6))
 
 
 def _actions(*steps):
-    return torch.tensor([[list(s) + [0.0, 0.0, 0.0, 0.5] for s in steps]], dtype=torch.float32)  # [1, H, 7]
+    return torch.tensor(
+        [[list(s) + [0.0, 0.0, 0.0, 0.5] for s in steps]], dtype=torch.float32
+    )  # [1, H, 7]
 
 
 def test_targets_leaving_the_box_are_moved_onto_it_step_by_step():
@@ -38,7 +40,9 @@ def test_batched_samples_with_named_dimensions_in_any_order():
     names = ("dgripper", "dz", "dy", "dx")
     actions = torch.tensor([[[0.3, -0.2, 0.0, 0.0]], [[0.3, 0.0, 0.0, 0.5]]])  # [2, 1, 4]
     executed = BOX.executed(actions, torch.tensor([0.5, 0.0, 0.1]), names)
-    assert torch.allclose(executed[:, 0], torch.tensor([[0.3, -0.08, 0.0, 0.0], [0.3, 0.0, 0.0, 0.3]]), atol=1e-6)
+    assert torch.allclose(
+        executed[:, 0], torch.tensor([[0.3, -0.08, 0.0, 0.0], [0.3, 0.0, 0.0, 0.3]]), atol=1e-6
+    )
 
 
 def test_bad_boxes_and_names_are_refused():

@@ -65,8 +65,14 @@ def _record(tmp_path: Path, episodes: int, fail_at=None, fail=None):
     try:
         with SafeDatasetWriter(output, spec) as writer:
             summary = record_episodes(
-                env, spy, writer, episodes=episodes, task="push it", seed=3,
-                steps_after_success=1, progress=False,
+                env,
+                spy,
+                writer,
+                episodes=episodes,
+                task="push it",
+                seed=3,
+                steps_after_success=1,
+                progress=False,
             )
     finally:
         env.close()
@@ -239,7 +245,8 @@ def test_datasets_follow_the_umask(tmp_path):
     finally:
         os.umask(previous)
     modes = {
-        p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*")
+        p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode)
+        for p in tmp_path.rglob("*")
     }
     assert any(name.endswith(".mp4") for name in modes)
     assert modes == {name: 0o755 if (tmp_path / name).is_dir() else 0o644 for name in modes}
@@ -266,9 +273,18 @@ class _Collect:
     @staticmethod
     def _popen(command: list[str], output: Path, args: tuple[str, ...]) -> subprocess.Popen:
         return subprocess.Popen(
-            [*command, "collect", "env=reach", "episodes=500", "policy=random", "env.image_size=32",
-             "env.max_episode_steps=3", f"output_dir={output}",
-             f"hydra.run.dir={output.parent / 'run'}", *args],
+            [
+                *command,
+                "collect",
+                "env=reach",
+                "episodes=500",
+                "policy=random",
+                "env.image_size=32",
+                "env.max_episode_steps=3",
+                f"output_dir={output}",
+                f"hydra.run.dir={output.parent / 'run'}",
+                *args,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -304,7 +320,9 @@ def test_ctrl_c_during_collect_overwrite_keeps_the_old_dataset(tmp_path):
     collect.wait_for(r"\b([3-9]|\d\d+)/500\b")  # a few episodes written
     collect.interrupt()
     assert collect.finish() == 130  # 128 + SIGINT, one line, no traceback
-    assert "wm-control collect: interrupted" in collect.log and "Traceback" not in collect.log, collect.log[-3000:]
+    assert "wm-control collect: interrupted" in collect.log and "Traceback" not in collect.log, (
+        collect.log[-3000:]
+    )
     assert (output / "meta" / "info.json").read_text() == info and _load(output).num_episodes == 3
     kept = tmp_path / "ds.interrupted"
     assert _load(kept).num_episodes >= 3

@@ -64,8 +64,12 @@ def test_goal_images_are_renders_of_the_goal_configurations(make, env_id):
     task = env.unwrapped
     goals = task.goal_configurations()
     images = task.goal_images()
-    expected = {"wm_control/Reach-v2": 1, "wm_control/Push-v2": 4, "wm_control/Grasp-v2": 4,
-                "wm_control/PickPlace-v2": 5}[env_id]
+    expected = {
+        "wm_control/Reach-v2": 1,
+        "wm_control/Push-v2": 4,
+        "wm_control/Grasp-v2": 4,
+        "wm_control/PickPlace-v2": 5,
+    }[env_id]
     assert len(images) == len(goals) == expected
     assert (task.subgoal_steps is None) == (expected == 1)
     assert task.subgoal_steps is None or len(task.subgoal_steps) == expected
@@ -86,8 +90,12 @@ def test_goal_distance_measures_what_the_task_moves_to_its_goal(make, env_id):
     env = make(env_id)
     observation, info = env.reset(seed=5)
     moved = info.get("object_position", info["ee_position"])
-    assert info["goal_distance"] == pytest.approx(float(np.linalg.norm(moved - info["goal_position"])), abs=1e-6)
-    if env_id == "wm_control/Push-v2":  # the cube rests at the goal's height: the planar distance success uses
+    assert info["goal_distance"] == pytest.approx(
+        float(np.linalg.norm(moved - info["goal_position"])), abs=1e-6
+    )
+    if (
+        env_id == "wm_control/Push-v2"
+    ):  # the cube rests at the goal's height: the planar distance success uses
         assert info["goal_distance"] == pytest.approx(info["distances"]["cube_to_goal"], abs=2e-3)
     start = info["goal_distance"]
     assert start > 0.05
@@ -236,7 +244,9 @@ def _steer(env, obs, target: np.ndarray, steps: int):
     """Move the end effector to ``target`` (m), top-down at yaw 0, with bounded actions."""
     for _ in range(steps):
         delta = np.clip(target - obs["state"][:3], -0.075, 0.075)
-        turn = np.clip(matrix_to_euler(euler_to_matrix(obs["state"][3:6].astype(np.float64)).T), -0.25, 0.25)
+        turn = np.clip(
+            matrix_to_euler(euler_to_matrix(obs["state"][3:6].astype(np.float64)).T), -0.25, 0.25
+        )
         obs, *_ = env.step(np.array([*delta, *turn, 0.0], np.float32))
     return obs
 

@@ -11,7 +11,9 @@ from envs.episode import run_episode
 from envs.experts import RandomPolicy, make_policy, success_rate
 
 
-ARM_TASKS = [env_id for env_id in envs.TASKS if env_id.startswith("wm_control/") and "OGBench" not in env_id]
+ARM_TASKS = [
+    env_id for env_id in envs.TASKS if env_id.startswith("wm_control/") and "OGBench" not in env_id
+]
 """This project's arm tasks, whose experts are the waypoint experts here (OGBench's oracles are
 tested with its adapter and protocols)."""
 
@@ -21,8 +23,10 @@ def test_expert_succeeds(env_id):
     env = gym.make(env_id, image_size=32)
     try:
         policy = make_policy("expert", env)
-        results = [run_episode(env, policy, seed=seed, stop_at_success=False).success
-                   for seed in (11, 12, 13)]
+        results = [
+            run_episode(env, policy, seed=seed, stop_at_success=False).success
+            for seed in (11, 12, 13)
+        ]
     finally:
         env.close()
     assert all(results), f"{env_id}: expert success per seed {results}"
@@ -73,6 +77,12 @@ def test_success_table_covers_the_tasks_with_a_scripted_expert(capsys):
     from envs.experts import main
 
     main(["--episodes", "1"])
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| wm_control/")]
+    rows = [
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("| wm_control/")
+    ]
     assert [row.split(" | ")[0][2:] for row in rows] == [
-        "wm_control/Reach-v2", "wm_control/Push-v2", "wm_control/Grasp-v2", "wm_control/PickPlace-v2"]
+        "wm_control/Reach-v2",
+        "wm_control/Push-v2",
+        "wm_control/Grasp-v2",
+        "wm_control/PickPlace-v2",
+    ]

@@ -16,7 +16,9 @@ import pytest
 import envs
 from envs.push import CONTACT_MARGIN, HALF_WAY, PUSH_OFFSET, contact_offset
 
-MULTI_GOAL = [i for i in envs.TASKS if i not in ("wm_control/Reach-v2", "wm_control/OGBenchCubeSingle-v0")]
+MULTI_GOAL = [
+    i for i in envs.TASKS if i not in ("wm_control/Reach-v2", "wm_control/OGBenchCubeSingle-v0")
+]
 """This project's tasks with sub-goal images (OGBench's task has OGBench's single goal image)."""
 
 
@@ -52,8 +54,12 @@ def test_jaw_schedule_matches_the_goal_configurations(env_id):
 
 @pytest.mark.parametrize(
     "env_id, seeds, needed",
-    [("wm_control/Reach-v2", 6, 6), ("wm_control/Grasp-v2", 6, 6), ("wm_control/PickPlace-v2", 6, 6),
-     ("wm_control/Push-v2", 10, 9)],
+    [
+        ("wm_control/Reach-v2", 6, 6),
+        ("wm_control/Grasp-v2", 6, 6),
+        ("wm_control/PickPlace-v2", 6, 6),
+        ("wm_control/Push-v2", 10, 9),
+    ],
 )
 def test_following_the_goal_configurations_solves_the_task(env_id, seeds, needed):
     env = gym.make(env_id, image_size=16)
@@ -75,12 +81,16 @@ def test_push_goals_show_the_jaws_against_the_cube_half_way_and_at_the_goal():
             start_xy = lowered.object_poses["cube"][:2]
             goal_xy = pushing[-1].object_poses["cube"][:2]
             np.testing.assert_allclose(goal_xy, task._goal)
-            np.testing.assert_allclose(pushing[0].object_poses["cube"][:2], start_xy + HALF_WAY * (goal_xy - start_xy))
+            np.testing.assert_allclose(
+                pushing[0].object_poses["cube"][:2], start_xy + HALF_WAY * (goal_xy - start_xy)
+            )
             direction = (goal_xy - start_xy) / np.linalg.norm(goal_xy - start_xy)
             for config in pushing:
                 # the end effector sits a contact offset behind the cube, closer than the approach
                 gap = np.linalg.norm(config.object_poses["cube"][:2] - config.state[:2])
-                assert gap == pytest.approx(contact_offset(direction, _yaw(config.object_poses["cube"])), abs=1e-3)
+                assert gap == pytest.approx(
+                    contact_offset(direction, _yaw(config.object_poses["cube"])), abs=1e-3
+                )
                 assert gap < PUSH_OFFSET - 0.01
                 # and the pads really are CONTACT_MARGIN from the cube in that configuration
                 task.data.qpos[:] = task._configured_qpos(config)
@@ -98,7 +108,12 @@ def _yaw(pose: np.ndarray) -> float:
 def _pad_to_cube(task) -> float:
     """Smallest distance (m) between a finger pad and the cube."""
     cube = mujoco.mj_name2id(task.model, mujoco.mjtObj.mjOBJ_GEOM, "cube")
-    pads = [g for g in range(task.model.ngeom)
-            if task.model.body(task.model.geom_bodyid[g]).name.startswith("finger_")]
+    pads = [
+        g
+        for g in range(task.model.ngeom)
+        if task.model.body(task.model.geom_bodyid[g]).name.startswith("finger_")
+    ]
     fromto = np.zeros(6)
-    return min(mujoco.mj_geomDistance(task.model, task.data, pad, cube, 0.1, fromto) for pad in pads)
+    return min(
+        mujoco.mj_geomDistance(task.model, task.data, pad, cube, 0.1, fromto) for pad in pads
+    )

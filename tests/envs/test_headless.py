@@ -30,17 +30,26 @@ def _clean_environment() -> dict[str, str]:
 
 
 def test_import_envs_renders_without_a_display(tmp_path):
-    result = subprocess.run([sys.executable, "-c", SCRIPT], env=_clean_environment(), cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        env=_clean_environment(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-1] in ("egl", "osmesa")
 
 
-@pytest.mark.parametrize("display, preset, expected", [
-    (None, None, {"egl", "osmesa"}),  # no display: a headless backend
-    (":0", None, {None}),  # a display: MuJoCo's own default (GLFW) is left alone
-    (None, "glfw", {"glfw"}),  # the user's choice is kept
-])
+@pytest.mark.parametrize(
+    "display, preset, expected",
+    [
+        (None, None, {"egl", "osmesa"}),  # no display: a headless backend
+        (":0", None, {None}),  # a display: MuJoCo's own default (GLFW) is left alone
+        (None, "glfw", {"glfw"}),  # the user's choice is kept
+    ],
+)
 def test_backend_choice(monkeypatch, display, preset, expected):
     for name in DISPLAY_SETTINGS:
         monkeypatch.delenv(name, raising=False)

@@ -14,14 +14,28 @@ from envs.config import EnvConfig
 from wm_control.cli.collect import CollectConfig, collect_dataset, config_from_hydra
 from wm_control.cli.main import config_dir
 
-OGBENCH = EnvConfig(id="wm_control/OGBenchCubeSingle-v0", task="Move the cube.", image_size=64,
-                    control_hz=4, timestep=0.002, max_episode_steps=3, mode="data_collection")
+OGBENCH = EnvConfig(
+    id="wm_control/OGBenchCubeSingle-v0",
+    task="Move the cube.",
+    image_size=64,
+    control_hz=4,
+    timestep=0.002,
+    max_episode_steps=3,
+    mode="data_collection",
+)
 
 
 def test_oracle_collection_writes_a_lerobot_dataset(tmp_path):
-    config = CollectConfig(env=OGBENCH, output_dir=tmp_path / "ds", episodes=2, policy="oracle",
-                           seed=3, steps_after_success=None, repo_id="local/ogbench_test",
-                           progress=False)
+    config = CollectConfig(
+        env=OGBENCH,
+        output_dir=tmp_path / "ds",
+        episodes=2,
+        policy="oracle",
+        seed=3,
+        steps_after_success=None,
+        repo_id="local/ogbench_test",
+        progress=False,
+    )
     summary = collect_dataset(config)
     assert (summary.episodes, summary.frames) == (2, 6)
     dataset = LeRobotDataset("local/ogbench_test", root=tmp_path / "ds", video_backend="pyav")
@@ -39,8 +53,10 @@ def test_oracle_collection_writes_a_lerobot_dataset(tmp_path):
 
 def test_collect_command_puts_the_task_in_data_collection_mode_for_the_oracles(tmp_path):
     with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
-        cfg = compose("collect", overrides=["env=ogbench_cube_single", "policy=oracle",
-                                            f"output_dir={tmp_path / 'ds'}"])
+        cfg = compose(
+            "collect",
+            overrides=["env=ogbench_cube_single", "policy=oracle", f"output_dir={tmp_path / 'ds'}"],
+        )
         expert = compose("collect", overrides=["env=reach", f"output_dir={tmp_path / 'ds'}"])
     config = config_from_hydra(cfg)
     assert config.env.mode == "data_collection" and config.steps_after_success is None
@@ -48,13 +64,17 @@ def test_collect_command_puts_the_task_in_data_collection_mode_for_the_oracles(t
     assert config_from_hydra(expert).steps_after_success == 2  # `auto` for the scripted experts
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"env": replace(OGBENCH, mode="task")}, "env.mode must be 'data_collection'"),
-    ({"noise": 0.1}, "noise must be 0 for policy=oracle"),
-    ({"steps_after_success": 2}, "steps_after_success must be None for policy=oracle"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"env": replace(OGBENCH, mode="task")}, "env.mode must be 'data_collection'"),
+        ({"noise": 0.1}, "noise must be 0 for policy=oracle"),
+        ({"steps_after_success": 2}, "steps_after_success must be None for policy=oracle"),
+    ],
+)
 def test_oracle_settings_that_would_not_be_ogbenchs_are_refused(tmp_path, change, message):
-    settings = dict(env=OGBENCH, output_dir=tmp_path / "ds", policy="oracle",
-                    steps_after_success=None)
+    settings = dict(
+        env=OGBENCH, output_dir=tmp_path / "ds", policy="oracle", steps_after_success=None
+    )
     with pytest.raises(ValueError, match=message):
         CollectConfig(**{**settings, **change})

@@ -58,8 +58,10 @@ def test_held_actions_move_the_state_as_the_layout_integrates(task_env):
     state = torch.from_numpy(observation["state"]).double()
     start = observation["state"].copy()
     toward_centre = np.sign(np.array([0.425, 0.0, 0.2]) - start[:3])  # away from the box's walls
-    actions = np.array([[0.4, 0.4, 0.2, 0.5, 1.0], [0.4, 0.4, 0.2, 0.5, 1.0],
-                        [-0.3, -0.2, -0.2, -0.5, -1.0]], dtype=np.float32)
+    actions = np.array(
+        [[0.4, 0.4, 0.2, 0.5, 1.0], [0.4, 0.4, 0.2, 0.5, 1.0], [-0.3, -0.2, -0.2, -0.5, -1.0]],
+        dtype=np.float32,
+    )
     actions[:, :3] *= toward_centre
     for action in actions:
         observation, _, _, _, info = env.step(action)
@@ -77,8 +79,13 @@ def test_held_actions_move_the_state_as_the_layout_integrates(task_env):
 def test_state_layout_is_ogbenchs_proprio(task_env):
     env = task_env.unwrapped
     observation, info = env.reset(seed=0)
-    expected = np.concatenate([info["proprio/effector_pos"], info["proprio/effector_yaw"],
-                               info["proprio/gripper_opening"]])
+    expected = np.concatenate(
+        [
+            info["proprio/effector_pos"],
+            info["proprio/effector_yaw"],
+            info["proprio/gripper_opening"],
+        ]
+    )
     assert observation["state"].dtype == np.float32 and observation["state"].shape == (5,)
     assert np.allclose(observation["state"], expected, atol=1e-6)
     assert env.state_names == get_layout("ogbench").state_names == ("x", "y", "z", "yaw", "gripper")
@@ -99,7 +106,7 @@ def test_goal_images_are_renders_of_the_goal(task_env):
     render = env.render_configuration(goal.qpos, goal.qvel).astype(int)
     assert np.abs(render - image).mean() < 0.2  # 0.08 (a control step earlier: 0.33)
     assert np.abs(env.scene.render().astype(int) - image).mean() > 1.5  # the start, elsewhere
-    cube = goal.qpos[env.scene._model.joint("object_joint_0").qposadr[0]:][:3]
+    cube = goal.qpos[env.scene._model.joint("object_joint_0").qposadr[0] :][:3]
     assert np.linalg.norm(cube - np.array([0.50, 0.2, 0.02])) < 0.01  # task 4's goal position
     assert np.allclose(info["goal_state"], goal.state)
     # the same seed gives the same goal image (OGBench's settling actions are seeded here)
@@ -113,18 +120,21 @@ def test_success_is_ogbenchs_test(task_env):
     assert not info["success"] and info["goal_distance"] > 0.1
     qpos, qvel = env.scene._data.qpos.copy(), env.scene._data.qvel.copy()
     cube = env.scene._model.joint("object_joint_0").qposadr[0]
-    qpos[cube:cube + 3] = info["goal_position"] + np.array([0.0, 0.0, 0.001])
+    qpos[cube : cube + 3] = info["goal_position"] + np.array([0.0, 0.0, 0.001])
     env.scene.set_state(qpos, qvel)
     _, _, _, _, info = env.step(np.zeros(5, dtype=np.float32))
     assert info["success"] and info["goal_distance"] <= SUCCESS_DISTANCE
 
 
-@pytest.mark.parametrize(("action", "message"), [
-    (np.array([0.0, np.nan, 0.0, 0.0, 0.0]), r"NaN/inf in \['y'\]"),
-    (np.array([0.0, 0.0, 0.0, np.inf, 0.0]), r"NaN/inf in \['yaw'\]"),
-    (np.zeros(7), r"shape \(5,\)"),
-    (np.zeros((1, 5)), r"shape \(5,\)"),
-])
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (np.array([0.0, np.nan, 0.0, 0.0, 0.0]), r"NaN/inf in \['y'\]"),
+        (np.array([0.0, 0.0, 0.0, np.inf, 0.0]), r"NaN/inf in \['yaw'\]"),
+        (np.zeros(7), r"shape \(5,\)"),
+        (np.zeros((1, 5)), r"shape \(5,\)"),
+    ],
+)
 def test_bad_actions_are_refused(task_env, action, message):
     task_env.reset(seed=0)
     before = task_env.unwrapped.scene._data.qpos.copy()
@@ -144,8 +154,11 @@ def test_rendering_is_set_up_for_cpus(task_env):
     scene.render()
     assert scene._model.vis.quality.offsamples == 0
     assert not scene._model.light_castshadow.any()
-    for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION,
-                 mujoco.mjtRndFlag.mjRND_SKYBOX):
+    for flag in (
+        mujoco.mjtRndFlag.mjRND_SHADOW,
+        mujoco.mjtRndFlag.mjRND_REFLECTION,
+        mujoco.mjtRndFlag.mjRND_SKYBOX,
+    ):
         assert scene._renderer.scene.flags[flag] == 0
 
 

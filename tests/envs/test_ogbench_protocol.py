@@ -89,10 +89,10 @@ def test_episode_starts_on_the_expert_trajectory_and_the_goal_is_25_steps_later(
     render = task.render_configuration(goal_qpos, goal_qvel)
     np.testing.assert_array_equal(goal_image, render)
     cube = task.scene._model.joint("object_joint_0").qposadr[0]
-    np.testing.assert_allclose(target_position, goal_qpos[cube:cube + 3])
-    np.testing.assert_allclose(target_quaternion, goal_qpos[cube + 3:cube + 7])
+    np.testing.assert_allclose(target_position, goal_qpos[cube : cube + 3])
+    np.testing.assert_allclose(target_quaternion, goal_qpos[cube + 3 : cube + 7])
     # the expert moved the cube toward OGBench targets (not a still scene)
-    first, last = trajectory.qpos[0][cube:cube + 3], trajectory.qpos[-1][cube:cube + 3]
+    first, last = trajectory.qpos[0][cube : cube + 3], trajectory.qpos[-1][cube : cube + 3]
     travelled = np.linalg.norm(last - first)
     assert travelled > 0.02 or episode.goal_step < 60
     # the observation is the start state's render

@@ -67,7 +67,10 @@ class _Broken(gym.Wrapper):
     def reset(self, **kwargs):
         observation, info = self.env.reset(**kwargs)
         if self.breach == "nondeterministic":
-            observation = {**observation, "state": observation["state"] + np.random.rand(7).astype(np.float32)}
+            observation = {
+                **observation,
+                "state": observation["state"] + np.random.rand(7).astype(np.float32),
+            }
         if self.breach == "no_success":
             info = {k: v for k, v in info.items() if k != "success"}
         return observation, info
@@ -80,11 +83,14 @@ class _Broken(gym.Wrapper):
         return self.env.step(action)
 
 
-@pytest.mark.parametrize(("breach", "message"), [
-    ("nondeterministic", "two different first observations"),
-    ("no_success", "expected a bool 'success'"),
-    ("accepts_nan", "expected ValueError for a NaN action"),
-])
+@pytest.mark.parametrize(
+    ("breach", "message"),
+    [
+        ("nondeterministic", "two different first observations"),
+        ("no_success", "expected a bool 'success'"),
+        ("accepts_nan", "expected ValueError for a NaN action"),
+    ],
+)
 def test_check_task_names_each_breach(breach, message):
     env = _Broken(gym.make("wm_control/Reach-v2", image_size=32), breach)
     try:

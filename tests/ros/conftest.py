@@ -64,8 +64,9 @@ def tiny_checkpoint(tmp_path_factory):
     """A random 1-layer world model on 64x64 frames, saved like a trained one."""
     torch.manual_seed(0)
     encoder = EncoderConfig(width=48, depth=1, num_heads=4, mlp_hidden=96, image_size=(64, 64))
-    predictor = PredictorConfig(width=48, depth=1, num_heads=4, mlp_hidden=96, encoder_width=48,
-                                image_size=(64, 64))
+    predictor = PredictorConfig(
+        width=48, depth=1, num_heads=4, mlp_hidden=96, encoder_width=48, image_size=(64, 64)
+    )
     path = tmp_path_factory.mktemp("tiny_world_model")
     WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor)).save_pretrained(path)
     return path

@@ -58,10 +58,16 @@ class Probe(Node):
         self.targets: list[PoseStamped] = []
         self.statuses: list[dict] = []
         self.create_subscription(TwistStamped, "delta_twist_cmds", self._on_twist, COMMAND_QOS)
-        self.create_subscription(Float64, "gripper/command", lambda m: self.grippers.append(m.data), COMMAND_QOS)
+        self.create_subscription(
+            Float64, "gripper/command", lambda m: self.grippers.append(m.data), COMMAND_QOS
+        )
         self.create_subscription(PoseStamped, "target_pose", self.targets.append, COMMAND_QOS)
-        self.create_subscription(String, "planner/status", lambda m: self.statuses.append(json.loads(m.data)),
-                                 COMMAND_QOS)
+        self.create_subscription(
+            String,
+            "planner/status",
+            lambda m: self.statuses.append(json.loads(m.data)),
+            COMMAND_QOS,
+        )
         self.camera_pub = self.create_publisher(Image, "camera/image_raw", SENSOR_QOS)
         self.pose_pub = self.create_publisher(PoseStamped, "ee_pose", COMMAND_QOS)
         self.goal_pub = self.create_publisher(Image, "goal_image", GOAL_QOS)
@@ -99,7 +105,9 @@ class Probe(Node):
 class InputStream:
     """Publishes a camera frame and a pose at ``rate`` Hz from a thread until stopped."""
 
-    def __init__(self, probe: Probe, frame: np.ndarray, state: np.ndarray, rate: float = 30.0) -> None:
+    def __init__(
+        self, probe: Probe, frame: np.ndarray, state: np.ndarray, rate: float = 30.0
+    ) -> None:
         self.probe, self.frame, self.state, self.period = probe, frame, state, 1.0 / rate
         self.last_publish = 0.0
         self._stop = threading.Event()
@@ -133,8 +141,11 @@ class FakeStep:
 class FakeController:
     """Stands in for MPCController where the test is about the node, not the model."""
 
-    def __init__(self, action_fn: Callable[[np.ndarray], np.ndarray],
-                 observed_energy: Callable[[int], float] = lambda call: 1.0) -> None:
+    def __init__(
+        self,
+        action_fn: Callable[[np.ndarray], np.ndarray],
+        observed_energy: Callable[[int], float] = lambda call: 1.0,
+    ) -> None:
         """``observed_energy(call)``: the observed energy reported by the ``call``-th act (1-based)."""
         self.action_fn = action_fn
         self.observed_energy = observed_energy
@@ -152,8 +163,12 @@ class FakeController:
 
     def act(self, frame: np.ndarray, state: np.ndarray) -> FakeStep:
         self.calls += 1
-        return FakeStep(np.asarray(self.action_fn(state), np.float32), energy=1.0, planning_seconds=0.001,
-                        observed_energy=float(self.observed_energy(self.calls)))
+        return FakeStep(
+            np.asarray(self.action_fn(state), np.float32),
+            energy=1.0,
+            planning_seconds=0.001,
+            observed_energy=float(self.observed_energy(self.calls)),
+        )
 
     def reset(self) -> None:
         self.resets += 1

@@ -32,18 +32,32 @@ def _image(encoding: str, frame: np.ndarray, pad: int = 0) -> Image:
     height, width, channels = frame.shape
     rows = np.zeros((height, width * channels + pad), np.uint8)
     rows[:, : width * channels] = frame.reshape(height, -1)
-    return Image(height=height, width=width, encoding=encoding, step=width * channels + pad, data=rows.tobytes())
+    return Image(
+        height=height,
+        width=width,
+        encoding=encoding,
+        step=width * channels + pad,
+        data=rows.tobytes(),
+    )
 
 
 def test_image_round_trip_rgb8():
     frame = RNG.integers(0, 256, (5, 7, 3), dtype=np.uint8)
     msg = array_to_image(frame, Time(sec=3), "cam")
-    assert (msg.encoding, msg.height, msg.width, msg.step, msg.header.frame_id) == ("rgb8", 5, 7, 21, "cam")
+    assert (msg.encoding, msg.height, msg.width, msg.step, msg.header.frame_id) == (
+        "rgb8",
+        5,
+        7,
+        21,
+        "cam",
+    )
     np.testing.assert_array_equal(image_to_array(msg), frame)
 
 
-@pytest.mark.parametrize("encoding,order,channels", [("bgr8", [2, 1, 0], 3), ("rgba8", [0, 1, 2], 4),
-                                                       ("bgra8", [2, 1, 0], 4)])
+@pytest.mark.parametrize(
+    "encoding,order,channels",
+    [("bgr8", [2, 1, 0], 3), ("rgba8", [0, 1, 2], 4), ("bgra8", [2, 1, 0], 4)],
+)
 def test_image_other_encodings_and_row_padding(encoding, order, channels):
     frame = RNG.integers(0, 256, (4, 6, channels), dtype=np.uint8)
     out = image_to_array(_image(encoding, frame, pad=5))
@@ -73,8 +87,11 @@ def test_quaternion_matrix_euler_round_trips():
         np.testing.assert_allclose(quaternion_to_matrix(quat), mat, atol=1e-9)
         np.testing.assert_allclose(matrix_to_euler(quaternion_to_matrix(quat)), euler, atol=1e-7)
     # a 90 degree yaw is the quaternion (0, 0, sin 45, cos 45)
-    np.testing.assert_allclose(matrix_to_quaternion(euler_to_matrix([0, 0, np.pi / 2])),
-                               [0, 0, np.sqrt(0.5), np.sqrt(0.5)], atol=1e-12)
+    np.testing.assert_allclose(
+        matrix_to_quaternion(euler_to_matrix([0, 0, np.pi / 2])),
+        [0, 0, np.sqrt(0.5), np.sqrt(0.5)],
+        atol=1e-12,
+    )
 
 
 def test_state_pose_round_trip():
@@ -113,7 +130,9 @@ def test_planner_velocity_integrated_by_the_sim_gives_back_the_action():
 
 
 def test_rotation_exp_matches_axis_angle():
-    np.testing.assert_allclose(rotation_exp([0, 0, np.pi / 2]), euler_to_matrix([0, 0, np.pi / 2]), atol=1e-12)
+    np.testing.assert_allclose(
+        rotation_exp([0, 0, np.pi / 2]), euler_to_matrix([0, 0, np.pi / 2]), atol=1e-12
+    )
     np.testing.assert_allclose(rotation_exp([0, 0, 0]), np.eye(3))
 
 

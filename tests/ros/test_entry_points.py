@@ -38,8 +38,13 @@ def _start(module: str, ns: str, *ros_args: str, unset: tuple[str, ...] = ()) ->
     # travel together (and ROS_DOMAIN_ID / ROS_LOG_DIR keep the child in this test session).
     env = {k: v for k, v in os.environ.items() if k not in unset}
     with _sigint_ignored():
-        return subprocess.Popen([sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={ns}", *ros_args],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={ns}", *ros_args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
 
 def _stop(process: subprocess.Popen, sig: int) -> tuple[int, str]:
@@ -54,22 +59,46 @@ def _stop(process: subprocess.Popen, sig: int) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_planner_process_sends_zero_on_ctrl_c(ros_context, ns, tiny_checkpoint):
-    process = _start("wm_control_ros.planner", ns, "-p", f"checkpoint:={tiny_checkpoint}", "-p", "device:=cpu",
-                     "-p", "torch_threads:=1", "-p", "cem_samples:=16", "-p", "cem_iterations:=1", "-p",
-                     "cem_elites:=4", "-p", "autostart:=true", "-p", "watchdog_timeout:=1.0")
+    process = _start(
+        "wm_control_ros.planner",
+        ns,
+        "-p",
+        f"checkpoint:={tiny_checkpoint}",
+        "-p",
+        "device:=cpu",
+        "-p",
+        "torch_threads:=1",
+        "-p",
+        "cem_samples:=16",
+        "-p",
+        "cem_iterations:=1",
+        "-p",
+        "cem_elites:=4",
+        "-p",
+        "autostart:=true",
+        "-p",
+        "watchdog_timeout:=1.0",
+    )
     probe = Probe(ros_context, ns)
     stream = None
     try:
         with spinning(ros_context, probe):
-            probe.goal_pub.publish(array_to_image(np.full((64, 64, 3), 150, np.uint8),
-                                                  probe.get_clock().now().to_msg(), "camera"))
+            probe.goal_pub.publish(
+                array_to_image(
+                    np.full((64, 64, 3), 150, np.uint8), probe.get_clock().now().to_msg(), "camera"
+                )
+            )
             stream = InputStream(probe, np.full((64, 64, 3), 60, np.uint8), STATE)
             moving = lambda: any(np.any(v) for _, v in probe.twists_since(0.0))  # noqa: E731
             started = time.monotonic()
             assert wait_for(moving, 60.0), process.poll() or probe.last_status()
-            print(f"planner process: first motion command {time.monotonic() - started:.1f} s after start")
+            print(
+                f"planner process: first motion command {time.monotonic() - started:.1f} s after start"
+            )
             code, output = _stop(process, signal.SIGINT)
-            assert wait_for(lambda: not np.any(probe.twists[-1][1]), 2.0), "last command is not zero"
+            assert wait_for(lambda: not np.any(probe.twists[-1][1]), 2.0), (
+                "last command is not zero"
+            )
             stream.stop()
     finally:
         if process.poll() is None:
@@ -80,8 +109,15 @@ def test_planner_process_sends_zero_on_ctrl_c(ros_context, ns, tiny_checkpoint):
 @pytest.mark.slow
 def test_sim_arm_process_publishes_and_stops_on_sigterm(ros_context, ns):
     # Started as from a shell without a display or rendering settings: it must pick headless EGL itself.
-    process = _start("wm_control_ros.sim_arm", ns, "-p", "image_size:=32", "-p", "publish_rate:=20.0",
-                     unset=("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY"))
+    process = _start(
+        "wm_control_ros.sim_arm",
+        ns,
+        "-p",
+        "image_size:=32",
+        "-p",
+        "publish_rate:=20.0",
+        unset=("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY"),
+    )
     probe = Probe(ros_context, ns)
     poses: list[PoseStamped] = []
     probe.create_subscription(PoseStamped, "ee_pose", poses.append, COMMAND_QOS)
@@ -112,12 +148,16 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 def test_launch_runner_stops_its_nodes_on_sigterm(ros_context, ns, tmp_path):
     """`python launch/sim_launch.py` killed by a supervisor (SIGTERM) must not orphan its nodes."""
-    script = ("import sys; from wm_control_ros.launch_specs import NodeSpec, run; "
-              "sys.exit(run([NodeSpec(executable='sim_arm', name='sim_arm', parameters={'image_size': 32}, "
-              f"remappings=(('__ns', '{ns}'),))]))")
+    script = (
+        "import sys; from wm_control_ros.launch_specs import NodeSpec, run; "
+        "sys.exit(run([NodeSpec(executable='sim_arm', name='sim_arm', parameters={'image_size': 32}, "
+        f"remappings=(('__ns', '{ns}'),))]))"
+    )
     log = (tmp_path / "runner.log").open("w")  # not a pipe: an orphaned node would hold it open
     with _sigint_ignored():
-        runner = subprocess.Popen([sys.executable, "-c", script], stdout=log, stderr=subprocess.STDOUT)
+        runner = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=log, stderr=subprocess.STDOUT
+        )
     probe = Probe(ros_context, ns)
     poses: list[PoseStamped] = []
     probe.create_subscription(PoseStamped, "ee_pose", poses.append, COMMAND_QOS)
@@ -141,22 +181,28 @@ def test_launch_runner_stops_its_nodes_on_sigterm(ros_context, ns, tmp_path):
 def test_node_process_stops_on_sigint_and_freezes_its_startup_heap():
     """run_node: SIGINT ends the node even when the process was started with it ignored, and the
     heap built before spinning is out of the garbage collector's reach (no long collector pauses)."""
-    script = ("import gc, os, signal\n"
-              "from rclpy.executors import SingleThreadedExecutor\n"
-              "from rclpy.node import Node\n"
-              "from wm_control_ros.node_main import run_node\n"
-              "class Once(Node):\n"
-              "    def __init__(self):\n"
-              "        super().__init__('freeze_probe')\n"
-              "        self.create_timer(0.05, self.report)\n"
-              "    def report(self):\n"
-              "        print('frozen objects', gc.get_freeze_count(), flush=True)\n"
-              "        os.kill(os.getpid(), signal.SIGINT)\n"
-              "run_node(Once, SingleThreadedExecutor, [])\n"
-              "print('stopped', flush=True)\n")
+    script = (
+        "import gc, os, signal\n"
+        "from rclpy.executors import SingleThreadedExecutor\n"
+        "from rclpy.node import Node\n"
+        "from wm_control_ros.node_main import run_node\n"
+        "class Once(Node):\n"
+        "    def __init__(self):\n"
+        "        super().__init__('freeze_probe')\n"
+        "        self.create_timer(0.05, self.report)\n"
+        "    def report(self):\n"
+        "        print('frozen objects', gc.get_freeze_count(), flush=True)\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "run_node(Once, SingleThreadedExecutor, [])\n"
+        "print('stopped', flush=True)\n"
+    )
     with _sigint_ignored():
-        process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
         output, _ = process.communicate(timeout=30)
     finally:

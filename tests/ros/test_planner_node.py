@@ -30,8 +30,12 @@ def _planner(context, ns, controller, **overrides) -> PlannerNode:
     # tests that are not about the watchdog give it slack: a loaded CI machine can stall the
     # 30 Hz input thread for longer than the 0.3 s default
     parameters = {"control_rate": 10.0, "autostart": True, "watchdog_timeout": 2.0, **overrides}
-    return PlannerNode(context=context, namespace=ns, controller_factory=lambda config: controller,
-                       parameter_overrides=parameters)
+    return PlannerNode(
+        context=context,
+        namespace=ns,
+        controller_factory=lambda config: controller,
+        parameter_overrides=parameters,
+    )
 
 
 def _moving(probe: Probe, since: float) -> int:
@@ -70,9 +74,13 @@ def test_watchdog_zero_command_and_pause_until_started(ros_context, ns):
     """Inputs one tick younger than the timeout keep the arm moving; one tick older stop it."""
     clock = ManualClock()
     controller = FakeController(lambda state: MOVE)
-    planner = PlannerNode(context=ros_context, namespace=ns, controller_factory=lambda config: controller,
-                          watchdog_clock=clock, parameter_overrides={
-                              "control_rate": 10.0, "autostart": True, "watchdog_timeout": TIMEOUT})
+    planner = PlannerNode(
+        context=ros_context,
+        namespace=ns,
+        controller_factory=lambda config: controller,
+        watchdog_clock=clock,
+        parameter_overrides={"control_rate": 10.0, "autostart": True, "watchdog_timeout": TIMEOUT},
+    )
     probe = Probe(ros_context, ns)
     with spinning(ros_context, planner, probe):
         probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
@@ -108,7 +116,9 @@ def _set_goal_paths(probe: Probe, paths: list[str]):
     client = probe.create_client(SetParameters, "planner/set_parameters")
     assert client.wait_for_service(timeout_sec=5.0)
     value = ParameterValue(type=ParameterType.PARAMETER_STRING_ARRAY, string_array_value=paths)
-    future = client.call_async(SetParameters.Request(parameters=[ParameterMsg(name="goal_image_paths", value=value)]))
+    future = client.call_async(
+        SetParameters.Request(parameters=[ParameterMsg(name="goal_image_paths", value=value)])
+    )
     assert wait_for(future.done, 5.0)
     return future.result().results[0]
 
@@ -126,8 +136,11 @@ def test_bad_goal_images_are_rejected_and_the_node_keeps_running(ros_context, ns
         assert wait_for(lambda: planner._counters["rejected_goals"] == 1, 5.0)
         probe.goal_pub.publish(Image(encoding="rgb8"))  # empty
         assert wait_for(lambda: planner._counters["rejected_goals"] == 2, 5.0)
+
         def rejected(text: str) -> bool:
-            return any(text in s["event"] for s in probe.statuses if s["event"].startswith("goal rejected"))
+            return any(
+                text in s["event"] for s in probe.statuses if s["event"].startswith("goal rejected")
+            )
 
         assert wait_for(lambda: rejected("32FC1") and rejected("non-empty"), 5.0), probe.statuses
 
@@ -138,7 +151,9 @@ def test_bad_goal_images_are_rejected_and_the_node_keeps_running(ros_context, ns
         assert not result.successful and "readable image" in result.reason
 
         steps = planner._counters["step"]
-        assert wait_for(lambda: planner._counters["step"] >= steps + 3, 5.0), "the node stopped planning"
+        assert wait_for(lambda: planner._counters["step"] >= steps + 3, 5.0), (
+            "the node stopped planning"
+        )
         assert planner._state == "running" and len(controller.goals) == 1
         np.testing.assert_array_equal(controller.goals[0], GOAL)
 
@@ -185,13 +200,21 @@ def test_subgoal_sequence_then_done_and_zero_on_shutdown(ros_context, ns, tmp_pa
         paths.append(str(tmp_path / f"goal{value}.png"))
         PILImage.fromarray(np.full((8, 8, 3), value, np.uint8)).save(paths[-1])
     controller = FakeController(lambda state: MOVE)
-    planner = _planner(ros_context, ns, controller, goal_image_paths=paths, subgoal_steps=2,
-                       subgoal_jaws=["closed"])
+    planner = _planner(
+        ros_context,
+        ns,
+        controller,
+        goal_image_paths=paths,
+        subgoal_steps=2,
+        subgoal_jaws=["closed"],
+    )
     probe = Probe(ros_context, ns)
     with spinning(ros_context, planner, probe):
         stream = InputStream(probe, FRAME, STATE)
         assert wait_for(lambda: planner._state == "done", 15.0), probe.last_status()
-        assert [int(g[0, 0, 0]) for g in controller.goals] == [10, 20] and planner._counters["step"] == 4
+        assert [int(g[0, 0, 0]) for g in controller.goals] == [10, 20] and planner._counters[
+            "step"
+        ] == 4
         # jaws held closed for the first sub-goal, the gripper planned for the second (past the list)
         assert controller.holds == [{"dgripper": 0.75}, {}]
         assert controller.resets >= 2  # fresh warm start for each sub-goal
@@ -240,8 +263,12 @@ def test_planner_imagines_actions_through_the_workspace_set_at_run_time(ros_cont
         stream = InputStream(probe, FRAME, STATE)
         assert wait_for(lambda: controller.calls >= 2, 15.0), probe.last_status()
         assert controller.workspace is None  # the box the controller was built with is kept
-        result = planner.set_parameters([Parameter("workspace_min", Parameter.Type.DOUBLE_ARRAY, [0.3, -0.2, 0.1]),
-                                         Parameter("workspace_max", Parameter.Type.DOUBLE_ARRAY, [0.6, 0.2, 0.5])])
+        result = planner.set_parameters(
+            [
+                Parameter("workspace_min", Parameter.Type.DOUBLE_ARRAY, [0.3, -0.2, 0.1]),
+                Parameter("workspace_max", Parameter.Type.DOUBLE_ARRAY, [0.6, 0.2, 0.5]),
+            ]
+        )
         assert all(r.successful for r in result)
         assert wait_for(lambda: controller.workspace is not None, 15.0), probe.last_status()
         stream.stop()
@@ -250,7 +277,11 @@ def test_planner_imagines_actions_through_the_workspace_set_at_run_time(ros_cont
 
 
 def test_parameters_are_declared_with_descriptions_and_ranges(ros_context, ns):
-    planner = PlannerNode(context=ros_context, namespace=ns, controller_factory=lambda config: FakeController(lambda s: MOVE))
+    planner = PlannerNode(
+        context=ros_context,
+        namespace=ns,
+        controller_factory=lambda config: FakeController(lambda s: MOVE),
+    )
     descriptor = planner.describe_parameter("watchdog_timeout")
     assert "steady clock" in descriptor.description and descriptor.read_only
     assert planner.get_parameter("watchdog_timeout").value == pytest.approx(0.3)
@@ -258,11 +289,21 @@ def test_parameters_are_declared_with_descriptions_and_ranges(ros_context, ns):
 
     result = planner.set_parameters([Parameter("max_linear_speed", Parameter.Type.DOUBLE, -1.0)])[0]
     assert not result.successful
-    result = planner.set_parameters([Parameter("workspace_min", Parameter.Type.DOUBLE_ARRAY, [2.0, 0.0, 0.0])])[0]
+    result = planner.set_parameters(
+        [Parameter("workspace_min", Parameter.Type.DOUBLE_ARRAY, [2.0, 0.0, 0.0])]
+    )[0]
     assert not result.successful and "workspace_min < workspace_max" in result.reason
-    result = planner.set_parameters([Parameter("subgoal_jaws", Parameter.Type.STRING_ARRAY, ["open", "shut"])])[0]
-    assert not result.successful and "subgoal_jaws: expected entries from" in result.reason and "'shut'" in result.reason
-    assert planner.set_parameters([Parameter("max_linear_speed", Parameter.Type.DOUBLE, 0.05)])[0].successful
+    result = planner.set_parameters(
+        [Parameter("subgoal_jaws", Parameter.Type.STRING_ARRAY, ["open", "shut"])]
+    )[0]
+    assert (
+        not result.successful
+        and "subgoal_jaws: expected entries from" in result.reason
+        and "'shut'" in result.reason
+    )
+    assert planner.set_parameters([Parameter("max_linear_speed", Parameter.Type.DOUBLE, 0.05)])[
+        0
+    ].successful
     assert planner._limits.max_linear_speed == 0.05
     planner.destroy_node()
 
@@ -307,9 +348,13 @@ def test_a_held_command_is_repeated_only_in_its_run_and_before_its_deadline():
 def test_planner_process_hands_the_gil_back_quickly():
     """The node's worker returns from every torch operation to the GIL; with the default 5 ms
     switch interval the executor threads kept it long enough to starve the inputs (watchdog)."""
-    script = ("import sys; from wm_control_ros.planner import GIL_SWITCH_INTERVAL, configure_process; "
-              "configure_process(); print(sys.getswitchinterval(), GIL_SWITCH_INTERVAL)")
-    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    script = (
+        "import sys; from wm_control_ros.planner import GIL_SWITCH_INTERVAL, configure_process; "
+        "configure_process(); print(sys.getswitchinterval(), GIL_SWITCH_INTERVAL)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
     interval, expected = map(float, output.split())
     assert interval == pytest.approx(expected) and interval <= 0.001
 
@@ -317,10 +362,20 @@ def test_planner_process_hands_the_gil_back_quickly():
 def test_done_when_the_camera_sees_the_goal_then_zero_and_hold(ros_context, ns):
     """Observed energy below the threshold for subgoal_energy_steps consecutive steps: done, zero
     command, no motion after it; one step below (then above) does not count."""
-    energies = [0.3, 0.04, 0.2, 0.04, 0.04, 0.04]  # below 0.05 at calls 2, 4, 5, 6: done after call 6
-    controller = FakeController(lambda state: MOVE, observed_energy=lambda call: energies[min(call, 6) - 1])
-    planner, probe = _running_with_goal(ros_context, ns, controller, subgoal_energy_threshold=0.05,
-                                        subgoal_energy_steps=3)
+    energies = [
+        0.3,
+        0.04,
+        0.2,
+        0.04,
+        0.04,
+        0.04,
+    ]  # below 0.05 at calls 2, 4, 5, 6: done after call 6
+    controller = FakeController(
+        lambda state: MOVE, observed_energy=lambda call: energies[min(call, 6) - 1]
+    )
+    planner, probe = _running_with_goal(
+        ros_context, ns, controller, subgoal_energy_threshold=0.05, subgoal_energy_steps=3
+    )
     with spinning(ros_context, planner, probe):
         probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
         stream = InputStream(probe, FRAME, STATE)
@@ -341,6 +396,8 @@ def test_gripper_state_assumed_open_is_reported(ros_context, ns):
         probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
         stream = InputStream(probe, FRAME, STATE)
         assert wait_for(lambda: planner._counters["step"] >= 1, 15.0), probe.last_status()
-        assert wait_for(lambda: probe.last_status().get("gripper_state") == "assumed open (no gripper/state)",
-                        2.0), probe.last_status()
+        assert wait_for(
+            lambda: probe.last_status().get("gripper_state") == "assumed open (no gripper/state)",
+            2.0,
+        ), probe.last_status()
         stream.stop()

@@ -14,12 +14,22 @@ from wm_control.cli.main import config_dir
 from wm_control.planning import SOLVERS
 from wm_control.planning.config import PlannerConfig as Planning
 
-NODE = {"solver": "mppi", "cem_samples": 16, "cem_iterations": 2, "cem_elites": 4, "horizon": 2,
-        "seed": 7, "max_step": 0.05, "gripper_limit": 0.5}
+NODE = {
+    "solver": "mppi",
+    "cem_samples": 16,
+    "cem_iterations": 2,
+    "cem_elites": 4,
+    "horizon": 2,
+    "seed": 7,
+    "max_step": 0.05,
+    "gripper_limit": 0.5,
+}
 
 
 def _config(**changes):
-    return params.build_config(PlannerConfig, PLANNER_PARAMS, {**params.defaults(PLANNER_PARAMS), **changes})
+    return params.build_config(
+        PlannerConfig, PLANNER_PARAMS, {**params.defaults(PLANNER_PARAMS), **changes}
+    )
 
 
 def test_every_planning_parameter_is_a_planner_config_field():
@@ -27,7 +37,12 @@ def test_every_planning_parameter_is_a_planner_config_field():
     assert set(PLANNING_FIELDS.values()) <= fields
     assert set(PLANNING_FIELDS) <= {spec.name for spec in PLANNER_PARAMS}
     default = _config().planning()  # the node's own budget (README: why it is not the CLI's)
-    assert (default.solver, default.samples, default.iterations, default.elites) == ("cem", 300, 5, 10)
+    assert (default.solver, default.samples, default.iterations, default.elites) == (
+        "cem",
+        300,
+        5,
+        10,
+    )
 
 
 def test_node_parameters_give_the_config_the_cli_composes():
@@ -37,23 +52,36 @@ def test_node_parameters_give_the_config_the_cli_composes():
     assert _config(**NODE).planning().solver_config() == cli.solver_config()
 
 
-@pytest.mark.parametrize("changes,match", [
-    ({"solver": "adam"}, r"^solver: expected one of \['cem', 'gd', 'icem', 'mppi'\]"),
-    ({"cem_elites": 500}, r"^cem_elites: expected 2 <= elites <= samples \(300\)"),
-    ({"solver": "icem", "cem_elites": 400}, r"^cem_elites:"),
-])
+@pytest.mark.parametrize(
+    "changes,match",
+    [
+        ({"solver": "adam"}, r"^solver: expected one of \['cem', 'gd', 'icem', 'mppi'\]"),
+        ({"cem_elites": 500}, r"^cem_elites: expected 2 <= elites <= samples \(300\)"),
+        ({"solver": "icem", "cem_elites": 400}, r"^cem_elites:"),
+    ],
+)
 def test_errors_name_the_node_parameters(changes, match):
     with pytest.raises(ValueError, match=match):
         _config(**changes)
 
 
 def test_gd_keeps_no_elites():
-    assert _config(solver="gd", cem_samples=4, cem_elites=10).planning().planner().config.samples == 4
+    assert (
+        _config(solver="gd", cem_samples=4, cem_elites=10).planning().planner().config.samples == 4
+    )
 
 
 @pytest.mark.parametrize("solver", sorted(SOLVERS))
-def test_built_controller_plans_with_the_configured_solver(tiny_checkpoint, one_torch_thread, solver):
-    values = {**NODE, "solver": solver, "checkpoint": str(tiny_checkpoint), "device": "cpu", "torch_threads": 1}
+def test_built_controller_plans_with_the_configured_solver(
+    tiny_checkpoint, one_torch_thread, solver
+):
+    values = {
+        **NODE,
+        "solver": solver,
+        "checkpoint": str(tiny_checkpoint),
+        "device": "cpu",
+        "torch_threads": 1,
+    }
     controller = build_controller(_config(**values))
     assert torch.get_num_threads() == 1
     assert controller.planner.name == solver

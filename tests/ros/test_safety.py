@@ -15,9 +15,15 @@ from wm_control_ros.safety import SafetyLimits, UnsafeCommandError, limit_action
 from wm_control_ros.twist_integrator import TwistIntegrator
 from wm_control_ros.watchdog import Watchdog
 
-LIMITS = SafetyLimits(workspace_min=(0.2, -0.5, 0.0), workspace_max=(0.9, 0.5, 0.7), max_linear_speed=0.2,
-                      max_angular_speed=0.8, max_step_translation=0.05, max_step_rotation=0.2,
-                      max_gripper_step=0.5)
+LIMITS = SafetyLimits(
+    workspace_min=(0.2, -0.5, 0.0),
+    workspace_max=(0.9, 0.5, 0.7),
+    max_linear_speed=0.2,
+    max_angular_speed=0.8,
+    max_step_translation=0.05,
+    max_step_rotation=0.2,
+    max_gripper_step=0.5,
+)
 STATE = np.array([0.5, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0])
 
 
@@ -68,7 +74,9 @@ def test_gripper_step_and_range():
     assert cmd.gripper_target == pytest.approx(0.5) and "gripper" in cmd.limited
     closed = STATE.copy()
     closed[6] = 0.9
-    assert limit_action(np.array([0, 0, 0, 0, 0, 0, 0.4]), closed, 0.25, LIMITS).gripper_target == 1.0
+    assert (
+        limit_action(np.array([0, 0, 0, 0, 0, 0, 0.4]), closed, 0.25, LIMITS).gripper_target == 1.0
+    )
 
 
 @pytest.mark.parametrize("index", range(7))
@@ -84,11 +92,14 @@ def test_non_finite_action_or_state_is_refused(index, bad):
         limit_action(np.zeros(7), state, 0.25, LIMITS)
 
 
-@pytest.mark.parametrize("field,value,match", [
-    ("workspace_min", (1.0, 0.0, 0.0), "workspace_min < workspace_max"),
-    ("max_linear_speed", 0.0, "max_linear_speed"),
-    ("max_step_rotation", float("nan"), "max_step_rotation"),
-])
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("workspace_min", (1.0, 0.0, 0.0), "workspace_min < workspace_max"),
+        ("max_linear_speed", 0.0, "max_linear_speed"),
+        ("max_step_rotation", float("nan"), "max_step_rotation"),
+    ],
+)
 def test_limits_validation_names_the_field(field, value, match):
     with pytest.raises(ValueError, match=match):
         dataclasses.replace(LIMITS, **{field: value})
@@ -136,9 +147,15 @@ def test_goal_sequence_advances_by_steps_and_energy():
     assert goals.index == 1 and goals.version == version + 1
     assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5) == "next"
     # the last goal needs 2 consecutive steps below the threshold; one above starts the count again
-    assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
-    assert goals.after_step(0.9, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
-    assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
+    assert (
+        goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
+    )
+    assert (
+        goals.after_step(0.9, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
+    )
+    assert (
+        goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "continue"
+    )
     assert goals.after_step(0.1, steps_per_goal=0, energy_threshold=0.5, energy_steps=2) == "done"
     goals.restart()
     assert goals.index == 0 and goals.steps_on_goal == 0 and goals.steps_below == 0
@@ -166,20 +183,27 @@ def _planner_values(**changes):
 
 def test_planner_defaults_are_valid_and_documented():
     config = params.build_config(PlannerConfig, PLANNER_PARAMS, _planner_values())
-    assert config.watchdog_timeout == 0.3 and config.command_mode == "twist" and config.goal_files == ()
+    assert (
+        config.watchdog_timeout == 0.3
+        and config.command_mode == "twist"
+        and config.goal_files == ()
+    )
     assert {f.name for f in dataclasses.fields(PlannerConfig)} == {s.name for s in PLANNER_PARAMS}
     for spec in PLANNER_PARAMS:
         descriptor = spec.descriptor()
         assert descriptor.description and descriptor.name == spec.name
 
 
-@pytest.mark.parametrize("changes,match", [
-    ({"command_mode": "joint"}, "command_mode"),
-    ({"cem_elites": 500}, "cem_elites"),
-    ({"workspace_min": (0.5, 0.0, 0.0), "workspace_max": (0.4, 1.0, 1.0)}, "workspace_min"),
-    ({"workspace_max": (1.0, 1.0)}, "workspace_max"),
-    ({"command_rate": 2.0}, "command_rate"),
-])
+@pytest.mark.parametrize(
+    "changes,match",
+    [
+        ({"command_mode": "joint"}, "command_mode"),
+        ({"cem_elites": 500}, "cem_elites"),
+        ({"workspace_min": (0.5, 0.0, 0.0), "workspace_max": (0.4, 1.0, 1.0)}, "workspace_min"),
+        ({"workspace_max": (1.0, 1.0)}, "workspace_max"),
+        ({"command_rate": 2.0}, "command_rate"),
+    ],
+)
 def test_planner_config_rejects_bad_values(changes, match):
     with pytest.raises(ValueError, match=match):
         params.build_config(PlannerConfig, PLANNER_PARAMS, _planner_values(**changes))

@@ -18,35 +18,57 @@ from wm_control_ros.sim_arm import SimArmNode
 from wm_control_ros.twist_integrator import TwistIntegrator
 
 # inside envs.base.WORKSPACE_LOW/HIGH, so that only the planner's safety filter clips
-SIM_SAFETY = {"workspace_min": [0.25, -0.45, 0.02], "workspace_max": [0.8, 0.45, 0.6], "max_linear_speed": 0.3,
-              "max_step_translation": 0.075, "command_frame": "base"}
+SIM_SAFETY = {
+    "workspace_min": [0.25, -0.45, 0.02],
+    "workspace_max": [0.8, 0.45, 0.6],
+    "max_linear_speed": 0.3,
+    "max_step_translation": 0.075,
+    "command_frame": "base",
+}
 
 
 def _sim(context, ns, **overrides) -> SimArmNode:
-    return SimArmNode(context=context, namespace=ns, parameter_overrides={"image_size": 64, **overrides})
+    return SimArmNode(
+        context=context, namespace=ns, parameter_overrides={"image_size": 64, **overrides}
+    )
 
 
 def test_sim_arm_publishes_the_robot_interface_and_refuses_nan_commands(ros_context, ns):
     sim = _sim(ros_context, ns, control_rate=8.0)
     probe = Probe(ros_context, ns)
-    received: dict[str, list] = {name: [] for name in ("image", "info", "joints", "pose", "gripper", "goal")}
+    received: dict[str, list] = {
+        name: [] for name in ("image", "info", "joints", "pose", "gripper", "goal")
+    }
     for name, (kind, topic, qos) in {
-        "image": (Image, "camera/image_raw", SENSOR_QOS), "info": (CameraInfo, "camera/camera_info", SENSOR_QOS),
-        "joints": (JointState, "joint_states", COMMAND_QOS), "pose": (PoseStamped, "ee_pose", COMMAND_QOS),
-        "gripper": (Float64, "gripper/state", COMMAND_QOS), "goal": (Image, "goal_image", GOAL_QOS),
+        "image": (Image, "camera/image_raw", SENSOR_QOS),
+        "info": (CameraInfo, "camera/camera_info", SENSOR_QOS),
+        "joints": (JointState, "joint_states", COMMAND_QOS),
+        "pose": (PoseStamped, "ee_pose", COMMAND_QOS),
+        "gripper": (Float64, "gripper/state", COMMAND_QOS),
+        "goal": (Image, "goal_image", GOAL_QOS),
     }.items():
         probe.create_subscription(kind, topic, received[name].append, qos)
     with spinning(ros_context, sim, probe):
-        assert wait_for(lambda: all(received.values()), 10.0), {k: len(v) for k, v in received.items()}
+        assert wait_for(lambda: all(received.values()), 10.0), {
+            k: len(v) for k, v in received.items()
+        }
         image, goal = received["image"][-1], received["goal"][-1]
-        assert (image.encoding, image.height, image.width) == ("rgb8", 64, 64) and goal.encoding == "rgb8"
-        assert received["pose"][-1].header.frame_id == "base" and len(received["joints"][-1].name) >= 7
+        assert (image.encoding, image.height, image.width) == (
+            "rgb8",
+            64,
+            64,
+        ) and goal.encoding == "rgb8"
+        assert (
+            received["pose"][-1].header.frame_id == "base" and len(received["joints"][-1].name) >= 7
+        )
         assert received["info"][-1].k[0] > 0
 
         start = sim.ee_state()
         steps = sim.counters["steps"]
         for _ in range(20):  # 0.5 s of NaN commands
-            msg = velocity_to_twist_msg(np.zeros(3), np.zeros(3), probe.get_clock().now().to_msg(), "base")
+            msg = velocity_to_twist_msg(
+                np.zeros(3), np.zeros(3), probe.get_clock().now().to_msg(), "base"
+            )
             msg.twist.linear.x = float("nan")
             probe.twist_pub.publish(msg)
             time.sleep(0.025)
@@ -60,20 +82,29 @@ def test_sim_arm_publishes_the_robot_interface_and_refuses_nan_commands(ros_cont
         moved_from = sim.ee_state()
         started, begin = time.monotonic(), None
         while begin is None or time.monotonic() - begin < 1.0:
-            probe.twist_pub.publish(velocity_to_twist_msg(np.array([0.1, 0.0, 0.0]), np.zeros(3),
-                                                          probe.get_clock().now().to_msg(), "base"))
+            probe.twist_pub.publish(
+                velocity_to_twist_msg(
+                    np.array([0.1, 0.0, 0.0]), np.zeros(3), probe.get_clock().now().to_msg(), "base"
+                )
+            )
             time.sleep(1 / 30)
             if begin is None and sim.counters["twists"] > 0:
                 begin = time.monotonic() - 1 / 30
             assert time.monotonic() - started < 10.0, "the sim received none of the twists"
         commanded = time.monotonic() - begin  # the loop may overrun 1 s on a busy machine
-        probe.twist_pub.publish(velocity_to_twist_msg(np.zeros(3), np.zeros(3), probe.get_clock().now().to_msg(),
-                                                      "base"))
+        probe.twist_pub.publish(
+            velocity_to_twist_msg(
+                np.zeros(3), np.zeros(3), probe.get_clock().now().to_msg(), "base"
+            )
+        )
         time.sleep(0.4)  # the sim applies what is left of the last control period
         moved = sim.ee_state()[:3] - moved_from[:3]
         expected = 0.1 * commanded
-        assert 0.7 * expected < moved[0] < 1.3 * expected and abs(moved[1]) < 0.01 and abs(moved[2]) < 0.01, (
-            moved, commanded, sim.counters)
+        assert (
+            0.7 * expected < moved[0] < 1.3 * expected
+            and abs(moved[1]) < 0.01
+            and abs(moved[2]) < 0.01
+        ), (moved, commanded, sim.counters)
 
         # a pose target is tracked; a gripper command closes the jaws
         target_pose = PoseStamped()
@@ -83,7 +114,9 @@ def test_sim_arm_publishes_the_robot_interface_and_refuses_nan_commands(ros_cont
         target_pose.pose = state_to_pose(target_state)
         probe.create_publisher(PoseStamped, "target_pose", COMMAND_QOS).publish(target_pose)
         probe.create_publisher(Float64, "gripper/command", COMMAND_QOS).publish(Float64(data=1.0))
-        assert wait_for(lambda: np.linalg.norm(sim.ee_state()[:3] - target_state[:3]) < 0.01, 5.0), sim.ee_state()
+        assert wait_for(
+            lambda: np.linalg.norm(sim.ee_state()[:3] - target_state[:3]) < 0.01, 5.0
+        ), sim.ee_state()
         assert wait_for(lambda: received["gripper"][-1].data > 0.8, 5.0), received["gripper"][-1]
 
         # reset: a new episode and its goal image
@@ -94,8 +127,11 @@ def test_sim_arm_publishes_the_robot_interface_and_refuses_nan_commands(ros_cont
 
         # a twist in another frame is refused
         rejected = sim.counters["rejected_commands"]
-        probe.twist_pub.publish(velocity_to_twist_msg(np.array([0.1, 0, 0]), np.zeros(3),
-                                                      probe.get_clock().now().to_msg(), "tool0"))
+        probe.twist_pub.publish(
+            velocity_to_twist_msg(
+                np.array([0.1, 0, 0]), np.zeros(3), probe.get_clock().now().to_msg(), "tool0"
+            )
+        )
         assert wait_for(lambda: sim.counters["rejected_commands"] == rejected + 1, 2.0)
 
 
@@ -104,39 +140,75 @@ def test_end_to_end_oracle_controller_reaches_the_goal_through_ros(ros_context, 
     the goal position: frames, signs and scaling must all be right for the arm to get there and stay."""
     sim = _sim(ros_context, ns, control_rate=8.0, seed=3)
     goal = np.asarray(sim.last_info["goal_state"][:3], np.float64)
-    controller = FakeController(lambda state: np.concatenate([np.clip(goal - state[:3], -0.05, 0.05), np.zeros(4)]))
-    planner = PlannerNode(context=ros_context, namespace=ns, controller_factory=lambda config: controller,
-                          parameter_overrides={"control_rate": 8.0, "autostart": True, "watchdog_timeout": 3.0,
-                                               **SIM_SAFETY})
+    controller = FakeController(
+        lambda state: np.concatenate([np.clip(goal - state[:3], -0.05, 0.05), np.zeros(4)])
+    )
+    planner = PlannerNode(
+        context=ros_context,
+        namespace=ns,
+        controller_factory=lambda config: controller,
+        parameter_overrides={
+            "control_rate": 8.0,
+            "autostart": True,
+            "watchdog_timeout": 3.0,
+            **SIM_SAFETY,
+        },
+    )
     start = np.linalg.norm(sim.ee_state()[:3] - goal)
     with spinning(ros_context, sim, planner):
         assert wait_for(lambda: np.linalg.norm(sim.ee_state()[:3] - goal) < 0.02, 15.0), (
-            planner._state, planner._reason, sim.ee_state(), goal)
+            planner._state,
+            planner._reason,
+            sim.ee_state(),
+            goal,
+        )
         # it stays there; measured while spinning (once the executor stops, the sim holds the last
         # twist until its timeout)
         time.sleep(1.0)
         final = np.linalg.norm(sim.ee_state()[:3] - goal)
-    print(f"oracle through ROS: distance to goal {start:.3f} m -> {final:.3f} m, {planner._counters['step']} steps")
+    print(
+        f"oracle through ROS: distance to goal {start:.3f} m -> {final:.3f} m, {planner._counters['step']} steps"
+    )
     assert start >= 0.08 and final < 0.02
     assert sim.counters["successes"] == 1  # the sim reports the task's success (once per episode)
 
 
 @pytest.mark.slow
-def test_end_to_end_tiny_world_model_drives_the_sim(ros_context, ns, tiny_checkpoint, one_torch_thread):
+def test_end_to_end_tiny_world_model_drives_the_sim(
+    ros_context, ns, tiny_checkpoint, one_torch_thread
+):
     """sim_arm + planner with a real (random, tiny) world model: commands flow over DDS and the arm
     moves as commanded. A random model has no reason to approach the goal, so the test checks the
     chain (the measured motion equals the integral of the published twists), not task success."""
     sim = _sim(ros_context, ns)
     goal = np.asarray(sim.last_info["goal_state"][:3], np.float64)
-    planner = PlannerNode(context=ros_context, namespace=ns, parameter_overrides={
-        "checkpoint": str(tiny_checkpoint), "device": "cpu", "torch_threads": 1, "cem_samples": 32,
-        "cem_iterations": 2, "cem_elites": 4, "autostart": True, "watchdog_timeout": 3.0, **SIM_SAFETY})
+    planner = PlannerNode(
+        context=ros_context,
+        namespace=ns,
+        parameter_overrides={
+            "checkpoint": str(tiny_checkpoint),
+            "device": "cpu",
+            "torch_threads": 1,
+            "cem_samples": 32,
+            "cem_iterations": 2,
+            "cem_elites": 4,
+            "autostart": True,
+            "watchdog_timeout": 3.0,
+            **SIM_SAFETY,
+        },
+    )
     probe = Probe(ros_context, ns)
     with spinning(ros_context, sim, planner, probe):
-        assert wait_for(lambda: planner._counters["step"] >= 2, 20.0), (planner._state, planner._reason)
+        assert wait_for(lambda: planner._counters["step"] >= 2, 20.0), (
+            planner._state,
+            planner._reason,
+        )
         begin, start_state = time.monotonic(), sim.ee_state()
         steps_before = sim.counters["steps"]
-        assert wait_for(lambda: planner._counters["step"] >= 10, 20.0), (planner._state, planner._reason)
+        assert wait_for(lambda: planner._counters["step"] >= 10, 20.0), (
+            planner._state,
+            planner._reason,
+        )
         planner.close()  # zero command; the sim applies what remains of the last period
         time.sleep(0.6)
         end_state = sim.ee_state()
@@ -153,9 +225,11 @@ def test_end_to_end_tiny_world_model_drives_the_sim(ros_context, ns, tiny_checkp
     commanded, _ = integrator.take(time.monotonic())
     measured = end_state[:3].astype(np.float64) - start_state[:3]
     status = probe.last_status()
-    print(f"tiny model through ROS: {planner._counters['step']} plans, {sim_steps} sim steps, "
-          f"planning {status.get('planning_seconds', float('nan')) * 1000:.0f} ms, "
-          f"commanded {np.round(commanded, 3)} m, measured {np.round(measured, 3)} m, "
-          f"distance to goal {np.linalg.norm(start_state[:3] - goal):.3f} -> {np.linalg.norm(end_state[:3] - goal):.3f} m")
+    print(
+        f"tiny model through ROS: {planner._counters['step']} plans, {sim_steps} sim steps, "
+        f"planning {status.get('planning_seconds', float('nan')) * 1000:.0f} ms, "
+        f"commanded {np.round(commanded, 3)} m, measured {np.round(measured, 3)} m, "
+        f"distance to goal {np.linalg.norm(start_state[:3] - goal):.3f} -> {np.linalg.norm(end_state[:3] - goal):.3f} m"
+    )
     assert sim_steps >= 8 and np.linalg.norm(commanded) > 0.02
     assert np.linalg.norm(measured - commanded) <= 0.25 * np.linalg.norm(commanded) + 0.01

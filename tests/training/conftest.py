@@ -20,7 +20,9 @@ def toy_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def second_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Another toy dataset (3 shorter episodes), for training on several datasets."""
-    return make_dataset(tmp_path_factory.mktemp("datasets") / "toy_arm_b", episodes=3, length=24, seed=5)
+    return make_dataset(
+        tmp_path_factory.mktemp("datasets") / "toy_arm_b", episodes=3, length=24, seed=5
+    )
 
 
 @pytest.fixture(scope="session")

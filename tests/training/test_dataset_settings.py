@@ -8,14 +8,22 @@ import pytest
 
 from wm_control.cli.datasets import dataset_configs
 
-MAIN = {"repo_id": "local/sim", "root": "runs/a", "camera_key": "observation.images.exterior", "rate_hz": 4.0}
+MAIN = {
+    "repo_id": "local/sim",
+    "root": "runs/a",
+    "camera_key": "observation.images.exterior",
+    "rate_hz": 4.0,
+}
 
 
 def test_extra_datasets_inherit_the_main_settings(tmp_path: Path) -> None:
     main, by_path, by_mapping = dataset_configs(
-        MAIN, [str(tmp_path / "b"), {"root": str(tmp_path / "c"), "episodes": [0, 2], "rate_hz": 2.0}]
+        MAIN,
+        [str(tmp_path / "b"), {"root": str(tmp_path / "c"), "episodes": [0, 2], "rate_hz": 2.0}],
     )
-    assert main.root == "runs/a"  # kept as given: checkpoints record it, never a path of the machine
+    assert (
+        main.root == "runs/a"
+    )  # kept as given: checkpoints record it, never a path of the machine
     assert by_path.root == str(tmp_path / "b") and by_path.camera_key == MAIN["camera_key"]
     assert by_mapping.episodes == (0, 2) and by_mapping.rate_hz == 2.0
     assert by_mapping.camera_key == MAIN["camera_key"] and by_mapping.repo_id == "local/sim"
@@ -24,9 +32,13 @@ def test_extra_datasets_inherit_the_main_settings(tmp_path: Path) -> None:
 def test_bad_dataset_settings_name_the_entry() -> None:
     with pytest.raises(ValueError, match=r"extra_datasets\[0\]: unknown settings \['camera'\]"):
         dataset_configs(MAIN, [{"root": "x", "camera": "front"}])
-    with pytest.raises(ValueError, match=r"extra_datasets\[1\]: expected a dataset folder or a mapping"):
+    with pytest.raises(
+        ValueError, match=r"extra_datasets\[1\]: expected a dataset folder or a mapping"
+    ):
         dataset_configs(MAIN, ["x", 3])
-    with pytest.raises(ValueError, match=r"data.root: the local dataset 'local/sim' needs its folder"):
+    with pytest.raises(
+        ValueError, match=r"data.root: the local dataset 'local/sim' needs its folder"
+    ):
         dataset_configs({**MAIN, "root": None}, [])
 
 

@@ -15,9 +15,20 @@ from wm_control.training.trainer import train
 SCRIPT = Path(__file__).parent / "toy_training_script.py"
 
 
-def test_two_processes_match_one(toy_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path) -> None:
+def test_two_processes_match_one(
+    toy_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path
+) -> None:
     steps, batch = 4, 4
-    train(toy_config(toy_dataset, tiny_checkpoint, tmp_path / "single", shared_cache, steps=steps, batch_size=batch))
+    train(
+        toy_config(
+            toy_dataset,
+            tiny_checkpoint,
+            tmp_path / "single",
+            shared_cache,
+            steps=steps,
+            batch_size=batch,
+        )
+    )
 
     command = [
         sys.executable,

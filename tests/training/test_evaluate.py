@@ -16,7 +16,13 @@ from wm_control.world_model import Rollout
 def _tokens(positions: torch.Tensor) -> torch.Tensor:
     """A frame's tokens [..., N=2, D=4] as a fixed function of the xyz position [..., 3]."""
     x = positions[..., :3]
-    rows = torch.stack([torch.cat([x, x.sum(-1, keepdim=True)], -1), torch.cat([-x, x.prod(-1, keepdim=True)], -1)], -2)
+    rows = torch.stack(
+        [
+            torch.cat([x, x.sum(-1, keepdim=True)], -1),
+            torch.cat([-x, x.prod(-1, keepdim=True)], -1),
+        ],
+        -2,
+    )
     return rows.float()
 
 
@@ -34,7 +40,9 @@ class _World:
     def train(self, mode: bool = True) -> None:
         self.training = mode
 
-    def predict(self, tokens: torch.Tensor, actions: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+    def predict(
+        self, tokens: torch.Tensor, actions: torch.Tensor, states: torch.Tensor
+    ) -> torch.Tensor:
         return _tokens(states[..., :3] + (actions[..., :3] if self.oracle else 0))
 
     def rollout(self, tokens: torch.Tensor, states: torch.Tensor, actions: torch.Tensor) -> Rollout:

@@ -19,7 +19,9 @@ from wm_control.world_model import WorldModel
 def test_masks_split_the_grid_into_context_and_targets() -> None:
     generator = torch.Generator().manual_seed(0)
     grid = (2, 8, 8)
-    context, target = sample_masks(5, grid, MaskSpec(num_blocks=4, spatial_scale=(0.1, 0.2)), generator)
+    context, target = sample_masks(
+        5, grid, MaskSpec(num_blocks=4, spatial_scale=(0.1, 0.2)), generator
+    )
     assert context.shape[0] == target.shape[0] == 5
     assert context.shape[1] > 0 and target.shape[1] > 0
     for c, t in zip(context, target, strict=True):
@@ -33,10 +35,14 @@ def test_masks_split_the_grid_into_context_and_targets() -> None:
 
 def test_masks_refuse_blocks_that_leave_no_context() -> None:
     with pytest.raises(ValueError, match="no context"):
-        sample_masks(2, (1, 2, 2), MaskSpec(num_blocks=1, spatial_scale=(1.0, 1.0)), torch.Generator())
+        sample_masks(
+            2, (1, 2, 2), MaskSpec(num_blocks=1, spatial_scale=(1.0, 1.0)), torch.Generator()
+        )
 
 
-def _pretrain_args(dataset: Path, out: Path, frames: Path, steps: int, **extra: object) -> list[str]:
+def _pretrain_args(
+    dataset: Path, out: Path, frames: Path, steps: int, **extra: object
+) -> list[str]:
     args = [
         "pretrain",
         "data=lerobot",
@@ -73,7 +79,9 @@ def test_pretrain_saves_an_encoder_that_train_builds_on(toy_dataset: Path, tmp_p
     assert encoder.predictor is None and encoder.token_dim == 64 and encoder.image_size == (64, 64)
     meta = WorldModel.read_metadata(out / "model")
     assert meta["producer"] == "wm-control pretrain" and meta["step"] == 6
-    assert meta["data_recordings"] == {str(toy_dataset): None}  # made without `collect`: nothing to copy
+    assert meta["data_recordings"] == {
+        str(toy_dataset): None
+    }  # made without `collect`: nothing to copy
 
     run = tmp_path / "train"
     main(

@@ -71,7 +71,9 @@ def test_resume_accepts_equal_and_allowed_arguments_and_refuses_conflicts(
 ) -> None:
     out = tmp_path / "run"
     main(_start(toy_dataset, tiny_checkpoint, out, shared_cache))
-    conflicts = r"data\.rate_hz: recorded 4\.0, given 2\.0; train\.batch_size: recorded 4, given 2\b"
+    conflicts = (
+        r"data\.rate_hz: recorded 4\.0, given 2\.0; train\.batch_size: recorded 4, given 2\b"
+    )
     with pytest.raises(ValueError, match=conflicts):
         _resume(out, "train.batch_size=2", "data.rate_hz=2.0")
     with pytest.raises(ValueError, match=r"train\.optim\.lr: recorded 0\.001, given 0\.000425"):

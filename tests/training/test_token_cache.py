@@ -15,7 +15,13 @@ from wm_control.data.trajectories import DatasetConfig, TrajectoryReader
 
 
 def _data(root: Path, **overrides: object) -> DatasetConfig:
-    return DatasetConfig(repo_id="test/toy_arm", root=str(root), camera_key=CAMERA, action_source="states", **overrides)
+    return DatasetConfig(
+        repo_id="test/toy_arm",
+        root=str(root),
+        camera_key=CAMERA,
+        action_source="states",
+        **overrides,
+    )
 
 
 def _forbid_encoding(wm: torch.nn.Module, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,7 +38,10 @@ def test_cache_holds_encoder_tokens_and_is_reused(
     config = TokenCacheConfig(root=str(tmp_path), encode_batch=7)
     cache = open_token_cache(wm, _data(toy_dataset), config, progress=False)
     assert cache.built_now
-    assert cache.tokens.shape == (80, wm.tokens_per_frame, wm.token_dim) and cache.tokens.dtype == np.float16
+    assert (
+        cache.tokens.shape == (80, wm.tokens_per_frame, wm.token_dim)
+        and cache.tokens.dtype == np.float16
+    )
     assert isinstance(cache.tokens, np.memmap)
     traj = TrajectoryReader(_data(toy_dataset)).read(2)
     lo, hi = cache.offsets[2], cache.offsets[3]
@@ -57,7 +66,9 @@ def test_cache_is_rebuilt_when_encoder_or_rate_changes(toy_dataset: Path, tmp_pa
             param.add_(0.1 * torch.randn_like(param))
     changed = open_token_cache(wm, _data(toy_dataset), config, progress=False)
     assert changed.built_now and changed.key != first.key
-    assert not np.allclose(changed.tokens[:5].astype(np.float32), first.tokens[:5].astype(np.float32), atol=1e-3)
+    assert not np.allclose(
+        changed.tokens[:5].astype(np.float32), first.tokens[:5].astype(np.float32), atol=1e-3
+    )
     other_rate = open_token_cache(wm, _data(toy_dataset, rate_hz=2.0), config, progress=False)
     assert other_rate.built_now and other_rate.tokens.shape[0] == 40
 
@@ -87,9 +98,12 @@ def test_combined_cache_concatenates_datasets_and_is_reused(
     assert combined.path not in (a.path, b.path)
     assert len(combined.tokens) == len(a.tokens) + len(b.tokens)
     assert [p["episodes"] for p in combined.parts] == [len(a.episodes), len(b.episodes)]
-    np.testing.assert_array_equal(combined.tokens[len(a.tokens):], b.tokens)
+    np.testing.assert_array_equal(combined.tokens[len(a.tokens) :], b.tokens)
     np.testing.assert_array_equal(combined.states[: len(a.states)], a.states)
-    assert combined.offsets[-1] == len(combined.tokens) and len(combined.offsets) == len(a.episodes) + len(b.episodes) + 1
+    assert (
+        combined.offsets[-1] == len(combined.tokens)
+        and len(combined.offsets) == len(a.episodes) + len(b.episodes) + 1
+    )
     # windows never cross from one dataset into the other
     starts = combined.window_starts(4)
     assert len(starts) == len(a.window_starts(4)) + len(b.window_starts(4))

@@ -15,7 +15,11 @@ import torch
 from safetensors.torch import load_file
 from training_toys import toy_config
 
-from wm_control.training.checkpointing import CheckpointError, latest_checkpoint, load_training_state
+from wm_control.training.checkpointing import (
+    CheckpointError,
+    latest_checkpoint,
+    load_training_state,
+)
 from wm_control.training.trainer import train
 from wm_control.world_model import WorldModel
 
@@ -31,7 +35,9 @@ def test_loss_decreases_and_outputs_are_self_describing(
     toy_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    config = toy_config(toy_dataset, tiny_checkpoint, out, shared_cache, steps=40, val_every=20, checkpoint_every=20)
+    config = toy_config(
+        toy_dataset, tiny_checkpoint, out, shared_cache, steps=40, val_every=20, checkpoint_every=20
+    )
     summary = train(config)
     assert summary["val/tf_l1"] < 0.5 * summary["val/tf_l1 (start)"]
     assert summary["val/rollout_l1"] < 0.5 * summary["val/rollout_l1 (start)"]
@@ -53,7 +59,10 @@ def test_loss_decreases_and_outputs_are_self_describing(
     assert meta["validation"]["val/tf_l1"] == pytest.approx(summary["val/tf_l1"])
     ckpt = latest_checkpoint(out / "checkpoints")
     assert ckpt is not None and ckpt.name == "step_00000040"
-    assert sorted(p.name for p in (out / "checkpoints").glob("step_*")) == ["step_00000020", "step_00000040"]
+    assert sorted(p.name for p in (out / "checkpoints").glob("step_*")) == [
+        "step_00000020",
+        "step_00000040",
+    ]
     state = load_training_state(ckpt)
     assert state["step"] == 40 and state["sampler"]["cursor"] > 0
 
@@ -117,17 +126,38 @@ def test_resume_after_kill_matches_an_uninterrupted_run(
 ) -> None:
     steps, every = 10, 3
     straight = toy_config(
-        toy_dataset, tiny_checkpoint, tmp_path / "straight", shared_cache, steps=steps, checkpoint_every=every
+        toy_dataset,
+        tiny_checkpoint,
+        tmp_path / "straight",
+        shared_cache,
+        steps=steps,
+        checkpoint_every=every,
     )
     train(straight)
 
     killed = tmp_path / "killed"
-    args = [str(toy_dataset), str(tiny_checkpoint), str(killed), str(shared_cache), str(steps), str(every), "4", "7"]
+    args = [
+        str(toy_dataset),
+        str(tiny_checkpoint),
+        str(killed),
+        str(shared_cache),
+        str(steps),
+        str(every),
+        "4",
+        "7",
+    ]
     log = tmp_path / "killed.log"
     with open(log, "w") as stderr:
-        env = {**os.environ, "TOY_TRAINING_THREADS": str(torch.get_num_threads())}  # bit-exact needs equal threads
+        env = {
+            **os.environ,
+            "TOY_TRAINING_THREADS": str(torch.get_num_threads()),
+        }  # bit-exact needs equal threads
         proc = subprocess.Popen(
-            [sys.executable, str(SCRIPT), *args], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+            [sys.executable, str(SCRIPT), *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
         )
         try:
             for line in proc.stdout:
@@ -142,7 +172,10 @@ def test_resume_after_kill_matches_an_uninterrupted_run(
 
     summary = train(replace(straight, out_dir=str(killed), resume=True))
     assert summary["resumed_from_step"] == 6
-    expected, found = _predictor_weights(tmp_path / "straight" / "model"), _predictor_weights(killed / "model")
+    expected, found = (
+        _predictor_weights(tmp_path / "straight" / "model"),
+        _predictor_weights(killed / "model"),
+    )
     assert expected.keys() == found.keys()
     for name in expected:
         assert torch.equal(expected[name], found[name]), name
@@ -150,18 +183,28 @@ def test_resume_after_kill_matches_an_uninterrupted_run(
     assert [int(r["step"]) for r in rows] == list(range(1, steps + 1))
 
 
-def test_finetunes_the_predictor_of_a_meta_checkpoint(toy_dataset: Path, shared_cache: Path, tmp_path: Path) -> None:
+def test_finetunes_the_predictor_of_a_meta_checkpoint(
+    toy_dataset: Path, shared_cache: Path, tmp_path: Path
+) -> None:
     from wm_control.model_source import ModelSource
 
     official = Path(__file__).parents[1] / "fixtures" / "vjepa2_tiny_official.pt"
-    source = ModelSource(path=str(official), encoder_num_heads=4, predictor_num_heads=4, image_size=64)
-    config = replace(toy_config(toy_dataset, official, tmp_path / "run", shared_cache, steps=3), model=source)
+    source = ModelSource(
+        path=str(official), encoder_num_heads=4, predictor_num_heads=4, image_size=64
+    )
+    config = replace(
+        toy_config(toy_dataset, official, tmp_path / "run", shared_cache, steps=3), model=source
+    )
     summary = train(config)
-    start = WorldModel.from_pretrained(official, encoder_num_heads=4, predictor_num_heads=4, image_size=64)
+    start = WorldModel.from_pretrained(
+        official, encoder_num_heads=4, predictor_num_heads=4, image_size=64
+    )
     tuned = WorldModel.from_pretrained(tmp_path / "run" / "model")
     assert summary["steps"] == 3 and tuned.config == start.config
     changed = [
-        n for n, p in tuned.predictor.state_dict().items() if not torch.equal(p, start.predictor.state_dict()[n])
+        n
+        for n, p in tuned.predictor.state_dict().items()
+        if not torch.equal(p, start.predictor.state_dict()[n])
     ]
     assert changed, "the released predictor's weights must be trained"
     for name, value in tuned.encoder.state_dict().items():
@@ -182,7 +225,11 @@ def test_split_parts_holds_out_episodes_of_every_dataset() -> None:
 
 
 def test_trains_on_several_datasets(
-    toy_dataset: Path, second_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path
+    toy_dataset: Path,
+    second_dataset: Path,
+    tiny_checkpoint: Path,
+    shared_cache: Path,
+    tmp_path: Path,
 ) -> None:
     base = toy_config(toy_dataset, tiny_checkpoint, tmp_path / "run", shared_cache, steps=4)
     extra = replace(base.data, root=str(second_dataset))
@@ -194,7 +241,11 @@ def test_trains_on_several_datasets(
 
 
 def test_checkpoint_records_how_its_datasets_were_recorded(
-    toy_dataset: Path, second_dataset: Path, tiny_checkpoint: Path, shared_cache: Path, tmp_path: Path
+    toy_dataset: Path,
+    second_dataset: Path,
+    tiny_checkpoint: Path,
+    shared_cache: Path,
+    tmp_path: Path,
 ) -> None:
     import shutil
 
@@ -202,7 +253,11 @@ def test_checkpoint_records_how_its_datasets_were_recorded(
 
     recorded = tmp_path / "recorded"
     shutil.copytree(second_dataset, recorded)
-    record = {"producer": "wm-control collect", "command": "wm-control collect env=push seed=7", "seed": 7}
+    record = {
+        "producer": "wm-control collect",
+        "command": "wm-control collect env=push seed=7",
+        "seed": 7,
+    }
     write_recording_record(recorded, record)
     base = toy_config(toy_dataset, tiny_checkpoint, tmp_path / "run", shared_cache, steps=2)
     train(replace(base, extra_datasets=(replace(base.data, root=str(recorded)),)))
@@ -210,13 +265,18 @@ def test_checkpoint_records_how_its_datasets_were_recorded(
     assert meta["data_recordings"] == {str(toy_dataset): None, str(recorded): record}
 
 
-def test_checkpoint_records_the_starting_model(toy_dataset: Path, shared_cache: Path, tmp_path: Path) -> None:
+def test_checkpoint_records_the_starting_model(
+    toy_dataset: Path, shared_cache: Path, tmp_path: Path
+) -> None:
     from training_toys import tiny_world_model
 
     start = tiny_world_model(predictor=False).save_pretrained(
-        tmp_path / "encoder", metadata={"producer": "wm-control pretrain", "command": "wm-control pretrain x=1"}
+        tmp_path / "encoder",
+        metadata={"producer": "wm-control pretrain", "command": "wm-control pretrain x=1"},
     )
-    config = toy_config(toy_dataset, start.parent, tmp_path / "run", shared_cache, steps=2, predictor="ac_tiny")
+    config = toy_config(
+        toy_dataset, start.parent, tmp_path / "run", shared_cache, steps=2, predictor="ac_tiny"
+    )
     train(config)
     origin = WorldModel.read_metadata(tmp_path / "run" / "model")["start_model"]
     assert origin["path"] == str(start.parent)

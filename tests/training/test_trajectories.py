@@ -42,8 +42,12 @@ def test_resample_refuses_gaps_and_slow_recordings() -> None:
         ("data.action_key", {"action_key": "actions"}),
     ],
 )
-def test_bad_keys_name_the_available_ones(toy_dataset: Path, field: str, overrides: dict[str, str]) -> None:
-    config = DatasetConfig(repo_id="test/toy_arm", root=str(toy_dataset), **{"camera_key": CAMERA, **overrides})
+def test_bad_keys_name_the_available_ones(
+    toy_dataset: Path, field: str, overrides: dict[str, str]
+) -> None:
+    config = DatasetConfig(
+        repo_id="test/toy_arm", root=str(toy_dataset), **{"camera_key": CAMERA, **overrides}
+    )
     with pytest.raises(KeyError) as error:
         TrajectoryReader(config)
     message = str(error.value)
@@ -53,7 +57,9 @@ def test_bad_keys_name_the_available_ones(toy_dataset: Path, field: str, overrid
 
 def test_read_resamples_frames_states_and_derives_actions(toy_dataset: Path) -> None:
     reader = TrajectoryReader(
-        DatasetConfig(repo_id="test/toy_arm", root=str(toy_dataset), camera_key=CAMERA, action_source="states")
+        DatasetConfig(
+            repo_id="test/toy_arm", root=str(toy_dataset), camera_key=CAMERA, action_source="states"
+        )
     )
     assert reader.episode_indices == [0, 1, 2, 3]
     traj = reader.read(1)
@@ -71,7 +77,9 @@ def test_read_resamples_frames_states_and_derives_actions(toy_dataset: Path) -> 
 
 def test_dataset_actions_are_read_at_the_resampled_rows(toy_dataset: Path) -> None:
     with pytest.warns(UserWarning, match="action_source=states"):
-        reader = TrajectoryReader(DatasetConfig(repo_id="test/toy_arm", root=str(toy_dataset), camera_key=CAMERA))
+        reader = TrajectoryReader(
+            DatasetConfig(repo_id="test/toy_arm", root=str(toy_dataset), camera_key=CAMERA)
+        )
     traj = reader.read(0, with_frames=False)
     # the toy stores per-row (8 Hz) deltas; at 4 Hz a state step is the sum of two of them
     assert traj.actions.shape == (19, 7)
@@ -86,7 +94,9 @@ def test_image_features_are_read_like_videos(tmp_path: Path) -> None:
         "cam": {"dtype": "image", "shape": (16, 16, 3), "names": ["height", "width", "channels"]},
         "observation.state": {"dtype": "float32", "shape": (7,), "names": None},
     }
-    ds = LeRobotDataset.create("test/images", fps=8, features=features, root=tmp_path / "ds", use_videos=False)
+    ds = LeRobotDataset.create(
+        "test/images", fps=8, features=features, root=tmp_path / "ds", use_videos=False
+    )
     for value in range(12):
         ds.add_frame(
             {
@@ -98,7 +108,12 @@ def test_image_features_are_read_like_videos(tmp_path: Path) -> None:
     ds.save_episode()
     ds.finalize()
     reader = TrajectoryReader(
-        DatasetConfig(repo_id="test/images", root=str(tmp_path / "ds"), camera_key="cam", action_source="states")
+        DatasetConfig(
+            repo_id="test/images",
+            root=str(tmp_path / "ds"),
+            camera_key="cam",
+            action_source="states",
+        )
     )
     traj = reader.read(0)
     np.testing.assert_array_equal(traj.frames[:, 0, 0, 0], [0, 20, 40, 60, 80, 100])

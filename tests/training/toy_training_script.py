@@ -33,7 +33,9 @@ def main(argv: list[str]) -> None:
             print(f"HANGING {step}", flush=True)
             time.sleep(600)
 
-    config = toy_config(dataset, checkpoint, out, cache, steps=steps, checkpoint_every=every, batch_size=batch)
+    config = toy_config(
+        dataset, checkpoint, out, cache, steps=steps, checkpoint_every=every, batch_size=batch
+    )
     train(config, step_hook=hook)
 
 

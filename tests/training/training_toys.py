@@ -56,24 +56,41 @@ def toy_states(length: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_dataset(
-    root: Path, *, episodes: int = 4, length: int = 40, fps: int = 8, seed: int = 0, repo_id: str = "test/toy_arm"
+    root: Path,
+    *,
+    episodes: int = 4,
+    length: int = 40,
+    fps: int = 8,
+    seed: int = 0,
+    repo_id: str = "test/toy_arm",
 ) -> Path:
     """Write a LeRobot dataset of ``episodes`` episodes of ``length`` rows at ``fps``; returns root."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     features = {
-        CAMERA: {"dtype": "video", "shape": (IMAGE, IMAGE, 3), "names": ["height", "width", "channels"]},
+        CAMERA: {
+            "dtype": "video",
+            "shape": (IMAGE, IMAGE, 3),
+            "names": ["height", "width", "channels"],
+        },
         "observation.state": {"dtype": "float32", "shape": (7,), "names": None},
         "action": {"dtype": "float32", "shape": (7,), "names": None},
     }
-    ds = LeRobotDataset.create(repo_id, fps=fps, features=features, root=root, robot_type="toy", use_videos=True)
+    ds = LeRobotDataset.create(
+        repo_id, fps=fps, features=features, root=root, robot_type="toy", use_videos=True
+    )
     rng = np.random.default_rng(seed)
     for _ in range(episodes):
         states = toy_states(length, rng)
         actions = np.concatenate([np.diff(states, axis=0), np.zeros((1, 7), np.float32)])
         for t in range(length):
             ds.add_frame(
-                {CAMERA: render(states[t]), "observation.state": states[t], "action": actions[t], "task": "move"}
+                {
+                    CAMERA: render(states[t]),
+                    "observation.state": states[t],
+                    "action": actions[t],
+                    "task": "move",
+                }
             )
         ds.save_episode()
     ds.finalize()
@@ -82,15 +99,23 @@ def make_dataset(
 
 def tiny_world_model(seed: int = 0, *, predictor: bool = True) -> WorldModel:
     torch.manual_seed(seed)
-    encoder = EncoderConfig(width=32, depth=1, num_heads=2, mlp_hidden=64, image_size=(IMAGE, IMAGE))
-    pred = PredictorConfig(width=32, depth=1, num_heads=2, mlp_hidden=64, encoder_width=32, image_size=(IMAGE, IMAGE))
+    encoder = EncoderConfig(
+        width=32, depth=1, num_heads=2, mlp_hidden=64, image_size=(IMAGE, IMAGE)
+    )
+    pred = PredictorConfig(
+        width=32, depth=1, num_heads=2, mlp_hidden=64, encoder_width=32, image_size=(IMAGE, IMAGE)
+    )
     return WorldModel(WorldModelConfig(encoder=encoder, predictor=pred if predictor else None))
 
 
-def toy_config(dataset: Path, checkpoint: Path, out: Path, cache: Path, **overrides: object) -> TrainConfig:
+def toy_config(
+    dataset: Path, checkpoint: Path, out: Path, cache: Path, **overrides: object
+) -> TrainConfig:
     """A fast training config on the toy dataset (4 Hz, 4-frame clips, 2 rollout steps)."""
     config = TrainConfig(
-        data=DatasetConfig(repo_id="test/toy_arm", root=str(dataset), camera_key=CAMERA, action_source="states"),
+        data=DatasetConfig(
+            repo_id="test/toy_arm", root=str(dataset), camera_key=CAMERA, action_source="states"
+        ),
         model=ModelSource(path=str(checkpoint)),
         out_dir=str(out),
         cache=TokenCacheConfig(root=str(cache)),

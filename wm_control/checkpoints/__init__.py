@@ -63,8 +63,11 @@ def load_checkpoint(
             f"{describe_file(path)}"
         )
     return load_meta_checkpoint(
-        path, encoder_num_heads=encoder_num_heads, predictor_num_heads=predictor_num_heads,
-        image_size=image_size, use_extrinsics=bool(use_extrinsics),
+        path,
+        encoder_num_heads=encoder_num_heads,
+        predictor_num_heads=predictor_num_heads,
+        image_size=image_size,
+        use_extrinsics=bool(use_extrinsics),
     )
 
 

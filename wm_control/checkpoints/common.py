@@ -28,7 +28,9 @@ class LoadedCheckpoint:
     source_format: str = ""
 
 
-def strip_prefixes(state: dict[str, torch.Tensor], prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
+def strip_prefixes(
+    state: dict[str, torch.Tensor], prefixes: tuple[str, ...]
+) -> dict[str, torch.Tensor]:
     """Remove any leading run of the given prefixes (e.g. ``module.backbone.``) from every key."""
     out = {}
     for key, value in state.items():
@@ -37,7 +39,7 @@ def strip_prefixes(state: dict[str, torch.Tensor], prefixes: tuple[str, ...]) ->
             stripped = False
             for prefix in prefixes:
                 if key.startswith(prefix):
-                    key, stripped = key[len(prefix):], True
+                    key, stripped = key[len(prefix) :], True
         out[key] = value
     return out
 
@@ -71,13 +73,15 @@ def check_state(
     if misshaped:
         problems.append(f"mis-shaped keys {_short(misshaped)}")
     if problems:
-        raise CheckpointError(f"{source}: the {part} weights do not match the architecture: " + "; ".join(problems))
+        raise CheckpointError(
+            f"{source}: the {part} weights do not match the architecture: " + "; ".join(problems)
+        )
     return found
 
 
 def count_blocks(state: dict[str, torch.Tensor], prefix: str) -> int:
     """Number of ``{prefix}{i}.`` blocks present (0 … n−1)."""
-    indices = {int(k[len(prefix):].split(".", 1)[0]) for k in state if k.startswith(prefix)}
+    indices = {int(k[len(prefix) :].split(".", 1)[0]) for k in state if k.startswith(prefix)}
     return len(indices)
 
 

@@ -41,11 +41,17 @@ def load_hf_folder(
     raw = _read_weights(path)
     state = {k.removeprefix("vjepa2."): v for k, v in raw.items()}
     encoder_state = _map_keys(state, source)
-    heads = encoder_num_heads if encoder_num_heads is not None else hf_config.get("num_attention_heads")
+    heads = (
+        encoder_num_heads if encoder_num_heads is not None else hf_config.get("num_attention_heads")
+    )
     size = as_image_size(image_size if image_size is not None else hf_config.get("crop_size", 256))
     cfg = encoder_config_from_state(encoder_state, heads, size, source=source)
-    cfg = EncoderConfig(**{**cfg.to_dict(), "norm_eps": float(hf_config.get("layer_norm_eps", 1e-6))})
-    return LoadedCheckpoint(WorldModelConfig(encoder=cfg), encoder_state, None, {"imported_from": "huggingface"}, "hf")
+    cfg = EncoderConfig(
+        **{**cfg.to_dict(), "norm_eps": float(hf_config.get("layer_norm_eps", 1e-6))}
+    )
+    return LoadedCheckpoint(
+        WorldModelConfig(encoder=cfg), encoder_state, None, {"imported_from": "huggingface"}, "hf"
+    )
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -80,7 +86,7 @@ def _map_keys(state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Te
         elif key.startswith("encoder.layernorm."):
             out["norm." + key.rsplit(".", 1)[1]] = value
         elif key.startswith("encoder.layer."):
-            index_str, rest = key[len("encoder.layer."):].split(".", 1)
+            index_str, rest = key[len("encoder.layer.") :].split(".", 1)
             index = int(index_str)
             if rest.startswith("attention.") and rest.split(".")[1] in ("query", "key", "value"):
                 _, which, param = rest.split(".")
@@ -92,12 +98,16 @@ def _map_keys(state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Te
         else:
             unknown.append(key)
     if unknown:
-        raise CheckpointError(f"{source}: unexpected keys in the Hugging Face weights: {sorted(unknown)[:12]}")
+        raise CheckpointError(
+            f"{source}: unexpected keys in the Hugging Face weights: {sorted(unknown)[:12]}"
+        )
     for index, params in qkv.items():
         for param, parts in params.items():
             if set(parts) != {"query", "key", "value"}:
                 raise CheckpointError(
                     f"{source}: layer {index} {param}: expected query, key and value, found {sorted(parts)}"
                 )
-            out[f"blocks.{index}.attn.qkv.{param}"] = torch.cat([parts["query"], parts["key"], parts["value"]], 0)
+            out[f"blocks.{index}.attn.qkv.{param}"] = torch.cat(
+                [parts["query"], parts["key"], parts["value"]], 0
+            )
     return out

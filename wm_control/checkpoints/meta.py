@@ -44,7 +44,9 @@ def load_meta_checkpoint(
     source = str(path)
     raw = _torch_load(path)
     encoder_raw, predictor_raw, layout = _split(raw, source)
-    encoder_state = {k: v for k, v in strip_prefixes(encoder_raw, PREFIXES).items() if k not in IGNORED}
+    encoder_state = {
+        k: v for k, v in strip_prefixes(encoder_raw, PREFIXES).items() if k not in IGNORED
+    }
     size = as_image_size(image_size if image_size is not None else 256)
     encoder_cfg = encoder_config_from_state(encoder_state, encoder_num_heads, size, source=source)
     predictor_state = None
@@ -52,15 +54,21 @@ def load_meta_checkpoint(
     if predictor_raw is not None:
         predictor_state = strip_prefixes(predictor_raw, PREFIXES)
         predictor_cfg = predictor_config_from_state(
-            predictor_state, predictor_num_heads, size, patch_size=encoder_cfg.patch_size,
-            source=source, use_extrinsics=use_extrinsics,
+            predictor_state,
+            predictor_num_heads,
+            size,
+            patch_size=encoder_cfg.patch_size,
+            source=source,
+            use_extrinsics=use_extrinsics,
         )
     elif use_extrinsics:
         raise CheckpointError(
             f"{source}: use_extrinsics=True, but this {layout} checkpoint has no AC predictor"
         )
     config = WorldModelConfig(encoder=encoder_cfg, predictor=predictor_cfg)
-    return LoadedCheckpoint(config, encoder_state, predictor_state, {"imported_from": layout}, "meta")
+    return LoadedCheckpoint(
+        config, encoder_state, predictor_state, {"imported_from": layout}, "meta"
+    )
 
 
 def _torch_load(path: Path) -> Any:
@@ -79,11 +87,15 @@ def _split(raw: Any, source: str) -> tuple[dict, dict | None, str]:
     if not isinstance(raw, dict):
         raise CheckpointError(f"{source}: expected a dict of weights, found {type(raw).__name__}")
     predictor = raw.get("predictor")
-    is_ac = isinstance(predictor, dict) and any(k.endswith("action_encoder.weight") for k in predictor)
+    is_ac = isinstance(predictor, dict) and any(
+        k.endswith("action_encoder.weight") for k in predictor
+    )
     if is_ac:
         encoder = raw.get("target_encoder", raw.get("encoder"))
         if not isinstance(encoder, dict):
-            raise CheckpointError(f"{source}: an AC checkpoint needs 'target_encoder' or 'encoder' weights")
+            raise CheckpointError(
+                f"{source}: an AC checkpoint needs 'target_encoder' or 'encoder' weights"
+            )
         return encoder, predictor, "meta-ac"
     if isinstance(raw.get("encoder"), dict):
         return raw["encoder"], None, "meta-pretrain"
@@ -96,10 +108,16 @@ def _split(raw: Any, source: str) -> tuple[dict, dict | None, str]:
 
 
 def encoder_config_from_state(
-    state: dict[str, torch.Tensor], num_heads: int | None, image_size: tuple[int, int], *, source: str
+    state: dict[str, torch.Tensor],
+    num_heads: int | None,
+    image_size: tuple[int, int],
+    *,
+    source: str,
 ) -> EncoderConfig:
     """Encoder architecture read from tensor shapes (heads from presets or ``num_heads``)."""
-    proj = require(state, "patch_embed.proj.weight", source=source, part="encoder")  # [D, 3, tubelet, p, p]
+    proj = require(
+        state, "patch_embed.proj.weight", source=source, part="encoder"
+    )  # [D, 3, tubelet, p, p]
     width = int(proj.shape[0])
     depth = count_blocks(state, "blocks.")
     if depth == 0:
@@ -110,8 +128,13 @@ def encoder_config_from_state(
     except ValueError as err:
         raise CheckpointError(f"{source}: {err}") from err
     return EncoderConfig(
-        width=width, depth=depth, num_heads=heads, mlp_hidden=int(fc1.shape[0]), image_size=image_size,
-        patch_size=int(proj.shape[-1]), tubelet_size=int(proj.shape[2]),
+        width=width,
+        depth=depth,
+        num_heads=heads,
+        mlp_hidden=int(fc1.shape[0]),
+        image_size=image_size,
+        patch_size=int(proj.shape[-1]),
+        tubelet_size=int(proj.shape[2]),
     )
 
 
@@ -138,7 +161,15 @@ def predictor_config_from_state(
     except ValueError as err:
         raise CheckpointError(f"{source}: {err}") from err
     return PredictorConfig(
-        width=width, depth=depth, num_heads=heads, mlp_hidden=int(fc1.shape[0]), encoder_width=int(embed.shape[1]),
-        image_size=image_size, patch_size=patch_size, action_dim=int(action.shape[1]), state_dim=int(st.shape[1]),
-        extrinsics_dim=int(ext.shape[1]), use_extrinsics=use_extrinsics,
+        width=width,
+        depth=depth,
+        num_heads=heads,
+        mlp_hidden=int(fc1.shape[0]),
+        encoder_width=int(embed.shape[1]),
+        image_size=image_size,
+        patch_size=patch_size,
+        action_dim=int(action.shape[1]),
+        state_dim=int(st.shape[1]),
+        extrinsics_dim=int(ext.shape[1]),
+        use_extrinsics=use_extrinsics,
     )

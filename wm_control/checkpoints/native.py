@@ -177,12 +177,18 @@ def load_native(path: Path) -> LoadedCheckpoint:
         with safe_open(str(file), framework="pt") as handle:
             state = {k: handle.get_tensor(k) for k in handle.keys()}
     except Exception as err:
-        raise CheckpointError(f"{file}: could not read the tensors ({type(err).__name__}: {err})") from err
+        raise CheckpointError(
+            f"{file}: could not read the tensors ({type(err).__name__}: {err})"
+        ) from err
     verify_tensors(file, header, state)
-    encoder = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
-    predictor = {k[len("predictor."):]: v for k, v in state.items() if k.startswith("predictor.")}
+    encoder = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}
+    predictor = {k[len("predictor.") :]: v for k, v in state.items() if k.startswith("predictor.")}
     other = sorted(k for k in state if not k.startswith(("encoder.", "predictor.")))
     if other:
-        raise CheckpointError(f"{file}: unexpected tensors {other[:12]}; expected names 'encoder.*' and 'predictor.*'")
+        raise CheckpointError(
+            f"{file}: unexpected tensors {other[:12]}; expected names 'encoder.*' and 'predictor.*'"
+        )
     metadata = json.loads(header.get("metadata", "{}"))
-    return LoadedCheckpoint(config, encoder, predictor if config.predictor else None, metadata, "wm-control")
+    return LoadedCheckpoint(
+        config, encoder, predictor if config.predictor else None, metadata, "wm-control"
+    )

@@ -126,8 +126,13 @@ def collect_dataset(config: CollectConfig) -> RecordingSummary:
 
                 oracle = OGBenchOracle(env, kind=config.policy, seed=config.seed)
                 summary = record_oracle_episodes(
-                    env, oracle, writer, episodes=config.episodes, task=config.env.task,
-                    seed=config.seed, progress=config.progress,
+                    env,
+                    oracle,
+                    writer,
+                    episodes=config.episodes,
+                    task=config.env.task,
+                    seed=config.seed,
+                    progress=config.progress,
                 )
             else:
                 policy = make_policy(config.policy, env, noise=config.noise, seed=config.seed)

@@ -33,8 +33,12 @@ def record_oracle_episodes(
         raise ValueError("record_oracle_episodes: the environment needs a time limit (gym.make)")
     steps = int(env.spec.max_episode_steps)
     frames = successes = 0
-    bar = tqdm(total=episodes, desc=f"recording {env.spec.id} ({oracle.kind})", unit="episode",
-               disable=not progress)
+    bar = tqdm(
+        total=episodes,
+        desc=f"recording {env.spec.id} ({oracle.kind})",
+        unit="episode",
+        disable=not progress,
+    )
     try:
         for episode in range(episodes):
             observation, _ = env.reset(seed=seed + episode)

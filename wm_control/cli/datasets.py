@@ -24,7 +24,9 @@ def dataset_config(data: dict[str, Any], section: str) -> DatasetConfig:
     known = set(DatasetConfig.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{section}: unknown settings {unknown}; expected a subset of {sorted(known)}")
+        raise ValueError(
+            f"{section}: unknown settings {unknown}; expected a subset of {sorted(known)}"
+        )
     data = dict(data)
     if data.get("root") is not None:
         data["root"] = str(data["root"])  # kept as given: checkpoints record it
@@ -32,7 +34,9 @@ def dataset_config(data: dict[str, Any], section: str) -> DatasetConfig:
         data["episodes"] = tuple(data["episodes"])
     config = DatasetConfig(**data)
     if config.root is None and config.repo_id.startswith("local/"):
-        raise ValueError(f"{section}.root: the local dataset {config.repo_id!r} needs its folder; set {section}.root=<path>")
+        raise ValueError(
+            f"{section}.root: the local dataset {config.repo_id!r} needs its folder; set {section}.root=<path>"
+        )
     return config
 
 
@@ -46,7 +50,9 @@ def dataset_configs(main: dict[str, Any], extra: list[Any]) -> list[DatasetConfi
         elif isinstance(entry, dict):
             overrides = dict(entry)
         else:
-            raise ValueError(f"{section}: expected a dataset folder or a mapping of settings, found {entry!r}")
+            raise ValueError(
+                f"{section}: expected a dataset folder or a mapping of settings, found {entry!r}"
+            )
         configs.append(dataset_config({**main, **overrides}, section))
     return configs
 

@@ -21,7 +21,10 @@ from omegaconf.errors import OmegaConfBaseException
 DEBUG_ENV = "WM_CONTROL_DEBUG"
 USER_ERROR_EXIT = 2
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, OSError, HydraException, OmegaConfBaseException,
+    ValueError,
+    OSError,
+    HydraException,
+    OmegaConfBaseException,
 )
 
 

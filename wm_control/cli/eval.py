@@ -14,7 +14,13 @@ import socket
 
 from omegaconf import DictConfig, OmegaConf
 
-from ..behavior_cloning import BCAgent, BCConfig, GoalConditionedPolicy, load_demonstrations, train_policy
+from ..behavior_cloning import (
+    BCAgent,
+    BCConfig,
+    GoalConditionedPolicy,
+    load_demonstrations,
+    train_policy,
+)
 from ..episode import MPCAgent, jaw_setting
 from ..eval_parts import SIMULATOR_RECORD, EvalPart, gather, recorded_config
 from ..evaluation import markdown_table, write_report
@@ -38,13 +44,19 @@ def run(cfg: DictConfig) -> None:
     part = EvalPart(cfg.part, cfg.parts)
     seeds = part.seeds(cfg.episodes, cfg.seed)
     if part.parts > 1 and "bc" in cfg.agents and not cfg.bc.checkpoint:
-        raise ValueError("bc.checkpoint: parts > 1 would each train their own behaviour-cloning "
-                         "policy; train it once (agents=[bc] episodes=1 with bc.datasets) and give "
-                         "every part bc.checkpoint=<that run's bc_policy.safetensors>")
+        raise ValueError(
+            "bc.checkpoint: parts > 1 would each train their own behaviour-cloning "
+            "policy; train it once (agents=[bc] episodes=1 with bc.datasets) and give "
+            "every part bc.checkpoint=<that run's bc_policy.safetensors>"
+        )
     unknown = sorted(set(cfg.agents) - set(AGENTS))
     if unknown:
         raise ValueError(f"agents: unknown {unknown}; expected a subset of {list(AGENTS)}")
-    overrides = {k: v for k, v in OmegaConf.to_container(cfg.env_overrides, resolve=True).items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in OmegaConf.to_container(cfg.env_overrides, resolve=True).items()
+        if v is not None
+    }
     env_configs = {task: env_config(task, overrides) for task in cfg.tasks}
     ogbench = OmegaConf.to_container(cfg.ogbench, resolve=True)
     factories = {task: task_factory(task, c, ogbench) for task, c in env_configs.items()}
@@ -61,11 +73,19 @@ def run(cfg: DictConfig) -> None:
     if "planner" in cfg.agents:
         source = ModelSource.from_dict(OmegaConf.to_container(cfg.model, resolve=True))
         planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
-        model = functools.cache(lambda: source.load(REPO_ROOT))  # loaded for the first episode played
-        schedules = {} if cfg.subgoal_steps is None else OmegaConf.to_container(cfg.subgoal_steps, resolve=True)
+        model = functools.cache(
+            lambda: source.load(REPO_ROOT)
+        )  # loaded for the first episode played
+        schedules = (
+            {}
+            if cfg.subgoal_steps is None
+            else OmegaConf.to_container(cfg.subgoal_steps, resolve=True)
+        )
         unknown = sorted(set(schedules) - set(env_configs))
         if unknown:
-            raise ValueError(f"subgoal_steps: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}")
+            raise ValueError(
+                f"subgoal_steps: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}"
+            )
         jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
 
         def planner_agent(env):
@@ -75,8 +95,13 @@ def run(cfg: DictConfig) -> None:
             controller = planner_cfg.controller(model(), workspace=box)
             task = task_of_env[id(env)]
             steps = schedules.get(task)
-            return MPCAgent(env, controller, subgoal_steps=list(steps) if steps else None,
-                            subgoal_jaws=jaws.get(task), max_steps=env.spec.max_episode_steps)
+            return MPCAgent(
+                env,
+                controller,
+                subgoal_steps=list(steps) if steps else None,
+                subgoal_jaws=jaws.get(task),
+                max_steps=env.spec.max_episode_steps,
+            )
 
         agents["planner"] = planner_agent
     if "bc" in cfg.agents:
@@ -90,15 +115,30 @@ def run(cfg: DictConfig) -> None:
 
     reuse = _episodes_to_reuse(cfg)
     folder = output_dir()
-    (folder / SIMULATOR_RECORD).write_text(json.dumps({"simulator_version": _simulator_version()}) + "\n")
+    (folder / SIMULATOR_RECORD).write_text(
+        json.dumps({"simulator_version": _simulator_version()}) + "\n"
+    )
     if part.parts > 1:  # which process and machine played it: a launcher runs parts anywhere
         logging.getLogger(__name__).info(
-            "part %d of %d (from 0): seeds %d-%d, process %d on %s", part.part, part.parts,
-            seeds.start, seeds.stop - 1, os.getpid(), socket.gethostname())
+            "part %d of %d (from 0): seeds %d-%d, process %d on %s",
+            part.part,
+            part.parts,
+            seeds.start,
+            seeds.stop - 1,
+            os.getpid(),
+            socket.gethostname(),
+        )
     log = EpisodeLog(folder / "episodes.csv")
     try:
-        outcomes = evaluate(tasks, agents, episodes=len(seeds), seed=seeds.start,
-                            progress=cfg.progress, reuse=reuse, on_outcome=log)
+        outcomes = evaluate(
+            tasks,
+            agents,
+            episodes=len(seeds),
+            seed=seeds.start,
+            progress=cfg.progress,
+            reuse=reuse,
+            on_outcome=log,
+        )
     finally:
         log.close()
     rows = write_report(outcomes, folder)
@@ -114,8 +154,10 @@ def _gather(entries) -> None:
     given = [o.split("=", 1)[0].lstrip("+~") for o in HydraConfig.get().overrides.task]
     ignored = [key for key in given if key.split(".")[0] not in ("gather", "progress", "threads")]
     if ignored:
-        raise ValueError(f"gather: the settings are the parts' own; leave out {ignored} (a part "
-                         f"with other settings is played as its own run, not gathered)")
+        raise ValueError(
+            f"gather: the settings are the parts' own; leave out {ignored} (a part "
+            f"with other settings is played as its own run, not gathered)"
+        )
     gathered = gather([entries] if isinstance(entries, str) else list(entries), agent_order=AGENTS)
     folder = output_dir()
     first = gathered.runs[0]
@@ -135,12 +177,18 @@ def _jaw_settings(value, env_configs: dict) -> dict:
         return {}
     if isinstance(value, str):
         if value != "search":
-            raise ValueError(f"subgoal_jaws: expected null, 'search' or a mapping task -> list, found {value!r}")
+            raise ValueError(
+                f"subgoal_jaws: expected null, 'search' or a mapping task -> list, found {value!r}"
+            )
         return dict.fromkeys(env_configs, "search")
-    mapping = {task: jaw_setting(v) for task, v in OmegaConf.to_container(value, resolve=True).items()}
+    mapping = {
+        task: jaw_setting(v) for task, v in OmegaConf.to_container(value, resolve=True).items()
+    }
     unknown = sorted(set(mapping) - set(env_configs))
     if unknown:
-        raise ValueError(f"subgoal_jaws: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}")
+        raise ValueError(
+            f"subgoal_jaws: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}"
+        )
     return mapping
 
 
@@ -162,20 +210,29 @@ def _episodes_to_reuse(cfg: DictConfig) -> dict:
         path = Path(str(entry)).expanduser()
         csv_path = path / "episodes.csv" if path.is_dir() else path
         if not csv_path.is_file():
-            raise ValueError(f"resume: expected an episodes.csv file or an eval run folder holding one, "
-                             f"found nothing at {str(csv_path)!r}")
+            raise ValueError(
+                f"resume: expected an episodes.csv file or an eval run folder holding one, "
+                f"found nothing at {str(csv_path)!r}"
+            )
         outcomes = read_outcomes(csv_path)
         folder = csv_path.parent
         if (folder / ".hydra" / "config.yaml").is_file():  # a run folder (a bare CSV: as given)
             _check_simulator(csv_path)
             there = _compared_settings(recorded_config(folder))
-            keys = ("env_overrides", *(PLANNER_SETTINGS if any(o.agent == "planner" for o in outcomes) else ()))
+            keys = (
+                "env_overrides",
+                *(PLANNER_SETTINGS if any(o.agent == "planner" for o in outcomes) else ()),
+            )
             if any(o.task in OGBENCH_PROTOCOL_TASKS for o in outcomes):
                 keys = (*keys, "ogbench")  # the protocol's settings make its episodes
             differ = [k for k in keys if there.get(k) != here.get(k)]
             if differ:
-                details = "; ".join(f"{k}: {there.get(k)} there, {here.get(k)} here" for k in differ)
-                raise ValueError(f"resume: {csv_path} was evaluated with other settings ({details})")
+                details = "; ".join(
+                    f"{k}: {there.get(k)} there, {here.get(k)} here" for k in differ
+                )
+                raise ValueError(
+                    f"resume: {csv_path} was evaluated with other settings ({details})"
+                )
         reuse.update({(o.task, o.agent, o.seed): o for o in outcomes})
         print(f"resume: {len(outcomes)} episodes from {csv_path}")
     return reuse
@@ -194,16 +251,22 @@ def _check_simulator(csv_path) -> None:
     here = _simulator_version()
     if there != here:
         played = f"version {there}" if there is not None else "a version before 2 (none recorded)"
-        raise ValueError(f"resume: {csv_path} was played on simulator {played}, this is version {here}: "
-                         f"its episodes would play differently now; play them again")
+        raise ValueError(
+            f"resume: {csv_path} was played on simulator {played}, this is version {here}: "
+            f"its episodes would play differently now; play them again"
+        )
 
 
 def _compared_settings(cfg: DictConfig) -> dict:
     values = OmegaConf.to_container(cfg, resolve=True)
-    values["subgoal_steps"] = values.get("subgoal_steps") or None  # {} means the tasks' own, as null does
+    values["subgoal_steps"] = (
+        values.get("subgoal_steps") or None
+    )  # {} means the tasks' own, as null does
     # runs from before the jaw schedule searched the gripper everywhere
     values["subgoal_jaws"] = values.get("subgoal_jaws", "search") or None
-    if isinstance(values.get("planner"), dict):  # runs from before planner.solver: CEM, the defaults
+    if isinstance(
+        values.get("planner"), dict
+    ):  # runs from before planner.solver: CEM, the defaults
         values["planner"] = PlannerConfig.from_dict(values["planner"]).to_dict()
     return values
 
@@ -219,17 +282,28 @@ def _bc_policy(cfg: DictConfig, layout: str) -> GoalConditionedPolicy:
     if cfg.bc.checkpoint:
         return GoalConditionedPolicy.load(Path(cfg.bc.checkpoint).expanduser())
     if not cfg.bc.datasets:
-        raise ValueError("agents includes bc: give bc.checkpoint=<policy> or bc.datasets=[<dataset folder>, ...]")
+        raise ValueError(
+            "agents includes bc: give bc.checkpoint=<policy> or bc.datasets=[<dataset folder>, ...]"
+        )
     readers = [
-        TrajectoryReader(DatasetConfig(repo_id="local/bc", root=str(Path(root).expanduser()),
-                                       camera_key=cfg.bc.camera_key, action_source="dataset",
-                                       layout=layout))
+        TrajectoryReader(
+            DatasetConfig(
+                repo_id="local/bc",
+                root=str(Path(root).expanduser()),
+                camera_key=cfg.bc.camera_key,
+                action_source="dataset",
+                layout=layout,
+            )
+        )
         for root in cfg.bc.datasets
     ]
     config = BCConfig(**OmegaConf.to_container(cfg.bc.policy, resolve=True))
-    demos = load_demonstrations(readers, config.image_size, progress=cfg.progress,
-                                goal_steps=config.goal_steps)
+    demos = load_demonstrations(
+        readers, config.image_size, progress=cfg.progress, goal_steps=config.goal_steps
+    )
     policy = train_policy(demos, config, progress=cfg.progress)
-    path = policy.save(output_dir() / "bc_policy.safetensors", metadata={"datasets": list(cfg.bc.datasets)})
+    path = policy.save(
+        output_dir() / "bc_policy.safetensors", metadata={"datasets": list(cfg.bc.datasets)}
+    )
     print(f"behaviour-cloning policy: {len(demos.actions)} steps, saved to {path}")
     return policy

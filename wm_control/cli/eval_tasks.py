@@ -39,12 +39,15 @@ def env_config(task: str, overrides: dict):
     name = OGBENCH_ENV_CONFIG if task in OGBENCH_PROTOCOL_TASKS else task
     path = config_dir() / "env" / f"{name}.yaml"
     if not path.is_file():
-        available = sorted([*(p.stem for p in (config_dir() / "env").glob("*.yaml")),
-                            *OGBENCH_PROTOCOL_TASKS])
+        available = sorted(
+            [*(p.stem for p in (config_dir() / "env").glob("*.yaml")), *OGBENCH_PROTOCOL_TASKS]
+        )
         raise ValueError(f"eval.tasks: unknown task {task!r}; expected one of {available}")
     if task in OGBENCH_PROTOCOL_TASKS and overrides.get("max_episode_steps") is not None:
-        raise ValueError(f"env_overrides.max_episode_steps: task {task} has its protocol's budget "
-                         f"(ogbench.eval_budget for ogbench_cube_single); leave it null")
+        raise ValueError(
+            f"env_overrides.max_episode_steps: task {task} has its protocol's budget "
+            f"(ogbench.eval_budget for ogbench_cube_single); leave it null"
+        )
     values = {**OmegaConf.to_container(OmegaConf.load(path), resolve=True), **overrides}
     return EnvConfig(**values)
 

@@ -53,7 +53,9 @@ def seven_numbers(name: str, values: object) -> np.ndarray:
     return array
 
 
-def image_inputs(cfg: DictConfig, reference_goal_frame: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def image_inputs(
+    cfg: DictConfig, reference_goal_frame: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(observation uint8 [H, W, 3], goal uint8 [H, W, 3], state [7]) from ``cfg.observation``,
     ``cfg.goal`` and ``cfg.state``, all three given; with none given, frame 0, frame
     ``reference_goal_frame`` and state 0 of the reference clip's first episode."""

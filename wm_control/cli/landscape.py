@@ -27,14 +27,22 @@ def run(cfg: DictConfig) -> None:
     planner_cfg = PlannerConfig.from_dict(OmegaConf.to_container(cfg.planner, resolve=True))
     if uses_images(cfg):  # inputs read before the model is loaded: a wrong path fails at once
         frame, goal, state = image_inputs(cfg, reference_goal_frame=1)
-        true_action = None if cfg.true_action is None else seven_numbers("true_action", cfg.true_action)
+        true_action = (
+            None if cfg.true_action is None else seven_numbers("true_action", cfg.true_action)
+        )
         model = source.load(REPO_ROOT)
         check_image_inputs(frame, goal, model.image_size)
     else:
         model = source.load(REPO_ROOT)
         frame, goal, state, true_action = _task_inputs(cfg)
     result = energy_landscape(
-        model, frame, state, goal, axes=tuple(cfg.axes), extent=cfg.extent, resolution=cfg.resolution
+        model,
+        frame,
+        state,
+        goal,
+        axes=tuple(cfg.axes),
+        extent=cfg.extent,
+        resolution=cfg.resolution,
     )
     planned = None
     if cfg.mark_plan:  # where the configured planner goes from the same frame (no workspace box)
@@ -42,24 +50,40 @@ def run(cfg: DictConfig) -> None:
         controller.set_goal(goal)
         step = controller.act(frame, state)
         planned = (planner_cfg.solver, step.action)
-        print(f"planner: {planner_cfg.describe()}: first action "
-              + " ".join(f"{a}={step.action[i] * 100:+.1f} cm" for i, a in enumerate(("dx", "dy", "dz")))
-              + f" (energy {step.energy:.5f})")
+        print(
+            f"planner: {planner_cfg.describe()}: first action "
+            + " ".join(
+                f"{a}={step.action[i] * 100:+.1f} cm" for i, a in enumerate(("dx", "dy", "dz"))
+            )
+            + f" (energy {step.energy:.5f})"
+        )
     folder = output_dir()
     plot_landscape(result, folder / "landscape.png", true_action, planned)
     summary = {
-        "axes": list(result.axes), "values": result.values.tolist(), "energies": result.energies.tolist(),
-        "best_action": result.best.tolist(), "best_energy": float(result.energies.min()),
+        "axes": list(result.axes),
+        "values": result.values.tolist(),
+        "energies": result.energies.tolist(),
+        "best_action": result.best.tolist(),
+        "best_energy": float(result.energies.min()),
         "true_action": None if true_action is None else true_action.tolist(),
-        "planner": None if planned is None else {"solver": planned[0], "config": planner_cfg.to_dict(),
-                                                 "action": planned[1].tolist()},
+        "planner": None
+        if planned is None
+        else {"solver": planned[0], "config": planner_cfg.to_dict(), "action": planned[1].tolist()},
     }
     (folder / "landscape.json").write_text(json.dumps(summary))
-    best = " ".join(f"{a}={result.best[i] * 100:+.1f} cm" for i, a in enumerate(("dx", "dy", "dz")) if a in result.axes)
-    print(f"grid minimum: {best} (energy {summary['best_energy']:.5f}); "
-          f"{result.energies.size} one-step rollouts")
+    best = " ".join(
+        f"{a}={result.best[i] * 100:+.1f} cm"
+        for i, a in enumerate(("dx", "dy", "dz"))
+        if a in result.axes
+    )
+    print(
+        f"grid minimum: {best} (energy {summary['best_energy']:.5f}); "
+        f"{result.energies.size} one-step rollouts"
+    )
     if true_action is not None:
-        true = " ".join(f"{a}={true_action[i] * 100:+.1f} cm" for i, a in enumerate(("dx", "dy", "dz")))
+        true = " ".join(
+            f"{a}={true_action[i] * 100:+.1f} cm" for i, a in enumerate(("dx", "dy", "dz"))
+        )
         print(f"true displacement: {true}")
     print(f"heat map: {folder / 'landscape.png'}")
 
@@ -69,7 +93,9 @@ def _task_inputs(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     from envs.config import make_env
 
     if cfg.true_action is None:
-        raise ValueError("true_action: with env=<task>, give the action to execute for the goal frame")
+        raise ValueError(
+            "true_action: with env=<task>, give the action to execute for the goal frame"
+        )
     action = seven_numbers("true_action", cfg.true_action)
     env = make_env(task_config(cfg))
     try:
@@ -79,6 +105,8 @@ def _task_inputs(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         env.close()
     achieved = np.zeros(7, np.float32)
     achieved[:3] = after["state"][:3] - observation["state"][:3]
-    print(f"task: {cfg.env.id} (seed {cfg.seed}); executed {np.round(action[:3] * 100, 1).tolist()} cm, "
-          f"the arm moved {np.round(achieved[:3] * 100, 1).tolist()} cm")
+    print(
+        f"task: {cfg.env.id} (seed {cfg.seed}); executed {np.round(action[:3] * 100, 1).tolist()} cm, "
+        f"the arm moved {np.round(achieved[:3] * 100, 1).tolist()} cm"
+    )
     return observation["pixels"], after["pixels"], observation["state"], achieved

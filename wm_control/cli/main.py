@@ -47,14 +47,25 @@ def config_dir() -> Path:
 
 
 def available_commands() -> dict[str, str]:
-    return {name: text for name, text in COMMANDS.items() if importlib.util.find_spec(f"wm_control.cli.{name}")}
+    return {
+        name: text
+        for name, text in COMMANDS.items()
+        if importlib.util.find_spec(f"wm_control.cli.{name}")
+    }
 
 
 def usage() -> str:
-    lines = ["usage: wm-control <command> [key=value ...] [--help | --cfg job | --multirun]", "", "commands:"]
+    lines = [
+        "usage: wm-control <command> [key=value ...] [--help | --cfg job | --multirun]",
+        "",
+        "commands:",
+    ]
     lines += [f"  {name:<10} {text}" for name, text in available_commands().items()]
-    lines += ["", "Settings are Hydra overrides, e.g. `wm-control plan planner.samples=400`;",
-              "`wm-control <command> --cfg job` prints the composed configuration."]
+    lines += [
+        "",
+        "Settings are Hydra overrides, e.g. `wm-control plan planner.samples=400`;",
+        "`wm-control <command> --cfg job` prints the composed configuration.",
+    ]
     return "\n".join(lines)
 
 
@@ -119,7 +130,10 @@ def apply_threads(cfg: Any) -> None:
     intra, inter = set_torch_threads(threads, processes=processes)
     logging.getLogger(__name__).info(
         "torch threads: %d (inter-op %d; threads=%s, %d parallel jobs)",
-        intra, inter, threads, processes,
+        intra,
+        inter,
+        threads,
+        processes,
     )
 
 

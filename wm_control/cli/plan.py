@@ -38,7 +38,12 @@ def run(cfg: DictConfig) -> None:
         observation, goal, state = image_inputs(cfg, reference_goal_frame=-1)
         model = _load(source, planner_cfg)
         check_image_inputs(observation, goal, model.image_size)
-        _plan_images((observation, goal, state), cfg.replans, planner_cfg.controller(model), planner_cfg.solver)
+        _plan_images(
+            (observation, goal, state),
+            cfg.replans,
+            planner_cfg.controller(model),
+            planner_cfg.solver,
+        )
     else:
         goal = read_rgb_image(cfg.goal) if cfg.goal else None
         model = _load(source, planner_cfg)
@@ -49,23 +54,39 @@ def run(cfg: DictConfig) -> None:
 
 def _load(source: ModelSource, planner_cfg: PlannerConfig) -> WorldModel:
     model = source.load(REPO_ROOT)
-    print(f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})")
+    print(
+        f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})"
+    )
     print(f"planner: {planner_cfg.describe()}")
     return model
 
 
 def _plan_images(
-    inputs: tuple[np.ndarray, np.ndarray, np.ndarray], replans: int, controller: MPCController, solver: str
+    inputs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    replans: int,
+    controller: MPCController,
+    solver: str,
 ) -> None:
     observation, goal, state = inputs
     controller.set_goal(goal)
     for replan in range(replans):
         step = controller.act(observation, state)
         action = " ".join(f"{v:+.4f}" for v in step.action)
-        print(f"[{replan}] action [{action}]  energy {step.energy:.5f}  planning {step.planning_seconds * 1000:.0f} ms")
-        print(f"    best energy per {solver.upper()} iteration: " + " ".join(f"{e:.5f}" for e in step.energies_per_iteration))
-    summary = {"solver": solver, "action": step.action.tolist(), "plan": step.plan.tolist(), "energy": step.energy,
-               "energies_per_iteration": step.energies_per_iteration, "planning_seconds": step.planning_seconds}
+        print(
+            f"[{replan}] action [{action}]  energy {step.energy:.5f}  planning {step.planning_seconds * 1000:.0f} ms"
+        )
+        print(
+            f"    best energy per {solver.upper()} iteration: "
+            + " ".join(f"{e:.5f}" for e in step.energies_per_iteration)
+        )
+    summary = {
+        "solver": solver,
+        "action": step.action.tolist(),
+        "plan": step.plan.tolist(),
+        "energy": step.energy,
+        "energies_per_iteration": step.energies_per_iteration,
+        "planning_seconds": step.planning_seconds,
+    }
     path = output_dir() / "plan.json"
     path.write_text(json.dumps(summary, indent=2))
     print(f"summary: {path}")
@@ -87,7 +108,9 @@ def _plan_episode(
         controller = planner_cfg.controller(model, workspace=Workspace(*env.unwrapped.workspace))
         max_steps = episode.max_steps or env.spec.max_episode_steps
         goals = None if goal is None else [goal]
-        print(f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz")
+        print(
+            f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz"
+        )
         # what the goal distance measures: the object a task moves (its info names its position), or
         # the end effector (Reach); any task of the interface says so at reset (envs.task.Task)
         _, first_info = env.reset(seed=episode.seed)
@@ -95,13 +118,20 @@ def _plan_episode(
         moved = "cube" if has_cube else "end effector"
 
         def progress(record) -> None:
-            print(f"step {record.step + 1:3d}/{max_steps}  goal {record.subgoal}  energy {record.energy:.5f}  "
-                  f"ee to sub-goal {record.distance * 100:6.2f} cm  {moved} to goal {record.goal_distance * 100:6.2f} cm  "
-                  f"planning {record.planning_seconds * 1000:5.0f} ms", flush=True)
+            print(
+                f"step {record.step + 1:3d}/{max_steps}  goal {record.subgoal}  energy {record.energy:.5f}  "
+                f"ee to sub-goal {record.distance * 100:6.2f} cm  {moved} to goal {record.goal_distance * 100:6.2f} cm  "
+                f"planning {record.planning_seconds * 1000:5.0f} ms",
+                flush=True,
+            )
 
         agent = MPCAgent(
-            env, controller, subgoal_steps=list(episode.subgoal_steps) if episode.subgoal_steps else None,
-            subgoal_jaws=episode.subgoal_jaws, goal_images=goals, max_steps=max_steps,
+            env,
+            controller,
+            subgoal_steps=list(episode.subgoal_steps) if episode.subgoal_steps else None,
+            subgoal_jaws=episode.subgoal_jaws,
+            goal_images=goals,
+            max_steps=max_steps,
         )
         result = run_episode(env, agent, seed=episode.seed, max_steps=max_steps, on_step=progress)
         jaws = "searched" if set(agent.jaws) == {"search"} else "/".join(agent.jaws)
@@ -110,21 +140,31 @@ def _plan_episode(
         env.close()
     folder = output_dir()
     summary = {
-        "task": env_cfg.id, "seed": episode.seed, "success": result.success, "steps": len(result.steps),
-        "final_goal_distance_m": result.final_goal_distance, "final_ee_distance_m": result.final_ee_distance,
-        "seconds_per_action": result.seconds_per_action, "energies": [s.energy for s in result.steps],
+        "task": env_cfg.id,
+        "seed": episode.seed,
+        "success": result.success,
+        "steps": len(result.steps),
+        "final_goal_distance_m": result.final_goal_distance,
+        "final_ee_distance_m": result.final_ee_distance,
+        "seconds_per_action": result.seconds_per_action,
+        "energies": [s.energy for s in result.steps],
         "ee_distances_m": [s.distance for s in result.steps],
         "goal_distances_m": [s.goal_distance for s in result.steps],
-        "actions": [s.action.tolist() for s in result.steps], "subgoal_jaws": agent.jaws,
+        "actions": [s.action.tolist() for s in result.steps],
+        "subgoal_jaws": agent.jaws,
     }
     (folder / "episode.json").write_text(json.dumps(summary, indent=2))
     plot_episode(result, folder / "episode.png")
     if episode.video:
         write_episode_video(result, folder / "episode.mp4", fps=env_cfg.control_hz)
-    ee_clause = (f", end effector {result.final_ee_distance * 100:.2f} cm from the last pursued goal pose"
-                 if has_cube else "")  # in Reach the goal distance is the end effector's already
-    print(f"{'SUCCESS' if result.success else 'no success'} after {len(result.steps)} steps; {moved} "
-          f"{result.final_goal_distance * 100:.2f} cm from its goal{ee_clause}; "
-          f"{result.seconds_per_action:.2f} s per action")
+    ee_clause = (
+        f", end effector {result.final_ee_distance * 100:.2f} cm from the last pursued goal pose"
+        if has_cube
+        else ""
+    )  # in Reach the goal distance is the end effector's already
+    print(
+        f"{'SUCCESS' if result.success else 'no success'} after {len(result.steps)} steps; {moved} "
+        f"{result.final_goal_distance * 100:.2f} cm from its goal{ee_clause}; "
+        f"{result.seconds_per_action:.2f} s per action"
+    )
     print(f"outputs: {folder}")
-

@@ -21,7 +21,14 @@ from .run_record import keep_record, resumed_config, run_folder
 
 CONFIG_NAME = "pretrain"
 RESUME_CHANGES = (
-    "steps", "log_every", "checkpoint_every", "keep_last", "frames_root", "bf16", "device", "progress",
+    "steps",
+    "log_every",
+    "checkpoint_every",
+    "keep_last",
+    "frames_root",
+    "bf16",
+    "device",
+    "progress",
 )
 """Settings that may differ from the run's recorded configuration on ``resume=true`` (the
 learning-rate and EMA schedules follow the new ``steps``)."""
@@ -34,7 +41,10 @@ def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
     require_local_folders(datasets)
     optim = dict(raw["optim"])
     optim["betas"] = tuple(optim["betas"])
-    masks = tuple(MaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}) for m in raw["masks"])
+    masks = tuple(
+        MaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()})
+        for m in raw["masks"]
+    )
     predictor = raw["predictor"]
     return PretrainConfig(
         datasets=tuple(datasets),

@@ -49,7 +49,9 @@ def _typed(cls: type, data: dict[str, Any], section: str) -> Any:
     known = set(cls.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{section}: unknown settings {unknown}; expected a subset of {sorted(known)}")
+        raise ValueError(
+            f"{section}: unknown settings {unknown}; expected a subset of {sorted(known)}"
+        )
     return cls(**data)
 
 
@@ -57,18 +59,32 @@ def build_config(cfg: DictConfig, run_dir: Path) -> TrainConfig:
     """The typed run config of a composed ``train`` Hydra config (``run_dir``: the default out_dir)."""
     raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     section = dict(raw["train"])
-    top_level = {"data", "extra_datasets", "model", "out_dir", "predictor", "cache", "resume", "device", "progress"}
+    top_level = {
+        "data",
+        "extra_datasets",
+        "model",
+        "out_dir",
+        "predictor",
+        "cache",
+        "resume",
+        "device",
+        "progress",
+    }
     allowed = set(TrainConfig.__dataclass_fields__) - top_level
     unknown = sorted(set(section) - allowed)
     if unknown:
-        raise ValueError(f"train: unknown settings {unknown}; expected a subset of {sorted(allowed)}")
+        raise ValueError(
+            f"train: unknown settings {unknown}; expected a subset of {sorted(allowed)}"
+        )
     optim = dict(section.pop("optim"))
     optim["betas"] = tuple(optim["betas"])
     source = ModelSource.from_dict(raw["model"])
     source = replace(source, path=str(source.resolved_path(REPO_ROOT)))
     cache = dict(raw["cache"])
     if raw["out_dir"] is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ValueError("out_dir: several processes need one shared run folder; set out_dir=<folder>")
+        raise ValueError(
+            "out_dir: several processes need one shared run folder; set out_dir=<folder>"
+        )
     main, *extra = dataset_configs(dict(raw["data"]), raw["extra_datasets"])
     require_local_folders([main, *extra])
     return TrainConfig(

@@ -39,7 +39,10 @@ class FrameCache:
 
     def clip_starts(self, length: int) -> np.ndarray:
         """Rows ``s`` such that frames ``s … s+length-1`` lie in one episode."""
-        starts = [np.arange(self.offsets[e], self.offsets[e + 1] - length + 1) for e in range(len(self.offsets) - 1)]
+        starts = [
+            np.arange(self.offsets[e], self.offsets[e + 1] - length + 1)
+            for e in range(len(self.offsets) - 1)
+        ]
         return np.concatenate(starts).astype(np.int64)
 
 
@@ -72,7 +75,8 @@ def _is_complete(path: Path, key: str) -> bool:
     if manifest.get("key") != key or "sizes" not in manifest:
         return False
     return all(
-        (path / name).is_file() and (path / name).stat().st_size == size for name, size in manifest["sizes"].items()
+        (path / name).is_file() and (path / name).stat().st_size == size
+        for name, size in manifest["sizes"].items()
     )
 
 
@@ -93,7 +97,10 @@ def _build(reader: TrajectoryReader, key: str, path: Path, *, progress: bool) ->
         traj = reader.read(episode)
         if frames is None:
             frames = np.lib.format.open_memmap(
-                tmp / "frames.npy", mode="w+", dtype=np.uint8, shape=(int(offsets[-1]), *traj.frames.shape[1:])
+                tmp / "frames.npy",
+                mode="w+",
+                dtype=np.uint8,
+                shape=(int(offsets[-1]), *traj.frames.shape[1:]),
             )
         if traj.frames.shape[1:] != frames.shape[1:]:
             raise ValueError(

@@ -128,8 +128,13 @@ class SafeDatasetWriter:
         record: how the dataset was made (:mod:`wm_control.data.provenance`), stored with it.
     """
 
-    def __init__(self, output_dir: str | Path, spec: DatasetSpec, overwrite: bool = False,
-                 record: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        output_dir: str | Path,
+        spec: DatasetSpec,
+        overwrite: bool = False,
+        record: dict[str, Any] | None = None,
+    ) -> None:
         self.output_dir = Path(output_dir)
         self.spec = spec
         self.overwrite = overwrite
@@ -190,7 +195,9 @@ class SafeDatasetWriter:
         """Encode and store the current episode."""
         if self._frames_in_episode == 0:
             raise RuntimeError("save_episode() called on an empty episode")
-        with preserved_scheduling():  # the AV1 encoder would leave this thread at real-time priority
+        with (
+            preserved_scheduling()
+        ):  # the AV1 encoder would leave this thread at real-time priority
             self._require_open().save_episode()
         self._frames_in_episode = 0
         self.episodes_saved += 1

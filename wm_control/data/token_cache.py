@@ -58,9 +58,13 @@ class TokenCacheConfig:
         if not isinstance(self.root, str) or not self.root:
             raise ValueError(f"TokenCacheConfig.root: expected a folder path, found {self.root!r}")
         if self.dtype not in ("float16", "float32"):
-            raise ValueError(f"TokenCacheConfig.dtype: expected 'float16' or 'float32', found {self.dtype!r}")
+            raise ValueError(
+                f"TokenCacheConfig.dtype: expected 'float16' or 'float32', found {self.dtype!r}"
+            )
         if not isinstance(self.encode_batch, int) or self.encode_batch <= 0:
-            raise ValueError(f"TokenCacheConfig.encode_batch: expected a positive int, found {self.encode_batch!r}")
+            raise ValueError(
+                f"TokenCacheConfig.encode_batch: expected a positive int, found {self.encode_batch!r}"
+            )
 
 
 class TokenCache:
@@ -116,7 +120,9 @@ class TokenCache:
         return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, dtype=np.int64)
 
 
-def cache_key(fingerprint: str, identity: dict[str, object], data: DatasetConfig, dtype: str) -> str:
+def cache_key(
+    fingerprint: str, identity: dict[str, object], data: DatasetConfig, dtype: str
+) -> str:
     """The sha256 naming a cache: encoder fingerprint + dataset identity + what is read and how."""
     payload = {
         "format": CACHE_FORMAT,
@@ -155,7 +161,11 @@ def open_token_cache(
 
 
 def open_token_caches(
-    wm: WorldModel, datasets: Sequence[DatasetConfig], cache: TokenCacheConfig, *, progress: bool = True
+    wm: WorldModel,
+    datasets: Sequence[DatasetConfig],
+    cache: TokenCacheConfig,
+    *,
+    progress: bool = True,
 ) -> TokenCache:
     """One cache over several datasets: each dataset's cache (reused or built), then their
     concatenation (reused when its parts are unchanged). A single dataset gives its own cache."""
@@ -165,8 +175,12 @@ def open_token_caches(
     if len(parts) == 1:
         return parts[0]
     shapes = {(p.manifest["tokens_per_frame"], p.manifest["token_dim"]) for p in parts}
-    if len(shapes) > 1:  # cannot happen with one encoder, but a corrupt manifest must not slip through
-        raise ValueError(f"the datasets' token caches disagree on tokens per frame / width: {sorted(shapes)}")
+    if (
+        len(shapes) > 1
+    ):  # cannot happen with one encoder, but a corrupt manifest must not slip through
+        raise ValueError(
+            f"the datasets' token caches disagree on tokens per frame / width: {sorted(shapes)}"
+        )
     payload = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "parts": [p.key for p in parts]}
     key = hashlib.sha256(json.dumps(payload).encode()).hexdigest()
     path = Path(cache.root).expanduser() / f"combined-{len(parts)}-{key[:16]}"
@@ -183,7 +197,9 @@ def _combine(parts: list[TokenCache], key: str, path: Path) -> None:
     tmp = temporary_sibling(path)
     total = sum(len(p.tokens) for p in parts)
     first = parts[0].tokens
-    tokens = np.lib.format.open_memmap(tmp / "tokens.npy", mode="w+", dtype=first.dtype, shape=(total, *first.shape[1:]))
+    tokens = np.lib.format.open_memmap(
+        tmp / "tokens.npy", mode="w+", dtype=first.dtype, shape=(total, *first.shape[1:])
+    )
     row = 0
     for part in parts:
         tokens[row : row + len(part.tokens)] = part.tokens
@@ -191,7 +207,9 @@ def _combine(parts: list[TokenCache], key: str, path: Path) -> None:
     tokens.flush()
     del tokens
     starts = np.cumsum([0] + [len(p.tokens) for p in parts[:-1]])
-    offsets = np.concatenate([[0]] + [p.offsets[1:] + start for p, start in zip(parts, starts)]).astype(np.int64)
+    offsets = np.concatenate(
+        [[0]] + [p.offsets[1:] + start for p, start in zip(parts, starts)]
+    ).astype(np.int64)
     states = np.concatenate([np.asarray(p.states) for p in parts])
     actions = np.concatenate([np.asarray(p.actions) for p in parts])
     arrays = {
@@ -202,13 +220,18 @@ def _combine(parts: list[TokenCache], key: str, path: Path) -> None:
     }
     for name, array in arrays.items():
         np.save(tmp / f"{name}.npy", array)
-    valid_actions = np.concatenate([actions[offsets[e] : offsets[e + 1] - 1] for e in range(len(offsets) - 1)])
+    valid_actions = np.concatenate(
+        [actions[offsets[e] : offsets[e + 1] - 1] for e in range(len(offsets) - 1)]
+    )
     manifest = {
         "format": CACHE_FORMAT,
         "version": CACHE_VERSION,
         "key": key,
         "dataset": "combined",
-        "parts": [{"dataset": p.manifest["dataset"], "key": p.key, "episodes": len(p.episodes)} for p in parts],
+        "parts": [
+            {"dataset": p.manifest["dataset"], "key": p.key, "episodes": len(p.episodes)}
+            for p in parts
+        ],
         "frames": total,
         "tokens_per_frame": parts[0].manifest["tokens_per_frame"],
         "token_dim": parts[0].manifest["token_dim"],
@@ -228,7 +251,11 @@ def _is_valid(path: Path, key: str) -> bool:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError:
         return False
-    if manifest.get("format") != CACHE_FORMAT or manifest.get("version") != CACHE_VERSION or manifest.get("key") != key:
+    if (
+        manifest.get("format") != CACHE_FORMAT
+        or manifest.get("version") != CACHE_VERSION
+        or manifest.get("key") != key
+    ):
         return False
     for name in _ARRAYS:
         file = path / f"{name}.npy"
@@ -238,7 +265,13 @@ def _is_valid(path: Path, key: str) -> bool:
 
 
 def _build(
-    wm: WorldModel, reader: TrajectoryReader, cache: TokenCacheConfig, key: str, path: Path, *, progress: bool
+    wm: WorldModel,
+    reader: TrajectoryReader,
+    cache: TokenCacheConfig,
+    key: str,
+    path: Path,
+    *,
+    progress: bool,
 ) -> None:
     from tqdm.auto import tqdm
 
@@ -248,7 +281,9 @@ def _build(
     total = int(offsets[-1])
     n, d = wm.tokens_per_frame, wm.token_dim
     tmp = temporary_sibling(path)
-    tokens = np.lib.format.open_memmap(tmp / "tokens.npy", mode="w+", dtype=np.dtype(cache.dtype), shape=(total, n, d))
+    tokens = np.lib.format.open_memmap(
+        tmp / "tokens.npy", mode="w+", dtype=np.dtype(cache.dtype), shape=(total, n, d)
+    )
     from wm_control.layouts import get_layout
 
     layout = get_layout(reader.config.layout)
@@ -270,7 +305,9 @@ def _build(
     bar.close()
     tokens.flush()
     del tokens
-    valid_actions = np.concatenate([actions[offsets[e] : offsets[e + 1] - 1] for e in range(len(episodes))])
+    valid_actions = np.concatenate(
+        [actions[offsets[e] : offsets[e + 1] - 1] for e in range(len(episodes))]
+    )
     arrays = {
         "states": states,
         "actions": actions,

@@ -56,7 +56,9 @@ class DatasetConfig:
 
         get_layout(self.layout)  # an unknown layout lists the known ones
         if not isinstance(self.repo_id, str) or not self.repo_id:
-            raise ValueError(f"DatasetConfig.repo_id: expected a non-empty string, found {self.repo_id!r}")
+            raise ValueError(
+                f"DatasetConfig.repo_id: expected a non-empty string, found {self.repo_id!r}"
+            )
         for name in ("camera_key", "state_key", "action_key"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
@@ -66,7 +68,9 @@ class DatasetConfig:
                 f"DatasetConfig.action_source: expected 'dataset' or 'states', found {self.action_source!r}"
             )
         if not isinstance(self.rate_hz, (int, float)) or not self.rate_hz > 0:
-            raise ValueError(f"DatasetConfig.rate_hz: expected a positive number, found {self.rate_hz!r}")
+            raise ValueError(
+                f"DatasetConfig.rate_hz: expected a positive number, found {self.rate_hz!r}"
+            )
         if self.episodes is not None:
             episodes = tuple(int(e) for e in self.episodes)
             if not episodes or any(e < 0 for e in episodes):
@@ -96,7 +100,9 @@ class Trajectory:
     timestamps: np.ndarray
 
 
-def resample_indices(timestamps: np.ndarray, rate_hz: float, *, episode: int | None = None) -> np.ndarray:
+def resample_indices(
+    timestamps: np.ndarray, rate_hz: float, *, episode: int | None = None
+) -> np.ndarray:
     """Row indices that sample an episode at ``rate_hz`` by its timestamps (nearest row).
 
     ``timestamps``: ``[L]`` seconds, strictly increasing. Targets are ``t_0 + k / rate_hz`` for every
@@ -107,7 +113,9 @@ def resample_indices(timestamps: np.ndarray, rate_hz: float, *, episode: int | N
     ts = np.asarray(timestamps, dtype=np.float64)
     where = "" if episode is None else f" in episode {episode}"
     if ts.ndim != 1 or ts.size == 0:
-        raise ValueError(f"timestamps{where}: expected a non-empty 1-D array, found shape {ts.shape}")
+        raise ValueError(
+            f"timestamps{where}: expected a non-empty 1-D array, found shape {ts.shape}"
+        )
     if ts.size > 1 and not np.all(np.diff(ts) > 0):
         bad = int(np.argmin(np.diff(ts)))
         raise ValueError(
@@ -162,7 +170,10 @@ class TrajectoryReader:
         table = self._dataset.hf_dataset.select_columns(columns).with_format("numpy")[:]
         self._columns = {key: np.asarray(value) for key, value in table.items()}
         self._check_widths()
-        if config.action_source == "dataset" and abs(float(self._dataset.meta.fps) - config.rate_hz) > 1e-6:
+        if (
+            config.action_source == "dataset"
+            and abs(float(self._dataset.meta.fps) - config.rate_hz) > 1e-6
+        ):
             warnings.warn(
                 f"dataset {config.repo_id!r} is recorded at {self._dataset.meta.fps} Hz and resampled to "
                 f"{config.rate_hz} Hz: recorded actions are taken at each resampled row, which is only right "
@@ -195,7 +206,9 @@ class TrajectoryReader:
         for field, key in wanted:
             if key not in meta.features:
                 hint = (
-                    " or data.action_source=states to derive actions from states" if field == "data.action_key" else ""
+                    " or data.action_source=states to derive actions from states"
+                    if field == "data.action_key"
+                    else ""
                 )
                 raise KeyError(
                     f"{field}={key!r} is not a feature of dataset {cfg.repo_id!r}; available features: "
@@ -270,9 +283,14 @@ class TrajectoryReader:
         frames = None
         if with_frames:
             frames = np.concatenate(
-                [self._frames(episode, pick[i : i + chunk], ts[i : i + chunk]) for i in range(0, len(pick), chunk)]
+                [
+                    self._frames(episode, pick[i : i + chunk], ts[i : i + chunk])
+                    for i in range(0, len(pick), chunk)
+                ]
             )
-        return Trajectory(episode_index=episode, frames=frames, states=states, actions=actions, timestamps=ts)
+        return Trajectory(
+            episode_index=episode, frames=frames, states=states, actions=actions, timestamps=ts
+        )
 
     def _frames(self, episode: int, rows: np.ndarray, timestamps: np.ndarray) -> np.ndarray:
         """uint8 ``[len(rows), H, W, 3]`` camera frames of the given rows."""
@@ -285,12 +303,22 @@ class TrajectoryReader:
             start = float(ep[f"videos/{key}/from_timestamp"])
             path = self.root / meta.get_video_file_path(episode, key)
             frames = decode_video_frames(
-                path, [start + float(t) for t in timestamps], self._dataset.tolerance_s, self.config.video_backend
+                path,
+                [start + float(t) for t in timestamps],
+                self._dataset.tolerance_s,
+                self.config.video_backend,
             )  # float [T, 3, H, W] in [0, 1]
         else:
             items = self._dataset.hf_dataset.with_format(None)[rows.tolist()][key]
             frames = torch.stack([_image_to_tensor(item) for item in items])
-        return (frames.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+        return (
+            (frames.clamp(0, 1) * 255.0)
+            .round()
+            .to(torch.uint8)
+            .permute(0, 2, 3, 1)
+            .contiguous()
+            .numpy()
+        )
 
 
 def _image_to_tensor(item: object) -> torch.Tensor:

@@ -18,11 +18,17 @@ def _check_positive(owner: str, name: str, value: int) -> None:
         raise ValueError(f"{owner}.{name}: expected a positive int, found {value!r}")
 
 
-def as_image_size(value: int | tuple[int, int] | list[int], owner: str = "image_size") -> tuple[int, int]:
+def as_image_size(
+    value: int | tuple[int, int] | list[int], owner: str = "image_size"
+) -> tuple[int, int]:
     """Normalise an image size given as ``int`` or ``(height, width)`` to a ``(height, width)`` tuple."""
     if isinstance(value, int) and not isinstance(value, bool):
         return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) for v in value)
+    ):
         return (int(value[0]), int(value[1]))
     raise ValueError(f"{owner}: expected an int or (height, width), found {value!r}")
 
@@ -45,7 +51,9 @@ class EncoderConfig:
     norm_eps: float = 1e-6
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "image_size", as_image_size(self.image_size, "EncoderConfig.image_size"))
+        object.__setattr__(
+            self, "image_size", as_image_size(self.image_size, "EncoderConfig.image_size")
+        )
         for name in ("width", "depth", "num_heads", "mlp_hidden", "patch_size", "tubelet_size"):
             _check_positive("EncoderConfig", name, getattr(self, name))
         if self.width % self.num_heads:
@@ -107,7 +115,9 @@ class PredictorConfig:
     layout: str = "droid"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "image_size", as_image_size(self.image_size, "PredictorConfig.image_size"))
+        object.__setattr__(
+            self, "image_size", as_image_size(self.image_size, "PredictorConfig.image_size")
+        )
         if self.layout not in LAYOUTS:
             raise ValueError(
                 f"PredictorConfig.layout: expected one of {sorted(LAYOUTS)}, found {self.layout!r}"
@@ -119,8 +129,17 @@ class PredictorConfig:
                 f"{declared.state_dim} state dimensions, found action_dim={self.action_dim}, "
                 f"state_dim={self.state_dim}"
             )
-        for name in ("width", "depth", "num_heads", "mlp_hidden", "encoder_width", "patch_size",
-                     "action_dim", "state_dim", "extrinsics_dim"):
+        for name in (
+            "width",
+            "depth",
+            "num_heads",
+            "mlp_hidden",
+            "encoder_width",
+            "patch_size",
+            "action_dim",
+            "state_dim",
+            "extrinsics_dim",
+        ):
             _check_positive("PredictorConfig", name, getattr(self, name))
         if self.width % self.num_heads:
             raise ValueError(
@@ -132,7 +151,9 @@ class PredictorConfig:
                 f"PredictorConfig.num_heads: head_dim must be >= 6 for 3D RoPE, found {self.width}/{self.num_heads}"
             )
         if not isinstance(self.use_extrinsics, bool):
-            raise ValueError(f"PredictorConfig.use_extrinsics: expected a bool, found {self.use_extrinsics!r}")
+            raise ValueError(
+                f"PredictorConfig.use_extrinsics: expected a bool, found {self.use_extrinsics!r}"
+            )
 
     @property
     def grid_height(self) -> int:
@@ -160,7 +181,9 @@ class WorldModelConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.encoder, EncoderConfig):
-            raise ValueError(f"WorldModelConfig.encoder: expected an EncoderConfig, found {type(self.encoder).__name__}")
+            raise ValueError(
+                f"WorldModelConfig.encoder: expected an EncoderConfig, found {type(self.encoder).__name__}"
+            )
         if self.predictor is not None:
             if not isinstance(self.predictor, PredictorConfig):
                 raise ValueError(
@@ -187,7 +210,9 @@ class WorldModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorldModelConfig:
         if not isinstance(data, dict) or "encoder" not in data:
-            raise ValueError(f"WorldModelConfig: expected a dict with an 'encoder' entry, found {data!r:.200}")
+            raise ValueError(
+                f"WorldModelConfig: expected a dict with an 'encoder' entry, found {data!r:.200}"
+            )
         predictor = data.get("predictor")
         return cls(
             encoder=EncoderConfig.from_dict(data["encoder"]),
@@ -199,7 +224,9 @@ def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"{cls.__name__}: unknown fields {unknown}; expected a subset of {sorted(names)}")
+        raise ValueError(
+            f"{cls.__name__}: unknown fields {unknown}; expected a subset of {sorted(names)}"
+        )
     out = dict(data)
     if "image_size" in out and isinstance(out["image_size"], list):
         out["image_size"] = tuple(out["image_size"])

@@ -18,14 +18,21 @@ _ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_l
 
 
 def _fast_path(x: torch.Tensor) -> bool:
-    return _ONEDNN and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
+    return (
+        _ONEDNN
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not torch.is_grad_enabled()
+    )
 
 
 def linear(x: torch.Tensor, layer: nn.Linear, *, gelu: bool = False) -> torch.Tensor:
     """``layer(x)`` (followed by the exact GELU if ``gelu``), ``x [..., in]`` → ``[..., out]``."""
     if _fast_path(x):
         if gelu:
-            return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "gelu", [], "none")
+            return torch.ops.mkldnn._linear_pointwise(
+                x, layer.weight, layer.bias, "gelu", [], "none"
+            )
         return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "none", [], "")
     y = F.linear(x, layer.weight, layer.bias)
     return F.gelu(y) if gelu else y

@@ -51,12 +51,15 @@ class ACPredictor(nn.Module):
         self.state_encoder = nn.Linear(config.state_dim, config.width)
         self.extrinsics_encoder = nn.Linear(config.extrinsics_dim, config.width)
         self.predictor_blocks = nn.ModuleList(
-            Block(config.width, config.num_heads, config.mlp_hidden, config.norm_eps) for _ in range(config.depth)
+            Block(config.width, config.num_heads, config.mlp_hidden, config.norm_eps)
+            for _ in range(config.depth)
         )
         self.predictor_norm = nn.LayerNorm(config.width, eps=config.norm_eps)
         self.predictor_proj = nn.Linear(config.width, config.encoder_width)
         init_vit_weights(self, self.predictor_blocks)
-        self._masks: dict[tuple[int, int, int, str], torch.Tensor] = {}  # block-causal masks by shape
+        self._masks: dict[
+            tuple[int, int, int, str], torch.Tensor
+        ] = {}  # block-causal masks by shape
 
     def new_cache(self) -> PredictorCache:
         return PredictorCache.empty(self.config.depth)
@@ -93,12 +96,16 @@ class ACPredictor(nn.Module):
             )
         rows, cols = grid
         if rows * cols != N:
-            raise ValueError(f"predictor: grid {grid} implies {rows * cols} tokens per frame, found {N}")
+            raise ValueError(
+                f"predictor: grid {grid} implies {rows * cols} tokens per frame, found {N}"
+            )
         t0 = 0 if cache is None else cache.steps
         cond = [self.action_encoder(actions), self.state_encoder(states)]  # 2×[B, T, W]
         if cfg.use_extrinsics:
             if extrinsics is None:
-                raise ValueError("predictor: this model uses extrinsics; expected extrinsics [B, T, 6], found None")
+                raise ValueError(
+                    "predictor: this model uses extrinsics; expected extrinsics [B, T, 6], found None"
+                )
             cond.append(self.extrinsics_encoder(extrinsics))
         elif extrinsics is not None:
             raise ValueError(
@@ -111,7 +118,9 @@ class ACPredictor(nn.Module):
         frames = linear(tokens, self.predictor_embed)  # [1 or B, T, N, W] (embedded once if shared)
         x = torch.cat([cond, frames.expand(B, -1, -1, -1)], dim=2).flatten(1, 2)  # [B, T·(K+N), W]
         positions = self._positions(t0, T, K, rows, cols, x.device)  # [T, K+N, 3]
-        rope = RotaryTables.from_positions(positions.flatten(0, 1), cfg.width // cfg.num_heads, x.dtype)
+        rope = RotaryTables.from_positions(
+            positions.flatten(0, 1), cfg.width // cfg.num_heads, x.dtype
+        )
         mask = self._mask(t0, T, K + N, x.device)
         last = len(self.predictor_blocks) - 1
         for i, block in enumerate(self.predictor_blocks):
@@ -120,9 +129,20 @@ class ACPredictor(nn.Module):
             else:
                 q, k, v = block.project(x, rope)  # 3×[B, heads, T·(K+N), head_dim]
             layer_cache = None if cache is None else cache.layers[i]
-            if i == last:  # only the patch tokens' outputs are read: the condition tokens end at their keys/values
-                patch_mask = None if mask is None else _patch_tokens(mask, T, K, dim=0)  # [T·N, (t0+T)·(K+N)]
-                x = block.attend(_patch_tokens(x, T, K), _patch_tokens(q, T, K, dim=2), k, v, patch_mask, layer_cache)
+            if (
+                i == last
+            ):  # only the patch tokens' outputs are read: the condition tokens end at their keys/values
+                patch_mask = (
+                    None if mask is None else _patch_tokens(mask, T, K, dim=0)
+                )  # [T·N, (t0+T)·(K+N)]
+                x = block.attend(
+                    _patch_tokens(x, T, K),
+                    _patch_tokens(q, T, K, dim=2),
+                    k,
+                    v,
+                    patch_mask,
+                    layer_cache,
+                )
             else:
                 x = block.attend(x, q, k, v, mask, layer_cache)
         if cache is not None:
@@ -144,17 +164,23 @@ class ACPredictor(nn.Module):
         B, T, K, _ = cond.shape
         head_dim = block.attn.head_dim
         own = block.project(
-            cond.flatten(1, 2), RotaryTables.from_positions(positions[:, :K].flatten(0, 1), head_dim, cond.dtype)
+            cond.flatten(1, 2),
+            RotaryTables.from_positions(positions[:, :K].flatten(0, 1), head_dim, cond.dtype),
         )  # 3×[B, h, T·K, hd]
         seen = block.project(
-            frames.flatten(1, 2), RotaryTables.from_positions(positions[:, K:].flatten(0, 1), head_dim, cond.dtype)
+            frames.flatten(1, 2),
+            RotaryTables.from_positions(positions[:, K:].flatten(0, 1), head_dim, cond.dtype),
         )  # 3×[1 or B, h, T·N, hd]
         return tuple(
-            torch.cat([c.unflatten(2, (T, K)), f.unflatten(2, (T, -1)).expand(B, -1, -1, -1, -1)], dim=3).flatten(2, 3)
+            torch.cat(
+                [c.unflatten(2, (T, K)), f.unflatten(2, (T, -1)).expand(B, -1, -1, -1, -1)], dim=3
+            ).flatten(2, 3)
             for c, f in zip(own, seen)
         )  # 3×[B, h, T·(K+N), hd] in step order
 
-    def _positions(self, t0: int, T: int, K: int, rows: int, cols: int, device: torch.device) -> torch.Tensor:
+    def _positions(
+        self, t0: int, T: int, K: int, rows: int, cols: int, device: torch.device
+    ) -> torch.Tensor:
         """Positions ``[T, K+N, 3]``: condition tokens at (t, 0, 0); patches at (t, row·g/rows, col·g/cols),
         g = configured grid height."""
         g = self.config.grid_height

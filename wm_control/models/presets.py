@@ -45,10 +45,15 @@ def predictor_preset_names() -> list[str]:
 def encoder_preset(name: str, image_size: int | tuple[int, int] | None = None) -> EncoderConfig:
     """The encoder config of a named preset (optionally at another input size)."""
     if name not in _ENCODERS:
-        raise ValueError(f"unknown encoder preset {name!r}; expected one of {encoder_preset_names()}")
+        raise ValueError(
+            f"unknown encoder preset {name!r}; expected one of {encoder_preset_names()}"
+        )
     width, depth, heads, hidden, size = _ENCODERS[name]
     return EncoderConfig(
-        width=width, depth=depth, num_heads=heads, mlp_hidden=hidden,
+        width=width,
+        depth=depth,
+        num_heads=heads,
+        mlp_hidden=hidden,
         image_size=size if image_size is None else image_size,
     )
 
@@ -62,12 +67,22 @@ def predictor_preset(
 
     declared = get_layout(layout)
     if name not in _PREDICTORS:
-        raise ValueError(f"unknown predictor preset {name!r}; expected one of {predictor_preset_names()}")
+        raise ValueError(
+            f"unknown predictor preset {name!r}; expected one of {predictor_preset_names()}"
+        )
     width, depth, heads, hidden = _PREDICTORS[name]
     return PredictorConfig(
-        width=width, depth=depth, num_heads=heads, mlp_hidden=hidden, encoder_width=encoder.width,
-        image_size=encoder.image_size, patch_size=encoder.patch_size, use_extrinsics=use_extrinsics,
-        action_dim=declared.action_dim, state_dim=declared.state_dim, layout=layout,
+        width=width,
+        depth=depth,
+        num_heads=heads,
+        mlp_hidden=hidden,
+        encoder_width=encoder.width,
+        image_size=encoder.image_size,
+        patch_size=encoder.patch_size,
+        use_extrinsics=use_extrinsics,
+        action_dim=declared.action_dim,
+        state_dim=declared.state_dim,
+        layout=layout,
     )
 
 
@@ -75,7 +90,9 @@ def heads_for_width(width: int, override: int | None, *, part: str) -> int:
     """Head count for an imported ``part`` ("encoder" or "predictor") of the given width."""
     if override is not None:
         if width % override:
-            raise ValueError(f"{part}_num_heads={override} does not divide the {part} width {width}")
+            raise ValueError(
+                f"{part}_num_heads={override} does not divide the {part} width {width}"
+            )
         return override
     table = KNOWN_ENCODER_HEADS if part == "encoder" else KNOWN_PREDICTOR_HEADS
     if width not in table:

@@ -27,7 +27,9 @@ def segment_size(head_dim: int) -> int:
     return 2 * ((head_dim // 3) // 2)
 
 
-def grid_positions(frames: int, rows: int, cols: int, *, device: torch.device | None = None) -> torch.Tensor:
+def grid_positions(
+    frames: int, rows: int, cols: int, *, device: torch.device | None = None
+) -> torch.Tensor:
     """Positions ``[frames·rows·cols, 3]`` (float32: time, row, column) in time-row-column order."""
     t = torch.arange(frames, device=device, dtype=torch.float32)
     r = torch.arange(rows, device=device, dtype=torch.float32)
@@ -45,13 +47,19 @@ class RotaryTables:
     sin: torch.Tensor
 
     @classmethod
-    def from_positions(cls, positions: torch.Tensor, head_dim: int, dtype: torch.dtype) -> RotaryTables:
+    def from_positions(
+        cls, positions: torch.Tensor, head_dim: int, dtype: torch.dtype
+    ) -> RotaryTables:
         """Tables for positions ``[L, 3]`` or ``[B, L, 3]`` (time, row, column)."""
         s = segment_size(head_dim)
         half = s // 2
-        omega = 1.0 / (10000.0 ** (torch.arange(half, device=positions.device, dtype=torch.float32) / half))  # [s/2]
+        omega = 1.0 / (
+            10000.0 ** (torch.arange(half, device=positions.device, dtype=torch.float32) / half)
+        )  # [s/2]
         angles = positions.to(torch.float32).unsqueeze(-1) * omega  # [..., L, 3, s/2]
-        angles = torch.cat([angles, angles], dim=-1).flatten(-2)  # [..., L, 3·s], each segment tiled twice
+        angles = torch.cat([angles, angles], dim=-1).flatten(
+            -2
+        )  # [..., L, 3·s], each segment tiled twice
         cos, sin = angles.cos(), angles.sin()
         sign = torch.tensor([-1.0, 1.0], device=positions.device).repeat(3 * half)  # [3·s]
         sin = sin * sign
@@ -65,5 +73,7 @@ class RotaryTables:
 
     def rotate(self, x: torch.Tensor) -> torch.Tensor:
         """Rotate queries and/or keys ``[..., B, heads, L, head_dim]`` (contiguous is fastest)."""
-        swapped = x.unflatten(-1, (-1, 2)).roll(1, -1).flatten(-2)  # (x1, x0, x3, x2, …); roll copies faster than flip
+        swapped = (
+            x.unflatten(-1, (-1, 2)).roll(1, -1).flatten(-2)
+        )  # (x1, x0, x3, x2, …); roll copies faster than flip
         return torch.addcmul(x * self.cos, swapped, self.sin)

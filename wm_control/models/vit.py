@@ -58,10 +58,17 @@ class RopeAttention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width, bias=True)
         self.proj = nn.Linear(width, width, bias=True)
 
-    def project(self, x: torch.Tensor, rope: RotaryTables) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def project(
+        self, x: torch.Tensor, rope: RotaryTables
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Queries, keys (rotated) and values ``[B, heads, L, head_dim]`` of the tokens ``x [B, L, width]``."""
         B, L, _ = x.shape
-        qkv = linear(x, self.qkv).view(B, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
+        qkv = (
+            linear(x, self.qkv)
+            .view(B, L, 3, self.num_heads, self.head_dim)
+            .permute(2, 0, 3, 1, 4)
+            .contiguous()
+        )
         qk = rope.rotate(qkv[:2])  # [2, B, h, L, hd]: queries and keys rotated in one pass
         return qk[0], qk[1], qkv[2]
 
@@ -121,7 +128,9 @@ class Block(nn.Module):
             rope = RotaryTables.from_positions(rope, self.attn.head_dim, x.dtype)
         return self.attend(x, *self.project(x, rope), attn_mask, cache)
 
-    def project(self, x: torch.Tensor, rope: RotaryTables) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def project(
+        self, x: torch.Tensor, rope: RotaryTables
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Queries, keys and values ``[B, heads, L, head_dim]`` of the tokens ``x [B, L, width]``: the
         block's first half, which sees each token alone (so tokens may be projected in separate groups)."""
         return self.attn.project(self.norm1(x), rope)
@@ -162,7 +171,8 @@ class VisionTransformer(nn.Module):
         self.config = config
         self.patch_embed = PatchEmbed3D(config.width, config.patch_size, config.tubelet_size)
         self.blocks = nn.ModuleList(
-            Block(config.width, config.num_heads, config.mlp_hidden, config.norm_eps) for _ in range(config.depth)
+            Block(config.width, config.num_heads, config.mlp_hidden, config.norm_eps)
+            for _ in range(config.depth)
         )
         self.norm = nn.LayerNorm(config.width, eps=config.norm_eps)
         init_vit_weights(self, self.blocks)
@@ -180,14 +190,22 @@ class VisionTransformer(nn.Module):
         """
         cfg = self.config
         _, channels, frames, height, width = video.shape
-        if channels != 3 or frames % cfg.tubelet_size or height % cfg.patch_size or width % cfg.patch_size:
+        if (
+            channels != 3
+            or frames % cfg.tubelet_size
+            or height % cfg.patch_size
+            or width % cfg.patch_size
+        ):
             raise ValueError(
                 f"encoder input: expected [B, 3, T, H, W] with T a multiple of {cfg.tubelet_size} and H, W "
                 f"multiples of {cfg.patch_size}, found {tuple(video.shape)}"
             )
         x = self.patch_embed(video)  # [B, L, width]
         positions = grid_positions(
-            frames // cfg.tubelet_size, height // cfg.patch_size, width // cfg.patch_size, device=video.device
+            frames // cfg.tubelet_size,
+            height // cfg.patch_size,
+            width // cfg.patch_size,
+            device=video.device,
         )  # [L, 3]
         if keep is not None:
             x = torch.gather(x, 1, keep.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # [B, K, width]

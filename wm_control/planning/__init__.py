@@ -22,7 +22,22 @@ from .solvers import (
 from .workspace import Workspace
 
 __all__ = [
-    "SOLVERS", "ActionSpec", "CEMConfig", "CEMPlanner", "GDConfig", "GradientPlanner", "ICEMConfig",
-    "ICEMPlanner", "MPCController", "MPCStep", "MPPIConfig", "MPPIPlanner", "PlanResult", "Solver",
-    "WarmStart", "Workspace", "make_solver", "shift_warm_start",
+    "SOLVERS",
+    "ActionSpec",
+    "CEMConfig",
+    "CEMPlanner",
+    "GDConfig",
+    "GradientPlanner",
+    "ICEMConfig",
+    "ICEMPlanner",
+    "MPCController",
+    "MPCStep",
+    "MPPIConfig",
+    "MPPIPlanner",
+    "PlanResult",
+    "Solver",
+    "WarmStart",
+    "Workspace",
+    "make_solver",
+    "shift_warm_start",
 ]

@@ -29,7 +29,9 @@ def jaw_hold(
     gripper = next((n for n in GRIPPER_DIMENSIONS if n in names), None)
     if gripper is None:
         raise ValueError(f"jaw_hold: no gripper dimension {GRIPPER_DIMENSIONS} in {list(names)}")
-    return {} if jaws == "search" else {gripper: gripper_limit if jaws == "closed" else -gripper_limit}
+    return (
+        {} if jaws == "search" else {gripper: gripper_limit if jaws == "closed" else -gripper_limit}
+    )
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,26 @@ class ActionSpec:
         for name in ("low", "high", "searched", "fixed", "init_std", "round_below"):
             value = getattr(self, name)
             if len(value) != size:
-                raise ValueError(f"ActionSpec.{name}: expected {size} entries (one per name), found {len(value)}")
+                raise ValueError(
+                    f"ActionSpec.{name}: expected {size} entries (one per name), found {len(value)}"
+                )
         for i, dim in enumerate(self.names):
             if not self.low[i] <= self.high[i]:
-                raise ValueError(f"ActionSpec.low/high[{dim}]: expected low <= high, found {self.low[i]} > {self.high[i]}")
+                raise ValueError(
+                    f"ActionSpec.low/high[{dim}]: expected low <= high, found {self.low[i]} > {self.high[i]}"
+                )
             if not self.searched[i] and not self.low[i] <= self.fixed[i] <= self.high[i]:
                 raise ValueError(
                     f"ActionSpec.fixed[{dim}]: expected a value in [{self.low[i]}, {self.high[i]}], found {self.fixed[i]}"
                 )
             if self.searched[i] and self.init_std[i] <= 0:
-                raise ValueError(f"ActionSpec.init_std[{dim}]: expected > 0 for a searched dimension, found {self.init_std[i]}")
+                raise ValueError(
+                    f"ActionSpec.init_std[{dim}]: expected > 0 for a searched dimension, found {self.init_std[i]}"
+                )
             if self.round_below[i] < 0:
-                raise ValueError(f"ActionSpec.round_below[{dim}]: expected >= 0, found {self.round_below[i]}")
+                raise ValueError(
+                    f"ActionSpec.round_below[{dim}]: expected >= 0, found {self.round_below[i]}"
+                )
 
     @property
     def dim(self) -> int:
@@ -89,8 +99,14 @@ class ActionSpec:
         searched within ±``max_rotation`` rad: all three angles (``search_rotation``) or the yaw
         alone (``search_yaw``, e.g. to align a gripper with an object seen from above); gripper plan
         entries below ``gripper_round`` → 0."""
-        rotation = (search_rotation, search_rotation, search_rotation or search_yaw)  # roll, pitch, yaw
-        rot = tuple(max_rotation if searched else 0.0 for searched in rotation)  # half-width = initial std
+        rotation = (
+            search_rotation,
+            search_rotation,
+            search_rotation or search_yaw,
+        )  # roll, pitch, yaw
+        rot = tuple(
+            max_rotation if searched else 0.0 for searched in rotation
+        )  # half-width = initial std
         return cls(
             names=DROID_ACTION_NAMES,
             low=(-max_step,) * 3 + tuple(-r for r in rot) + (-gripper_limit,),
@@ -150,9 +166,14 @@ class ActionSpec:
 
         declared = get_layout(layout)
         if declared.action_names == DROID_ACTION_NAMES:
-            return cls.droid(max_step=max_step, gripper_limit=gripper_limit,
-                             gripper_round=gripper_round, search_rotation=search_rotation,
-                             max_rotation=max_rotation, search_yaw=search_yaw)
+            return cls.droid(
+                max_step=max_step,
+                gripper_limit=gripper_limit,
+                gripper_round=gripper_round,
+                search_rotation=search_rotation,
+                max_rotation=max_rotation,
+                search_yaw=search_yaw,
+            )
         if declared.action_names == OGBENCH_ACTION_NAMES:
             if search_rotation:
                 raise ValueError(
@@ -160,7 +181,8 @@ class ActionSpec:
                 )
             return cls.ogbench(
                 max_step=min(1.0, max_step / declared.translation_per_unit),
-                gripper_limit=min(1.0, gripper_limit), gripper_round=gripper_round,
+                gripper_limit=min(1.0, gripper_limit),
+                gripper_round=gripper_round,
                 search_yaw=search_yaw,
                 max_rotation=min(1.0, max_rotation / declared.rotation_per_unit),
             )
@@ -171,7 +193,9 @@ class ActionSpec:
         (e.g. ``{"dgripper": 0.75}`` keeps closing the jaws); ``{}`` returns it unchanged."""
         unknown = sorted(set(values) - set(self.names))
         if unknown:
-            raise ValueError(f"ActionSpec.holding: unknown dimensions {unknown}; expected names from {list(self.names)}")
+            raise ValueError(
+                f"ActionSpec.holding: unknown dimensions {unknown}; expected names from {list(self.names)}"
+            )
         searched, fixed = list(self.searched), list(self.fixed)
         for name, value in values.items():
             i = self.names.index(name)

@@ -77,8 +77,10 @@ class PlannerConfig:
                 f"{PREFIX}gripper_round: expected a value >= 0, found {self.gripper_round}"
             )
         if not (math.isfinite(self.goal_state_weight) and self.goal_state_weight >= 0):
-            raise ValueError(f"{PREFIX}goal_state_weight: expected a finite value >= 0, "
-                             f"found {self.goal_state_weight}")
+            raise ValueError(
+                f"{PREFIX}goal_state_weight: expected a finite value >= 0, "
+                f"found {self.goal_state_weight}"
+            )
         if self.discount is not None and not 0.0 < self.discount <= 1.0:
             raise ValueError(
                 f"{PREFIX}discount: expected null or a value in (0, 1], found {self.discount}"

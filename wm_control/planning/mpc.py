@@ -60,7 +60,9 @@ class MPCController:
         state_weight: float = 0.0,
     ) -> None:
         if model.predictor is None:
-            raise ValueError("MPCController: expected a world model with a predictor, found an encoder-only model")
+            raise ValueError(
+                "MPCController: expected a world model with a predictor, found an encoder-only model"
+            )
         if model.predictor.config.action_dim != spec.dim:
             raise ValueError(
                 f"MPCController: the action spec has {spec.dim} dimensions but the predictor expects "
@@ -97,23 +99,31 @@ class MPCController:
         self.spec = self.base_spec.holding(values)
         self._warm = None
 
-    def set_goal(self, image: np.ndarray | torch.Tensor,
-                 state: np.ndarray | torch.Tensor | None = None) -> None:
+    def set_goal(
+        self, image: np.ndarray | torch.Tensor, state: np.ndarray | torch.Tensor | None = None
+    ) -> None:
         """Goal from a uint8 RGB image ``[H, W, 3]`` of any size, and optionally the goal's state
         ``[P]`` (used when ``state_weight > 0``)."""
         tokens = self.model.encode(image)  # [1, 1, N, D]
         if tokens.shape[:2] != (1, 1):
-            raise ValueError(f"set_goal: expected one image [H, W, 3], found {tuple(np.shape(image))}")
+            raise ValueError(
+                f"set_goal: expected one image [H, W, 3], found {tuple(np.shape(image))}"
+            )
         self.set_goal_tokens(tokens[0, 0], state)
 
-    def set_goal_tokens(self, tokens: torch.Tensor,
-                        state: np.ndarray | torch.Tensor | None = None) -> None:
+    def set_goal_tokens(
+        self, tokens: torch.Tensor, state: np.ndarray | torch.Tensor | None = None
+    ) -> None:
         """Goal from layer-normed tokens ``[N, D]`` (and optionally the goal's state ``[P]``)."""
         expected = (self.model.tokens_per_frame, self.model.token_dim)
         if tuple(tokens.shape) != expected:
-            raise ValueError(f"set_goal_tokens: expected tokens {list(expected)}, found {list(tokens.shape)}")
+            raise ValueError(
+                f"set_goal_tokens: expected tokens {list(expected)}, found {list(tokens.shape)}"
+            )
         if not torch.isfinite(tokens).all():
-            raise ValueError("set_goal_tokens: the goal embedding contains NaN or inf; check the goal image")
+            raise ValueError(
+                "set_goal_tokens: the goal embedding contains NaN or inf; check the goal image"
+            )
         self._goal_state = None if state is None else self._goal_state_tensor(state)
         self._goal = tokens.to(self.model.device, self.model.dtype)
         self._warm = None
@@ -122,9 +132,11 @@ class MPCController:
         P = self.model.predictor.config.state_dim
         goal = torch.as_tensor(np.asarray(state, dtype=np.float32), device=self.model.device)
         if goal.shape != (P,) or not torch.isfinite(goal).all():
-            raise ValueError(f"set_goal: expected a finite goal state [{P}] in the model's layout "
-                             f"({list(self.model.layout.state_names)}), found "
-                             f"{tuple(goal.shape)} {goal.tolist()}")
+            raise ValueError(
+                f"set_goal: expected a finite goal state [{P}] in the model's layout "
+                f"({list(self.model.layout.state_names)}), found "
+                f"{tuple(goal.shape)} {goal.tolist()}"
+            )
         return goal
 
     def act(self, frame: np.ndarray | torch.Tensor, state: np.ndarray | torch.Tensor) -> MPCStep:
@@ -139,7 +151,10 @@ class MPCController:
         started = time.perf_counter()
         device, dtype = self.model.device, self.model.dtype
         state_t = torch.as_tensor(np.asarray(state, dtype=np.float32), device=device).to(dtype)
-        if state_t.shape != (self.model.predictor.config.state_dim,) or not torch.isfinite(state_t).all():
+        if (
+            state_t.shape != (self.model.predictor.config.state_dim,)
+            or not torch.isfinite(state_t).all()
+        ):
             raise ValueError(
                 f"MPCController.act: expected a finite state [{self.model.predictor.config.state_dim}], "
                 f"found {tuple(state_t.shape)} {state_t.tolist()}"
@@ -176,5 +191,7 @@ class MPCController:
             energy=result.energy,
             energies_per_iteration=result.energy_per_iteration,
             planning_seconds=time.perf_counter() - started,
-            observed_energy=float(energy(tokens0, goal)),  # tokens0 [1, 1, N, D] read as [S=1, H=1, N, D]
+            observed_energy=float(
+                energy(tokens0, goal)
+            ),  # tokens0 [1, 1, N, D] read as [S=1, H=1, N, D]
         )

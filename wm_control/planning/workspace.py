@@ -30,14 +30,21 @@ class Workspace:
     def __post_init__(self) -> None:
         low, high = tuple(float(v) for v in self.low), tuple(float(v) for v in self.high)
         if len(low) != 3 or len(high) != 3:
-            raise ValueError(f"Workspace: expected low and high of 3 values (x, y, z), found {list(low)} and {list(high)}")
+            raise ValueError(
+                f"Workspace: expected low and high of 3 values (x, y, z), found {list(low)} and {list(high)}"
+            )
         if not all(lo < hi for lo, hi in zip(low, high)):
-            raise ValueError(f"Workspace: expected low < high on every axis, found low={list(low)} high={list(high)}")
+            raise ValueError(
+                f"Workspace: expected low < high on every axis, found low={list(low)} high={list(high)}"
+            )
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
 
     def executed(
-        self, actions: torch.Tensor, position: torch.Tensor, names: Sequence[str],
+        self,
+        actions: torch.Tensor,
+        position: torch.Tensor,
+        names: Sequence[str],
         translation_per_unit: float = 1.0,
     ) -> torch.Tensor:
         """The actions ``[..., H, A]`` (dimensions ``names``; Δx/Δy/Δz move the effector

@@ -76,7 +76,12 @@ class WindowSampler:
         return picked
 
     def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "cursor": self.cursor, "seed": self.seed, "windows": len(self.starts)}
+        return {
+            "epoch": self.epoch,
+            "cursor": self.cursor,
+            "seed": self.seed,
+            "windows": len(self.starts),
+        }
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         if state["seed"] != self.seed or state["windows"] != len(self.starts):
@@ -93,7 +98,9 @@ class WindowSampler:
 def shard(batch: np.ndarray, rank: int, world_size: int) -> np.ndarray:
     """This process's contiguous part of a global batch (the batch size must divide evenly)."""
     if len(batch) % world_size:
-        raise ValueError(f"train.batch_size={len(batch)} must be divisible by the {world_size} processes")
+        raise ValueError(
+            f"train.batch_size={len(batch)} must be divisible by the {world_size} processes"
+        )
     size = len(batch) // world_size
     return batch[rank * size : (rank + 1) * size]
 
@@ -107,7 +114,9 @@ class Batch:
     actions: torch.Tensor
 
 
-def read_batch(cache: TokenCache, starts: np.ndarray, clip_frames: int, device: torch.device) -> Batch:
+def read_batch(
+    cache: TokenCache, starts: np.ndarray, clip_frames: int, device: torch.device
+) -> Batch:
     """The windows beginning at ``starts`` (rows of the cache), as tensors on ``device``."""
     rows = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(clip_frames)  # [B, T]
     tokens = torch.from_numpy(np.asarray(cache.tokens[rows.reshape(-1)], dtype=np.float32))

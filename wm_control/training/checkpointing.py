@@ -141,7 +141,9 @@ def check_same_run(stored: dict[str, Any], current: dict[str, Any], path: Path, 
     stored, current = json.loads(json.dumps(stored)), json.loads(json.dumps(current))
     differ = sorted(k for k in current if stored.get(k) != current[k])
     if differ:
-        details = "; ".join(f"{k}: checkpoint {stored.get(k)!r}, now {current[k]!r}" for k in differ)
+        details = "; ".join(
+            f"{k}: checkpoint {stored.get(k)!r}, now {current[k]!r}" for k in differ
+        )
         raise ValueError(
             f"cannot resume from {path}: the run's configuration changed ({details}); restore "
             f"those settings or start a new run in another out_dir"
@@ -186,7 +188,9 @@ def verify_checkpoint(path: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as error:
-        raise CheckpointError(f"{manifest_path} is corrupt ({error}); use an earlier checkpoint") from error
+        raise CheckpointError(
+            f"{manifest_path} is corrupt ({error}); use an earlier checkpoint"
+        ) from error
     version = manifest.get("version")
     if manifest.get("format") != STATE_FORMAT or version not in (1, MANIFEST_VERSION):
         raise CheckpointError(

@@ -68,17 +68,33 @@ class TrainConfig:
                 f"TrainConfig.extra_datasets: expected DatasetConfig entries, found {[type(d).__name__ for d in extra]}"
             )
         object.__setattr__(self, "extra_datasets", extra)
-        if self.predictor is not None and (not isinstance(self.predictor, str) or not self.predictor):
-            raise ValueError(f"TrainConfig.predictor: expected a preset name or None, found {self.predictor!r}")
+        if self.predictor is not None and (
+            not isinstance(self.predictor, str) or not self.predictor
+        ):
+            raise ValueError(
+                f"TrainConfig.predictor: expected a preset name or None, found {self.predictor!r}"
+            )
         if not isinstance(self.out_dir, str) or not self.out_dir:
             raise ValueError(f"TrainConfig.out_dir: expected a folder path, found {self.out_dir!r}")
-        for name in ("steps", "batch_size", "val_every", "checkpoint_every", "keep_last", "log_every"):
+        for name in (
+            "steps",
+            "batch_size",
+            "val_every",
+            "checkpoint_every",
+            "keep_last",
+            "log_every",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"TrainConfig.{name}: expected a positive int, found {value!r}")
         if not isinstance(self.clip_frames, int) or self.clip_frames < 2:
-            raise ValueError(f"TrainConfig.clip_frames: expected an int >= 2, found {self.clip_frames!r}")
-        if not isinstance(self.rollout_steps, int) or not 1 <= self.rollout_steps <= self.clip_frames - 1:
+            raise ValueError(
+                f"TrainConfig.clip_frames: expected an int >= 2, found {self.clip_frames!r}"
+            )
+        if (
+            not isinstance(self.rollout_steps, int)
+            or not 1 <= self.rollout_steps <= self.clip_frames - 1
+        ):
             raise ValueError(
                 f"TrainConfig.rollout_steps: expected 1 … clip_frames-1 = {self.clip_frames - 1}, "
                 f"found {self.rollout_steps!r}"
@@ -89,9 +105,13 @@ class TrainConfig:
                 f"found {self.validation.steps}"
             )
         if not isinstance(self.val_fraction, (int, float)) or not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"TrainConfig.val_fraction: expected a number in [0, 1), found {self.val_fraction!r}")
+            raise ValueError(
+                f"TrainConfig.val_fraction: expected a number in [0, 1), found {self.val_fraction!r}"
+            )
         if self.device not in (None, "cpu", "cuda"):
-            raise ValueError(f"TrainConfig.device: expected None, 'cpu' or 'cuda', found {self.device!r}")
+            raise ValueError(
+                f"TrainConfig.device: expected None, 'cpu' or 'cuda', found {self.device!r}"
+            )
 
     @property
     def datasets(self) -> tuple[DatasetConfig, ...]:

@@ -62,10 +62,16 @@ def setup(device: str | None) -> DistributedContext:
     if world_size > 1 and not dist.is_initialized():
         backend = "nccl" if chosen.type == "cuda" else "gloo"
         # generous timeout: the main process may build the token cache while the others wait
-        dist.init_process_group(backend=backend, rank=rank, world_size=world_size, timeout=timedelta(hours=2))
+        dist.init_process_group(
+            backend=backend, rank=rank, world_size=world_size, timeout=timedelta(hours=2)
+        )
         initialised = True
     return DistributedContext(
-        rank=rank, world_size=world_size, local_rank=local_rank, device=chosen, initialised_here=initialised
+        rank=rank,
+        world_size=world_size,
+        local_rank=local_rank,
+        device=chosen,
+        initialised_here=initialised,
     )
 
 

@@ -43,10 +43,14 @@ class ValidationConfig:
         for name in ("windows", "steps", "random_actions", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"ValidationConfig.{name}: expected a positive int, found {value!r}")
+                raise ValueError(
+                    f"ValidationConfig.{name}: expected a positive int, found {value!r}"
+                )
 
 
-def validation_starts(cache: TokenCache, episodes: np.ndarray, length: int, limit: int) -> np.ndarray:
+def validation_starts(
+    cache: TokenCache, episodes: np.ndarray, length: int, limit: int
+) -> np.ndarray:
     """At most ``limit`` evenly spaced window starts of ``length`` frames in the given episodes."""
     starts = cache.window_starts(length, episodes)
     if len(starts) > limit:
@@ -83,8 +87,12 @@ def evaluate(
         batch = read_batch(cache, starts[i : i + config.batch_size], clip_frames, device)
         B = batch.tokens.shape[0]
         totals["tf"] += float(teacher_forcing_l1(wm, batch)) * B
-        random = low + (high - low) * torch.rand(B, R, k, low.numel(), generator=generator)  # [B, R, k, A]
-        sequences = torch.cat([batch.actions[:, None, :k].cpu(), random], dim=1).to(device)  # [B, 1+R, k, A]
+        random = low + (high - low) * torch.rand(
+            B, R, k, low.numel(), generator=generator
+        )  # [B, R, k, A]
+        sequences = torch.cat([batch.actions[:, None, :k].cpu(), random], dim=1).to(
+            device
+        )  # [B, 1+R, k, A]
         S = 1 + R
         out = wm.rollout(
             batch.tokens[:, :1].repeat_interleave(S, dim=0),  # [B·S, 1, N, D]
@@ -92,7 +100,14 @@ def evaluate(
             sequences.flatten(0, 1),  # [B·S, k, A]
         )
         recorded = out.tokens.unflatten(0, (B, S))[:, 0]  # [B, k, N, D]
-        per_step += (recorded.float() - batch.tokens[:, 1 : k + 1]).abs().mean(dim=(2, 3)).sum(0).double().cpu()
+        per_step += (
+            (recorded.float() - batch.tokens[:, 1 : k + 1])
+            .abs()
+            .mean(dim=(2, 3))
+            .sum(0)
+            .double()
+            .cpu()
+        )
         goal = batch.tokens[:, k].repeat_interleave(S, dim=0)  # [B·S, N, D]
         energies = energy(out.tokens.float(), goal).view(B, S)  # [B, S]
         wins = energies[:, :1] < energies[:, 1:]  # [B, R]

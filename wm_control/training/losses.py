@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 def teacher_forcing_l1(wm: WorldModel, batch: Batch) -> torch.Tensor:
     """Mean |predict(tokens[:, :-1]) − tokens[:, 1:]| over ``[B, T-1, N, D]``."""
-    predicted = wm.predict(batch.tokens[:, :-1], batch.actions, batch.states[:, :-1])  # [B, T-1, N, D]
+    predicted = wm.predict(
+        batch.tokens[:, :-1], batch.actions, batch.states[:, :-1]
+    )  # [B, T-1, N, D]
     return (predicted.float() - batch.tokens[:, 1:]).abs().mean()
 
 
@@ -50,12 +52,16 @@ class PredictorLoss(nn.Module):
     def __init__(self, wm: WorldModel, rollout_steps: int) -> None:
         super().__init__()
         if wm.predictor is None:
-            raise ValueError("the world model has no predictor to train; choose a fresh one with predictor=<preset>")
+            raise ValueError(
+                "the world model has no predictor to train; choose a fresh one with predictor=<preset>"
+            )
         self.predictor = wm.predictor
         self._wm = (wm,)  # a tuple keeps the world model out of this module's parameters
         self.rollout_steps = rollout_steps
 
-    def forward(self, tokens: torch.Tensor, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, tokens: torch.Tensor, states: torch.Tensor, actions: torch.Tensor
+    ) -> torch.Tensor:
         wm = self._wm[0]
         batch = Batch(tokens=tokens, states=states, actions=actions)
         tf = teacher_forcing_l1(wm, batch)

@@ -27,7 +27,9 @@ class MaskSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_blocks, int) or self.num_blocks <= 0:
-            raise ValueError(f"MaskSpec.num_blocks: expected a positive int, found {self.num_blocks!r}")
+            raise ValueError(
+                f"MaskSpec.num_blocks: expected a positive int, found {self.num_blocks!r}"
+            )
         for name in ("spatial_scale", "temporal_scale", "aspect_ratio"):
             value = tuple(float(v) for v in getattr(self, name))
             upper = math.inf if name == "aspect_ratio" else 1.0
@@ -42,7 +44,9 @@ def _uniform(low: float, high: float, generator: torch.Generator) -> float:
     return low + (high - low) * float(torch.rand((), generator=generator))
 
 
-def block_size(spec: MaskSpec, grid: tuple[int, int, int], generator: torch.Generator) -> tuple[int, int, int]:
+def block_size(
+    spec: MaskSpec, grid: tuple[int, int, int], generator: torch.Generator
+) -> tuple[int, int, int]:
     """(time, rows, columns) of the blocks of one batch."""
     t, h, w = grid
     duration = max(1, int(t * _uniform(*spec.temporal_scale, generator)))

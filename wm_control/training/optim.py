@@ -33,17 +33,27 @@ class OptimConfig:
         for name in ("lr", "start_lr", "final_lr", "weight_decay", "eps"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"OptimConfig.{name}: expected a non-negative number, found {value!r}")
+                raise ValueError(
+                    f"OptimConfig.{name}: expected a non-negative number, found {value!r}"
+                )
         for name in ("warmup_steps", "decay_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"OptimConfig.{name}: expected a non-negative int, found {value!r}")
+                raise ValueError(
+                    f"OptimConfig.{name}: expected a non-negative int, found {value!r}"
+                )
         betas = tuple(float(b) for b in self.betas)
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"OptimConfig.betas: expected two numbers in [0, 1), found {self.betas!r}")
+            raise ValueError(
+                f"OptimConfig.betas: expected two numbers in [0, 1), found {self.betas!r}"
+            )
         object.__setattr__(self, "betas", betas)
-        if self.grad_clip is not None and not (isinstance(self.grad_clip, (int, float)) and self.grad_clip > 0):
-            raise ValueError(f"OptimConfig.grad_clip: expected a positive number or None, found {self.grad_clip!r}")
+        if self.grad_clip is not None and not (
+            isinstance(self.grad_clip, (int, float)) and self.grad_clip > 0
+        ):
+            raise ValueError(
+                f"OptimConfig.grad_clip: expected a positive number or None, found {self.grad_clip!r}"
+            )
 
 
 def learning_rate(config: OptimConfig, step: int, total_steps: int) -> float:

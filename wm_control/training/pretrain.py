@@ -41,7 +41,10 @@ from wm_control.training.optim import OptimConfig, build_optimizer, optimizer_st
 from wm_control.world_model import WorldModel, layer_norm
 
 # The two mask families of the V-JEPA 2 recipe: 8 small blocks (15 % of a frame each), 2 large (70 %).
-DEFAULT_MASKS = (MaskSpec(num_blocks=8, spatial_scale=(0.15, 0.15)), MaskSpec(num_blocks=2, spatial_scale=(0.7, 0.7)))
+DEFAULT_MASKS = (
+    MaskSpec(num_blocks=8, spatial_scale=(0.15, 0.15)),
+    MaskSpec(num_blocks=2, spatial_scale=(0.7, 0.7)),
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,9 @@ class PretrainConfig:
     steps: int = 1000
     batch_size: int = 16
     optim: OptimConfig = field(
-        default_factory=lambda: OptimConfig(lr=5e-4, start_lr=1e-4, final_lr=1e-5, warmup_steps=100, decay_steps=100)
+        default_factory=lambda: OptimConfig(
+            lr=5e-4, start_lr=1e-4, final_lr=1e-5, warmup_steps=100, decay_steps=100
+        )
     )
     ema: tuple[float, float] = (0.998, 1.0)
     checkpoint_every: int = 500
@@ -83,13 +88,19 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         datasets = tuple(self.datasets)
         if not datasets or not all(isinstance(d, DatasetConfig) for d in datasets):
-            raise ValueError(f"PretrainConfig.datasets: expected one or more DatasetConfig, found {self.datasets!r}")
+            raise ValueError(
+                f"PretrainConfig.datasets: expected one or more DatasetConfig, found {self.datasets!r}"
+            )
         object.__setattr__(self, "datasets", datasets)
         if not isinstance(self.encoder, EncoderConfig):
-            raise ValueError(f"PretrainConfig.encoder: expected an EncoderConfig, found {type(self.encoder).__name__}")
+            raise ValueError(
+                f"PretrainConfig.encoder: expected an EncoderConfig, found {type(self.encoder).__name__}"
+            )
         masks = tuple(self.masks)
         if not masks or not all(isinstance(m, MaskSpec) for m in masks):
-            raise ValueError(f"PretrainConfig.masks: expected one or more MaskSpec, found {self.masks!r}")
+            raise ValueError(
+                f"PretrainConfig.masks: expected one or more MaskSpec, found {self.masks!r}"
+            )
         object.__setattr__(self, "masks", masks)
         for name in (
             "predictor_width",
@@ -105,7 +116,10 @@ class PretrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"PretrainConfig.{name}: expected a positive int, found {value!r}")
-        if self.predictor_width % self.predictor_heads or self.predictor_width // self.predictor_heads < 6:
+        if (
+            self.predictor_width % self.predictor_heads
+            or self.predictor_width // self.predictor_heads < 6
+        ):
             raise ValueError(
                 f"PretrainConfig.predictor_heads: predictor_width {self.predictor_width} must split into heads of "
                 f">= 6 channels, found {self.predictor_heads} heads"
@@ -121,10 +135,14 @@ class PretrainConfig:
             )
         ema = tuple(float(v) for v in self.ema)
         if len(ema) != 2 or not all(0.0 <= v <= 1.0 for v in ema):
-            raise ValueError(f"PretrainConfig.ema: expected (start, end) momenta in [0, 1], found {self.ema!r}")
+            raise ValueError(
+                f"PretrainConfig.ema: expected (start, end) momenta in [0, 1], found {self.ema!r}"
+            )
         object.__setattr__(self, "ema", ema)
         if self.device not in (None, "cpu", "cuda"):
-            raise ValueError(f"PretrainConfig.device: expected None, 'cpu' or 'cuda', found {self.device!r}")
+            raise ValueError(
+                f"PretrainConfig.device: expected None, 'cpu' or 'cuda', found {self.device!r}"
+            )
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -162,7 +180,9 @@ class _ClipSource:
     def __init__(self, caches: list[FrameCache], clip_frames: int) -> None:
         shapes = {tuple(c.frames.shape[1:]) for c in caches}
         if len(shapes) > 1:
-            raise ValueError(f"pretraining datasets must share one frame size, found {sorted(shapes)}")
+            raise ValueError(
+                f"pretraining datasets must share one frame size, found {sorted(shapes)}"
+            )
         self.caches = caches
         self.clip_frames = clip_frames
         self.starts = [c.clip_starts(clip_frames) for c in caches]
@@ -204,7 +224,9 @@ def pretrain(config: PretrainConfig) -> dict[str, Any]:
     frames_root = Path(config.frames_root).expanduser()
     caches = [open_frame_cache(d, frames_root, progress=config.progress) for d in config.datasets]
     source = _ClipSource(caches, config.clip_frames)
-    encoder = WorldModel(WorldModelConfig(encoder=config.encoder)).encoder.requires_grad_(True).train()
+    encoder = (
+        WorldModel(WorldModelConfig(encoder=config.encoder)).encoder.requires_grad_(True).train()
+    )
     predictor = MaskedPredictor(
         config.encoder.width,
         config.predictor_width,

@@ -18,7 +18,14 @@ class RunLog:
     """Progress bar with ETA, samples/s and loss; TensorBoard and CSV scalars."""
 
     def __init__(
-        self, folder: Path, *, total_steps: int, start_step: int, enabled: bool, progress: bool, name: str = "train"
+        self,
+        folder: Path,
+        *,
+        total_steps: int,
+        start_step: int,
+        enabled: bool,
+        progress: bool,
+        name: str = "train",
     ) -> None:
         self.enabled = enabled
         self.name = name
@@ -35,9 +42,16 @@ class RunLog:
         folder.mkdir(parents=True, exist_ok=True)
         for log_file in ("train.csv", "val.csv"):
             _drop_rows_after(folder / log_file, start_step)
-        self._writer = SummaryWriter(log_dir=str(folder / "tensorboard"), purge_step=start_step if start_step else None)
+        self._writer = SummaryWriter(
+            log_dir=str(folder / "tensorboard"), purge_step=start_step if start_step else None
+        )
         self._bar = tqdm(
-            total=total_steps, initial=start_step, desc=name, unit="step", disable=not progress, dynamic_ncols=True
+            total=total_steps,
+            initial=start_step,
+            desc=name,
+            unit="step",
+            disable=not progress,
+            dynamic_ncols=True,
         )
 
     def step(self, step: int, samples: int, scalars: dict[str, float]) -> float:
@@ -63,10 +77,15 @@ class RunLog:
     def validation(self, step: int, metrics: dict[str, float]) -> None:
         if not self.enabled or not metrics:
             return
-        self._append("val.csv", {"step": step, **{k.removeprefix("val/"): v for k, v in metrics.items()}})
+        self._append(
+            "val.csv", {"step": step, **{k.removeprefix("val/"): v for k, v in metrics.items()}}
+        )
         for name, value in metrics.items():
             self._writer.add_scalar(name, value, step)
-        self._bar.write(f"step {step}: " + ", ".join(f"{k.removeprefix('val/')}={v:.4f}" for k, v in metrics.items()))
+        self._bar.write(
+            f"step {step}: "
+            + ", ".join(f"{k.removeprefix('val/')}={v:.4f}" for k, v in metrics.items())
+        )
 
     def summary(self, summary: dict[str, Any]) -> None:
         """Write ``summary.json`` and print it; closes the bar and the TensorBoard writer."""

@@ -61,7 +61,9 @@ def load_start_model(config: TrainConfig, device: torch.device) -> WorldModel:
     check_layouts(wm.layout.name, layout, task=f"the training data (data.layout={layout!r})")
     mixed = sorted({d.layout for d in config.datasets} - {layout})
     if mixed:
-        raise ValueError(f"extra_datasets: every dataset must use data.layout={layout!r}, found {mixed}")
+        raise ValueError(
+            f"extra_datasets: every dataset must use data.layout={layout!r}, found {mixed}"
+        )
     return wm
 
 

@@ -46,21 +46,8 @@ def _inputs(model, B=32, C=1, H=3, seed=0):
 
 
 def _plain_predict(predictor, tokens, actions, states, grid):
-    """The predictor without shortcuts: every block on every token of the whole sequence."""
-    B, T = actions.shape[:2]
-    N = tokens.shape[2]
-    cond = torch.stack(
-        [predictor.action_encoder(actions), predictor.state_encoder(states)], dim=2
-    )  # [B, T, 2, W]
-    frames = predictor.predictor_embed(tokens).expand(B, -1, -1, -1)  # [B, T, N, W]
-    x = torch.cat([cond, frames], dim=2).flatten(1, 2)  # [B, T·(2+N), W]
-    cfg = predictor.config
-    positions = predictor._positions(0, T, 2, *grid, x.device).flatten(0, 1)  # [T·(2+N), 3]
-    rope = RotaryTables.from_positions(positions, cfg.width // cfg.num_heads, x.dtype)
-    for block in predictor.predictor_blocks:
-        x = block(x, rope, predictor._mask(0, T, 2 + N, x.device))
-    x = x.unflatten(1, (T, 2 + N))[:, :, 2:]  # [B, T, N, W]
-    return layer_norm(predictor.predictor_proj(predictor.predictor_norm(x)))
+    """The predictor's plain algorithm (no shortcuts), layer-normed like ``WorldModel.predict``."""
+    return layer_norm(predictor.plain_forward(tokens, actions, states, grid=grid))
 
 
 @pytest.mark.parametrize("grad", [False, True])
@@ -115,9 +102,10 @@ def test_rollout_matches_plain_step_by_step_prediction(model):
 
 
 def _one_step_flops(cfg, samples: int, N: int) -> int:
-    """Matrix-product FLOPs of one imagined step (``rollout`` with H = 1) of ``samples`` samples from one
-    shared frame of N tokens, with the shortcuts: the frame embedded and projected by the first block once, the last
-    block's attention output and MLP for the N patch tokens only (K = 2 condition tokens)."""
+    """Matrix-product FLOPs of one imagined step (``rollout`` with H = 1) of ``samples`` samples
+    from one shared frame of N tokens, with the shortcuts: the frame embedded and projected by the
+    first block once, the last block's attention output and MLP for the N patch tokens only (K = 2
+    condition tokens)."""
     S, K, W, M, D = samples, 2, cfg.width, cfg.mlp_hidden, cfg.encoder_width
     L = K + N
 

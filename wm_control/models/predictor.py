@@ -2,13 +2,16 @@
 
 Per time step the sequence holds ``[a_t, s_t, (e_t), z_t patches]``; attention is block-causal by
 step (every token of step t sees all tokens of steps ≤ t). The output at step t, read off the patch
-tokens after ``predictor_norm`` and ``predictor_proj``, is the prediction of the next frame's tokens.
+tokens after ``predictor_norm`` and ``predictor_proj``, is the prediction of the next frame's
+tokens.
 
 Because attention is block-causal, the keys and values of earlier steps never change when steps are
 appended: :class:`PredictorCache` keeps them so that an autoregressive rollout processes each new
 step once, and a single new step needs no attention mask at all.
 
-Two shortcuts compute the same thing with less work (both also under autograd):
+:meth:`ACPredictor.plain_forward` is the algorithm as written: every block on every token of the
+whole sequence. :meth:`ACPredictor.forward` computes the same thing with less work (both also under
+autograd; tests/core/test_fast_paths.py checks they agree):
 - the first block projects the frame tokens apart from the condition tokens, so one observed frame
   shared by all CEM samples is normalised, projected and rotated once, not once per sample;
 - the last block computes its attention output and MLP for the patch tokens only (the only outputs
@@ -41,7 +44,8 @@ class PredictorCache:
 
 
 class ACPredictor(nn.Module):
-    """Action-conditioned predictor over frozen-encoder tokens (parameter names as in Meta's release)."""
+    """Action-conditioned predictor over frozen-encoder tokens (parameter names as in Meta's
+    release)."""
 
     def __init__(self, config: PredictorConfig) -> None:
         super().__init__()
@@ -57,9 +61,8 @@ class ACPredictor(nn.Module):
         self.predictor_norm = nn.LayerNorm(config.width, eps=config.norm_eps)
         self.predictor_proj = nn.Linear(config.width, config.encoder_width)
         init_vit_weights(self, self.predictor_blocks)
-        self._masks: dict[
-            tuple[int, int, int, str], torch.Tensor
-        ] = {}  # block-causal masks by shape
+        # block-causal masks by (t0, T, tokens per step, device)
+        self._masks: dict[tuple[int, int, int, str], torch.Tensor] = {}
 
     def new_cache(self) -> PredictorCache:
         return PredictorCache.empty(self.config.depth)
@@ -84,15 +87,16 @@ class ACPredictor(nn.Module):
             grid: (rows, cols) patch grid of the frames, ``rows · cols = N``.
             cache: earlier steps (``t0 = cache.steps``); updated in place with these steps.
         Returns:
-            ``[B, T, N, D_enc]``: the prediction of steps ``t0+1 … t0+T`` (before the caller's LayerNorm).
+            ``[B, T, N, D_enc]``: the prediction of steps ``t0+1 … t0+T`` (before the caller's
+            LayerNorm).
         """
         cfg = self.config
         B, T = actions.shape[:2]
         N = tokens.shape[2]
         if tokens.shape[0] not in (1, B) or tokens.shape[1] != T:
             raise ValueError(
-                f"predictor: expected tokens [{B} or 1, {T}, N, D] for actions {tuple(actions.shape)}, "
-                f"found {tuple(tokens.shape)}"
+                f"predictor: expected tokens [{B} or 1, {T}, N, D] for actions "
+                f"{tuple(actions.shape)}, found {tuple(tokens.shape)}"
             )
         rows, cols = grid
         if rows * cols != N:
@@ -104,7 +108,8 @@ class ACPredictor(nn.Module):
         if cfg.use_extrinsics:
             if extrinsics is None:
                 raise ValueError(
-                    "predictor: this model uses extrinsics; expected extrinsics [B, T, 6], found None"
+                    "predictor: this model uses extrinsics; expected extrinsics [B, T, 6], "
+                    "found None"
                 )
             cond.append(self.extrinsics_encoder(extrinsics))
         elif extrinsics is not None:
@@ -129,12 +134,11 @@ class ACPredictor(nn.Module):
             else:
                 q, k, v = block.project(x, rope)  # 3×[B, heads, T·(K+N), head_dim]
             layer_cache = None if cache is None else cache.layers[i]
-            if (
-                i == last
-            ):  # only the patch tokens' outputs are read: the condition tokens end at their keys/values
-                patch_mask = (
-                    None if mask is None else _patch_tokens(mask, T, K, dim=0)
-                )  # [T·N, (t0+T)·(K+N)]
+            if i == last:
+                # only the patch tokens' outputs are read: the condition tokens end at their
+                # keys/values
+                patch_mask = None if mask is None else _patch_tokens(mask, T, K, dim=0)
+                # patch_mask: [T·N, (t0+T)·(K+N)]
                 x = block.attend(
                     _patch_tokens(x, T, K),
                     _patch_tokens(q, T, K, dim=2),
@@ -150,17 +154,52 @@ class ACPredictor(nn.Module):
         x = x.unflatten(1, (T, N))  # [B, T, N, W]
         return linear(self.predictor_norm(x), self.predictor_proj)  # [B, T, N, D_enc]
 
+    def plain_forward(
+        self,
+        tokens: torch.Tensor,
+        actions: torch.Tensor,
+        states: torch.Tensor,
+        extrinsics: torch.Tensor | None = None,
+        *,
+        grid: tuple[int, int],
+    ) -> torch.Tensor:
+        """What :meth:`forward` computes (without a cache), written without its shortcuts: embed the
+        condition and frame tokens of every step, interleave them step by step, run every block on
+        every token under the block-causal mask, and read the patch tokens off the last one.
+
+        Shapes as in :meth:`forward`: ``tokens [B or 1, T, N, D_enc]``, ``actions [B, T, A]``,
+        ``states [B, T, P]``, ``extrinsics [B, T, 6]`` → ``[B, T, N, D_enc]``.
+        """
+        cfg = self.config
+        B, T = actions.shape[:2]
+        N = tokens.shape[2]
+        cond = [self.action_encoder(actions), self.state_encoder(states)]  # 2×[B, T, W]
+        if cfg.use_extrinsics:
+            cond.append(self.extrinsics_encoder(extrinsics))
+        K = len(cond)
+        cond = torch.stack(cond, dim=2)  # [B, T, K, W]
+        frames = self.predictor_embed(tokens).expand(B, -1, -1, -1)  # [B, T, N, W]
+        x = torch.cat([cond, frames], dim=2).flatten(1, 2)  # [B, T·(K+N), W]
+        positions = self._positions(0, T, K, *grid, x.device).flatten(0, 1)  # [T·(K+N), 3]
+        rope = RotaryTables.from_positions(positions, cfg.width // cfg.num_heads, x.dtype)
+        mask = self._mask(0, T, K + N, x.device)  # [T·(K+N), T·(K+N)] or None
+        for block in self.predictor_blocks:
+            x = block(x, rope, mask)
+        x = x.unflatten(1, (T, K + N))[:, :, K:]  # [B, T, N, W]
+        return self.predictor_proj(self.predictor_norm(x))  # [B, T, N, D_enc]
+
     @staticmethod
     def _project_first_block(
         block: Block, cond: torch.Tensor, frames: torch.Tensor, positions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """First-block queries, keys and values ``[B, heads, T·(K+N), head_dim]`` of the condition tokens
-        ``cond [B, T, K, W]`` and frame tokens ``frames [1 or B, T, N, W]`` (``positions [T, K+N, 3]``).
+        """First-block queries, keys and values ``[B, heads, T·(K+N), head_dim]`` of the condition
+        tokens ``cond [B, T, K, W]`` and frame tokens ``frames [1 or B, T, N, W]``
+        (``positions [T, K+N, 3]``).
 
         Before attention each token is processed alone, so the two groups are projected separately:
         frames shared by all samples (planning from one observation) go through LayerNorm, qkv and
-        rotation once and are broadcast. Per-sample frames take the same route, so that a shared frame
-        and the same frame repeated for every sample are computed alike."""
+        rotation once and are broadcast. Per-sample frames take the same route, so that a shared
+        frame and the same frame repeated for every sample are computed alike."""
         B, T, K, _ = cond.shape
         head_dim = block.attn.head_dim
         own = block.project(
@@ -181,8 +220,8 @@ class ACPredictor(nn.Module):
     def _positions(
         self, t0: int, T: int, K: int, rows: int, cols: int, device: torch.device
     ) -> torch.Tensor:
-        """Positions ``[T, K+N, 3]``: condition tokens at (t, 0, 0); patches at (t, row·g/rows, col·g/cols),
-        g = configured grid height."""
+        """Positions ``[T, K+N, 3]``: condition tokens at (t, 0, 0); patches at
+        (t, row·g/rows, col·g/cols), g = configured grid height."""
         g = self.config.grid_height
         patches = grid_positions(1, rows, cols, device=device)  # [N, 3]
         patches = patches * torch.tensor([0.0, g / rows, g / cols], device=device)

@@ -52,6 +52,45 @@ def check_elites(config: Any) -> None:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What every solver's config holds: ``samples`` × ``iterations`` is the budget of one plan
+    (for ``gd``: starts × Adam steps) over ``horizon`` steps, drawn from the stream ``seed``."""
+
+    samples: int = 800
+    iterations: int = 10
+    horizon: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_int(self, "samples", "iterations", "horizon")
+
+
+@dataclass(frozen=True)
+class MomentumBudget(Budget):
+    """A budget whose sampling distribution is refit each iteration, keeping ``momentum_mean`` and
+    ``momentum_std`` of the previous one (cem, icem, mppi)."""
+
+    momentum_mean: float = 0.15
+    momentum_std: float = 0.15
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_momentum(self)
+
+
+@dataclass(frozen=True)
+class EliteBudget(MomentumBudget):
+    """A refit toward the ``elites`` lowest-energy samples of each iteration (cem, icem)."""
+
+    elites: int = 10
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int(self, "elites")
+        check_elites(self)
+
+
+@dataclass(frozen=True)
 class WarmStart:
     """Where a plan starts: sampling mean and std ``[H, A]``, and (iCEM) the previous plan's elites
     ``[K, H, A]`` shifted one step, or None."""
@@ -90,12 +129,20 @@ class SearchStart:
     warm: WarmStart
     generator: torch.Generator
 
+    def noise(self, count: int) -> torch.Tensor:
+        """Standard Gaussian noise ``[count, H, A]`` from the solver's stream."""
+        return torch.randn((count, *self.mean.shape), generator=self.generator, device=self.device)
+
+    def gaussian(self, mean: torch.Tensor, std: torch.Tensor, count: int) -> torch.Tensor:
+        """``count`` samples ``[count, H, A]`` of N(mean, std), moved onto the box."""
+        return project(mean + std * self.noise(count), self.box)
+
 
 class Solver:
     """Base of the solvers: the seeded stream per device, the first distribution, the box.
 
-    Subclasses set ``name`` and ``config_type`` (a frozen dataclass with at least ``samples``,
-    ``iterations``, ``horizon`` and ``seed``) and implement :meth:`plan`. ``differentiable`` says
+    Subclasses set ``name`` and ``config_type`` (a :class:`Budget` dataclass) and implement
+    :meth:`search`; :meth:`plan` prepares what every search starts from. ``differentiable`` says
     that :meth:`plan` needs gradients through the rollout (the caller must not run it under
     ``torch.inference_mode``).
     """
@@ -159,12 +206,28 @@ class Solver:
         warm_start: WarmStart | None = None,
         device: torch.device | str = "cpu",
     ) -> PlanResult:
+        """The plan ``[H, A]`` of lowest energy this solver finds within its budget, starting from
+        ``warm_start`` (or the spec's initial distribution), computed on ``device``."""
+        return self.search(self.begin(spec, warm_start, device), rollout_fn, energy_fn)
+
+    def search(self, start: SearchStart, rollout_fn: RolloutFn, energy_fn: EnergyFn) -> PlanResult:
+        """The solver's own algorithm, from the prepared ``start``."""
         raise NotImplementedError
 
 
 def blend(old: torch.Tensor, new: torch.Tensor, momentum: float) -> torch.Tensor:
     """``momentum · old + (1 − momentum) · new``: the smoothed refit of a sampling distribution."""
     return momentum * old + (1.0 - momentum) * new
+
+
+def refit(
+    mean: torch.Tensor, std: torch.Tensor, elites: torch.Tensor, config: MomentumBudget
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std ``[H, A]`` moved toward those of ``elites [K, H, A]``, with momentum."""
+    return (
+        blend(mean, elites.mean(dim=0), config.momentum_mean),
+        blend(std, elites.std(dim=0), config.momentum_std),
+    )
 
 
 def project(samples: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:

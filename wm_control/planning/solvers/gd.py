@@ -16,34 +16,20 @@ from dataclasses import dataclass
 
 import torch
 
-from ..action_spec import ActionSpec
-from .base import (
-    PREFIX,
-    EnergyFn,
-    PlanResult,
-    RolloutFn,
-    Solver,
-    WarmStart,
-    check_int,
-    evaluate,
-    finish,
-    project,
-)
+from .base import PREFIX, Budget, EnergyFn, PlanResult, RolloutFn, SearchStart, Solver
+from .base import evaluate, finish, project
 
 
 @dataclass(frozen=True)
-class GDConfig:
+class GDConfig(Budget):
     """``samples`` starts (the first is the warm start's mean, the others drawn from its
     distribution), ``iterations`` Adam steps of learning rate ``lr`` (box half-widths per step)."""
 
     samples: int = 16
-    iterations: int = 10
-    horizon: int = 1
     lr: float = 0.1
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        check_int(self, "samples", "iterations", "horizon")
+        super().__post_init__()
         if not 0.0 < self.lr <= 2.0:
             raise ValueError(f"{PREFIX}lr: expected a value in (0, 2], found {self.lr}")
 
@@ -76,24 +62,13 @@ class GradientPlanner(Solver):
     config_type = GDConfig
     differentiable = True
 
-    def plan(
-        self,
-        rollout_fn: RolloutFn,
-        energy_fn: EnergyFn,
-        spec: ActionSpec,
-        warm_start: WarmStart | None = None,
-        device: torch.device | str = "cpu",
-    ) -> PlanResult:
+    def search(self, start: SearchStart, rollout_fn: RolloutFn, energy_fn: EnergyFn) -> PlanResult:
         cfg = self.config
-        search = self.begin(spec, warm_start, device)
-        t, device = search.box, search.device
-        mean, std = search.mean, search.std  # [H, A] each
+        t, std = start.box, start.std  # std: [H, A]
         centre, half = box_coordinates(t)
-        noise = torch.randn(
-            (cfg.samples, cfg.horizon, spec.dim), generator=search.generator, device=device
-        )
+        noise = start.noise(cfg.samples)  # [S, H, A]
         noise[0] = 0.0  # the first start is the warm start's mean itself
-        starts = project(mean + std * noise, t)  # [S, H, A]
+        starts = project(start.mean + std * noise, t)  # [S, H, A]
         with torch.inference_mode(False):
             u = ((starts - centre) / half).clamp(-1.0, 1.0).clone()  # [S, H, A]
             optimiser = torch.optim.Adam([u], lr=cfg.lr)

@@ -15,47 +15,24 @@ from dataclasses import dataclass
 
 import torch
 
-from ..action_spec import ActionSpec
-from .base import (
-    blend,
-    PREFIX,
-    EnergyFn,
-    PlanResult,
-    RolloutFn,
-    Solver,
-    WarmStart,
-    check_elites,
-    check_int,
-    check_momentum,
-    evaluate,
-    finish,
-    project,
-)
+from .base import PREFIX, EliteBudget, EnergyFn, PlanResult, RolloutFn, SearchStart, Solver
+from .base import evaluate, finish, project, refit
 
 
 @dataclass(frozen=True)
-class ICEMConfig:
+class ICEMConfig(EliteBudget):
     """CEM's fields, plus: ``noise_beta`` the colour exponent β of the noise (0 white, 2 the
     paper's choice for smooth sequences); ``keep_elites`` the share of each iteration's elites
     carried into the next iteration's samples (and, shifted, into the next plan's first);
     ``sample_decay`` γ: iteration i draws ``max(samples · γ^-i, 2 · elites)`` samples (1: no
     decay, the budget CEM spends)."""
 
-    samples: int = 800
-    iterations: int = 10
-    elites: int = 10
-    horizon: int = 1
-    momentum_mean: float = 0.15
-    momentum_std: float = 0.15
-    seed: int = 0
     noise_beta: float = 2.0
     keep_elites: float = 0.3
     sample_decay: float = 1.0
 
     def __post_init__(self) -> None:
-        check_int(self, "samples", "iterations", "elites", "horizon")
-        check_elites(self)
-        check_momentum(self)
+        super().__post_init__()
         if not 0.0 <= self.noise_beta <= 4.0:
             raise ValueError(
                 f"{PREFIX}noise_beta: expected a value in [0, 4], found {self.noise_beta}"
@@ -119,29 +96,19 @@ class ICEMPlanner(Solver):
     name = "icem"
     config_type = ICEMConfig
 
-    def plan(
-        self,
-        rollout_fn: RolloutFn,
-        energy_fn: EnergyFn,
-        spec: ActionSpec,
-        warm_start: WarmStart | None = None,
-        device: torch.device | str = "cpu",
-    ) -> PlanResult:
+    def search(self, start: SearchStart, rollout_fn: RolloutFn, energy_fn: EnergyFn) -> PlanResult:
         cfg = self.config
-        search = self.begin(spec, warm_start, device)
-        t, device = search.box, search.device
-        mean, std = search.mean, search.std  # [H, A] each
-        start, generator = search.warm, search.generator
+        t, device, generator = start.box, start.device, start.generator
+        mean, std = start.mean, start.std  # [H, A] each
         kept = None  # [k, H, A]
-        if start.elites is not None and cfg.kept > 0:
-            kept = project(start.elites.to(device)[: cfg.kept], t)  # the previous plan's, shifted
+        if start.warm.elites is not None and cfg.kept > 0:
+            # the previous plan's elites, shifted
+            kept = project(start.warm.elites.to(device)[: cfg.kept], t)
         per_iteration: list[float] = []
         best, best_energy = mean, float("inf")
         elites = mean.unsqueeze(0)
         for i in range(cfg.iterations):
-            noise = coloured_noise(
-                (cfg.drawn(i), cfg.horizon, spec.dim), cfg.noise_beta, generator, device
-            )
+            noise = coloured_noise((cfg.drawn(i), *mean.shape), cfg.noise_beta, generator, device)
             samples = project(mean + std * noise, t)  # [S_i, H, A]
             if kept is not None:
                 samples = torch.cat([samples, kept], dim=0)  # [S_i + k, H, A]
@@ -150,8 +117,7 @@ class ICEMPlanner(Solver):
                 min(cfg.elites, samples.shape[0]), largest=False
             )
             elites = samples[elite_index]  # [K, H, A]
-            mean = blend(mean, elites.mean(dim=0), cfg.momentum_mean)
-            std = blend(std, elites.std(dim=0), cfg.momentum_std)
+            mean, std = refit(mean, std, elites, cfg)
             kept = elites[: cfg.kept] if cfg.kept > 0 else None
             per_iteration.append(float(elite_energy[0]))
             if per_iteration[-1] < best_energy:

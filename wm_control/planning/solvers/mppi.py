@@ -14,43 +14,23 @@ from dataclasses import dataclass
 
 import torch
 
-from ..action_spec import ActionSpec
-from .base import (
-    blend,
-    PREFIX,
-    EnergyFn,
-    PlanResult,
-    RolloutFn,
-    Solver,
-    WarmStart,
-    check_int,
-    check_momentum,
-    evaluate,
-    finish,
-    project,
-)
+from .base import PREFIX, EnergyFn, MomentumBudget, PlanResult, RolloutFn, SearchStart, Solver
+from .base import blend, evaluate, finish
 
 
 @dataclass(frozen=True)
-class MPPIConfig:
+class MPPIConfig(MomentumBudget):
     """Budget, ``temperature`` (> 0; small: greedy, toward the best samples; large: toward their
     plain mean) and the momentum on mean and std (the weight kept from the previous iteration)."""
 
-    samples: int = 800
-    iterations: int = 10
-    horizon: int = 1
     temperature: float = 0.5
-    momentum_mean: float = 0.15
-    momentum_std: float = 0.15
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        check_int(self, "samples", "iterations", "horizon")
+        super().__post_init__()
         if self.samples < 2:
             raise ValueError(f"{PREFIX}samples: expected >= 2 for MPPI, found {self.samples}")
         if not self.temperature > 0.0:
             raise ValueError(f"{PREFIX}temperature: expected a value > 0, found {self.temperature}")
-        check_momentum(self)
 
 
 class MPPIPlanner(Solver):
@@ -60,25 +40,12 @@ class MPPIPlanner(Solver):
     name = "mppi"
     config_type = MPPIConfig
 
-    def plan(
-        self,
-        rollout_fn: RolloutFn,
-        energy_fn: EnergyFn,
-        spec: ActionSpec,
-        warm_start: WarmStart | None = None,
-        device: torch.device | str = "cpu",
-    ) -> PlanResult:
+    def search(self, start: SearchStart, rollout_fn: RolloutFn, energy_fn: EnergyFn) -> PlanResult:
         cfg = self.config
-        search = self.begin(spec, warm_start, device)
-        t, device = search.box, search.device
-        mean, std = search.mean, search.std  # [H, A] each
-        generator = search.generator
+        mean, std = start.mean, start.std  # [H, A] each
         per_iteration: list[float] = []
         for _ in range(cfg.iterations):
-            noise = torch.randn(
-                (cfg.samples, cfg.horizon, spec.dim), generator=generator, device=device
-            )
-            samples = project(mean + std * noise, t)  # [S, H, A]
+            samples = start.gaussian(mean, std, cfg.samples)  # [S, H, A]
             energies = evaluate(rollout_fn, energy_fn, samples, self.name).to(samples.dtype)  # [S]
             spread = energies.std().clamp_min(1e-12)
             weights = torch.softmax(
@@ -90,4 +57,4 @@ class MPPIPlanner(Solver):
             mean = blend(mean, new_mean, cfg.momentum_mean)
             std = blend(std, new_std, cfg.momentum_std)
             per_iteration.append(float(energies.min()))
-        return finish(self.name, rollout_fn, energy_fn, t, mean, per_iteration, mean, std)
+        return finish(self.name, rollout_fn, energy_fn, start.box, mean, per_iteration, mean, std)

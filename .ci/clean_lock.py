@@ -13,7 +13,8 @@ HEADER = (
 
 
 def pinned(line: str) -> str:
-    """`name @ file:///…/name-1.2.3-….whl` (a local wheel) → `name==1.2.3`; other lines unchanged."""
+    """`name @ file:///…/name-1.2.3-….whl` (a local wheel) → `name==1.2.3`; other lines
+    unchanged."""
     if " @ " not in line:
         return line
     name, url = line.split(" @ ", 1)

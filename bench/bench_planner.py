@@ -3,7 +3,8 @@ memory across calls, the predictor's shortcuts against the plain computation, an
 (cem, icem, mppi, gd) against Meta's notebook CEM at equal budget. Everything is measured side by
 side in one run.
 
-    .venv/bin/python bench/bench_planner.py [--threads 2] [--actions 5] [--out bench/results/planner.md]
+    .venv/bin/python bench/bench_planner.py [--threads 2] [--actions 5] \\
+        [--out bench/results/planner.md]
     .venv/bin/python bench/bench_planner.py --only-solvers --threads 1 --actions 3
 
 On CPU it uses the tiny reference model (tests/fixtures). When CUDA is present it also measures the
@@ -36,7 +37,13 @@ from wm_control.models.config import WorldModelConfig  # noqa: E402
 from wm_control.models.linear import linear  # noqa: E402
 from wm_control.models.presets import encoder_preset, predictor_preset  # noqa: E402
 from wm_control.models.rope import RotaryTables  # noqa: E402
-from wm_control.planning import ActionSpec, CEMConfig, CEMPlanner, MPCController, Solver  # noqa: E402
+from wm_control.planning import (  # noqa: E402
+    ActionSpec,
+    CEMConfig,
+    CEMPlanner,
+    MPCController,
+    Solver,
+)
 from wm_control.planning.config import PlannerConfig  # noqa: E402
 from wm_control.planning.solvers import SOLVERS  # noqa: E402
 from wm_control.planning.solvers.gd import energy_and_gradient  # noqa: E402
@@ -57,7 +64,8 @@ def _sync(device: torch.device) -> None:
 def observed(
     model: WorldModel, frame: np.ndarray, state: np.ndarray
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The encoded frame ``[1, 1, N, D]`` and state ``[1, 1, P]`` a plan starts from (shared by all samples)."""
+    """The encoded frame ``[1, 1, N, D]`` and state ``[1, 1, P]`` a plan starts from (shared by all
+    samples)."""
     with torch.no_grad():
         tokens = model.encode(frame)
     return tokens, torch.as_tensor(state, device=model.device, dtype=model.dtype).view(1, 1, -1)
@@ -138,8 +146,9 @@ def gemm_gflops(
 def plain_step(
     model: WorldModel, tokens: torch.Tensor, state: torch.Tensor, actions: torch.Tensor
 ) -> torch.Tensor:
-    """One imagined step ``[S, 1, N, D]`` computed plainly: every block on every token of every sample
-    (the observation repeated per sample, condition-token outputs computed in the last block)."""
+    """One imagined step ``[S, 1, N, D]`` computed plainly: every block on every token of every
+    sample (the observation repeated per sample, condition-token outputs computed in the last
+    block)."""
     p = model.predictor
     S = actions.shape[0]
     cond = torch.stack(
@@ -160,7 +169,8 @@ def shortcut_speedup(
     model: WorldModel, frame: np.ndarray, state: np.ndarray, samples: int, reps: int
 ) -> dict:
     """One rollout step of ``samples`` actions with the predictor's shortcuts (shared first-block
-    projection of the observation, patch-only last block) against :func:`plain_step`, interleaved."""
+    projection of the observation, patch-only last block) against :func:`plain_step`,
+    interleaved."""
     device, dtype = model.device, model.dtype
     g = torch.Generator().manual_seed(0)
     tokens, state0 = observed(model, frame, state)
@@ -443,11 +453,13 @@ def released_scale_gpu() -> tuple[WorldModel, np.ndarray, np.ndarray, np.ndarray
 
 
 def table_row(device: str, model: str, budget: str, r: dict, gemm: float, memory: str) -> str:
-    """One markdown row of :func:`measure`'s result ``r`` on a machine whose GEMM rate is ``gemm`` GFLOP/s."""
+    """One markdown row of :func:`measure`'s result ``r`` on a machine whose GEMM rate is ``gemm``
+    GFLOP/s."""
     return (
-        f"| {device} | {model} | {budget} | {r['seconds_per_action']:.3f} | {r['bare_forward_seconds']:.3f} | "
-        f"{r['overhead_ratio']:.2f} | {memory} | {r['gflop_per_action']:.1f} | "
-        f"{r['gflops_achieved']:.0f} ({r['gflops_achieved'] / gemm:.0%}) | {r['gflop_per_action'] / gemm:.3f} |"
+        f"| {device} | {model} | {budget} | {r['seconds_per_action']:.3f} | "
+        f"{r['bare_forward_seconds']:.3f} | {r['overhead_ratio']:.2f} | {memory} | "
+        f"{r['gflop_per_action']:.1f} | {r['gflops_achieved']:.0f} "
+        f"({r['gflops_achieved'] / gemm:.0%}) | {r['gflop_per_action'] / gemm:.3f} |"
     )
 
 
@@ -495,27 +507,30 @@ def main_solvers(
         print("\n".join(solver_table(device, result)), flush=True)
         agreement = result["plan_agreement"]
         print(
-            f"plan agreement ({result['budget']}): max |ours - meta| = {agreement['max_abs_action_difference']:.1e}",
+            f"plan agreement ({result['budget']}): max |ours - meta| = "
+            f"{agreement['max_abs_action_difference']:.1e}",
             flush=True,
         )
     gemm_after = gemm_gflops(torch.device("cpu"), torch.float32)
     header = [
         "# Solvers against Meta's notebook CEM",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"shared with other jobs (run under `nice`). Allocator: {allocator}. Tiny reference model (tests/fixtures). "
-        f"Median of {args.actions} planning calls (encode + plan) per row, the rows of a budget measured in "
-        f"alternating order round after round. GEMM rate in this run: {gemm:.0f} GFLOP/s before, "
-        f"{gemm_after:.0f} after (the share column uses the first).",
-        "Meta's notebook CEM: CEM (the same update, seed and plan as ours) over a rollout computed as Meta's "
-        "notebook does: the whole sequence re-run for every sample at every imagined step under a dense "
-        "block-causal mask, no cache, no shared observation (`notebook_rollout`). Equal budget: samples x "
-        "iterations (gd: starts x Adam steps, each step a forward and a backward pass).",
-        f"Rerun: `nice .venv/bin/python bench/bench_planner.py --only-solvers --threads {args.threads} "
-        f"--actions {args.actions}`.",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+        f"{torch.__version__}, shared with other jobs (run under `nice`). Allocator: {allocator}. "
+        f"Tiny reference model (tests/fixtures). Median of {args.actions} planning calls (encode + "
+        "plan) per row, the rows of a budget measured in alternating order round after round. GEMM "
+        f"rate in this run: {gemm:.0f} GFLOP/s before, {gemm_after:.0f} after (the share column "
+        "uses the first).",
+        "Meta's notebook CEM: CEM (the same update, seed and plan as ours) over a rollout computed "
+        "as Meta's notebook does: the whole sequence re-run for every sample at every imagined "
+        "step under a dense block-causal mask, no cache, no shared observation "
+        "(`notebook_rollout`). Equal budget: samples x iterations (gd: starts x Adam steps, each "
+        "step a forward and a backward pass).",
+        "Rerun: `nice .venv/bin/python bench/bench_planner.py --only-solvers --threads "
+        f"{args.threads} --actions {args.actions}`.",
         "",
-        "| device | budget | solver | s / action | speed-up over Meta's notebook CEM | GFLOP / action "
-        "| GFLOP/s (share of GEMM rate) | plan energy |",
+        "| device | budget | solver | s / action | speed-up over Meta's notebook CEM "
+        "| GFLOP / action | GFLOP/s (share of GEMM rate) | plan energy |",
         "|---|---|---|---|---|---|---|---|",
     ]
     args.solvers_out.parent.mkdir(parents=True, exist_ok=True)
@@ -535,10 +550,10 @@ def main_budgets(
     r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)
     raw["cpu tiny shortcuts 800 samples"] = r
     shortcuts = (
-        f"Predictor shortcuts, one rollout step of 800 samples (CPU x{args.threads} threads, median of "
-        f"{4 * args.actions + 1}, interleaved): {r['rollout_seconds'] * 1e3:.1f} ms against "
-        f"{r['plain_seconds'] * 1e3:.1f} ms for the plain computation, **{r['speedup']:.2f}x** "
-        f"(max abs difference {r['max_abs_difference']:.1e})."
+        f"Predictor shortcuts, one rollout step of 800 samples (CPU x{args.threads} threads, "
+        f"median of {4 * args.actions + 1}, interleaved): {r['rollout_seconds'] * 1e3:.1f} ms "
+        f"against {r['plain_seconds'] * 1e3:.1f} ms for the plain computation, "
+        f"**{r['speedup']:.2f}x** (max abs difference {r['max_abs_difference']:.1e})."
     )
     print(shortcuts, flush=True)
     for name, samples, iterations, horizon, max_step in BUDGETS:
@@ -579,18 +594,20 @@ def main_budgets(
     header = [
         "# Planner benchmark",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}. "
-        f"Median of {args.actions} planning calls; the bare passes are measured interleaved with them. "
-        f"Allocator: {allocator}. GEMM rate measured in this run (one square product through the predictor's "
-        f"linear layer): "
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+        f"{torch.__version__}. Median of {args.actions} planning calls; the bare passes are "
+        f"measured interleaved with them. Allocator: {allocator}. GEMM rate measured in this run "
+        "(one square product through the predictor's linear layer): "
         + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in gemm.items())
         + f" (CPU again after the runs: {gemm_after:.0f}; the rows use the first reading).",
-        "GFLOP: the matrix products of one plan (CEM iterations + the plan's evaluation), counted by torch's FLOP "
-        "counter; the last column is the time they would take at the GEMM rate (the arithmetic limit).",
+        "GFLOP: the matrix products of one plan (CEM iterations + the plan's evaluation), counted "
+        "by torch's FLOP counter; the last column is the time they would take at the GEMM rate "
+        "(the arithmetic limit).",
         "Rerun: `.venv/bin/python bench/bench_planner.py` (add `--threads N`).",
         "",
         "| device | model | budget | s / action | bare predictor passes (s) | overhead ratio "
-        "| memory first → last call | GFLOP / action | GFLOP/s (share of GEMM rate) | s at GEMM rate |",
+        "| memory first → last call | GFLOP / action | GFLOP/s (share of GEMM rate) "
+        "| s at GEMM rate |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -122,10 +122,11 @@ def main() -> None:
     lines = [
         "# Success against planning time, per solver and budget",
         "",
-        f"Same seeded episodes ({args.seed} … {args.seed + args.episodes - 1}) for every row; model "
-        f"`{args.model}`, planner `{args.planner}` with the budget overridden; {args.threads} torch thread(s); "
-        "seconds per action: the median over episodes of each episode's mean. The machine was shared with "
-        "other jobs (run under `nice`), so compare seconds within one run only.",
+        f"Same seeded episodes ({args.seed} … {args.seed + args.episodes - 1}) for every row; "
+        f"model `{args.model}`, planner `{args.planner}` with the budget overridden; "
+        f"{args.threads} torch thread(s); seconds per action: the median over episodes of each "
+        "episode's mean. The machine was shared with other jobs (run under `nice`), so compare "
+        "seconds within one run only.",
         "",
         f"Rerun: `{command}`",
         "",

@@ -218,9 +218,10 @@ def report(results: list[dict], steps: int, quick: bool) -> str:
     lines = [
         "## Training: token cache vs re-encoding every batch",
         "",
-        f"Rerun: `.venv/bin/python bench/bench_training.py{' --quick' if quick else ''}` "
-        f"(device: {first['device']}, {first['threads']} threads; batch {BATCH} clips of {CLIP} frames, "
-        f"2 rollout steps, {steps} timed steps after 2 warm-up steps; random weights of the presets).",
+        f"Rerun: `.venv/bin/python bench/bench_training.py{' --quick' if quick else ''}` (device: "
+        f"{first['device']}, {first['threads']} threads; batch {BATCH} clips of {CLIP} frames, 2 "
+        f"rollout steps, {steps} timed steps after 2 warm-up steps; random weights of the "
+        "presets).",
         "",
         "| encoder | predictor | tokens/frame | cached steps/s | re-encode steps/s | ratio "
         "| peak MiB cached | peak MiB re-encode | cache build (frames) |",
@@ -229,19 +230,41 @@ def report(results: list[dict], steps: int, quick: bool) -> str:
     for r in results:
         c, e = r["cached"], r["reencode"]
         lines.append(
-            f"| {r['encoder']} | {r['predictor']} | {c['tokens_per_frame']} | {c['steps_per_s']:.2f} | "
-            f"{e['steps_per_s']:.2f} | {r['ratio']:.1f}x | {c['peak_mib']:.0f} | {e['peak_mib']:.0f} | "
-            f"{r['cache_build_s']:.1f} s ({r['frames']}) |"
+            f"| {r['encoder']} | {r['predictor']} | {c['tokens_per_frame']} | "
+            f"{c['steps_per_s']:.2f} | {e['steps_per_s']:.2f} | {r['ratio']:.1f}x | "
+            f"{c['peak_mib']:.0f} | {e['peak_mib']:.0f} | {r['cache_build_s']:.1f} s "
+            f"({r['frames']}) |"
         )
     lines += [
         "",
-        "Re-encoding here starts from frames already decoded in RAM; a real pixel pipeline also decodes video",
-        "every batch, so the measured ratio is a lower bound. The ratio is (encoder + predictor step) over the",
-        "predictor step, so it depends on the pair: a large frozen encoder under a small fresh predictor gains",
-        "far more than 10x; comparable sizes gain a few x. For the released recipe (ViT-g 1B encoder at 256 px,",
-        "300M predictor, 8-frame clips) a FLOP count gives about 2x (encoder forward ~4e12 vs predictor",
-        "forward+backward ~4e12 FLOPs per clip) before counting video decoding, which the cache also removes.",
-        "Peak memory is the process's max RSS on CPU (includes the Python/torch baseline) or max allocated on CUDA.",
+        (
+            "Re-encoding here starts from frames already decoded in RAM; a real pixel pipeline "
+            "also decodes video"
+        ),
+        (
+            "every batch, so the measured ratio is a lower bound. The ratio is (encoder + "
+            "predictor step) over the"
+        ),
+        (
+            "predictor step, so it depends on the pair: a large frozen encoder under a small fresh "
+            "predictor gains"
+        ),
+        (
+            "far more than 10x; comparable sizes gain a few x. For the released recipe (ViT-g 1B "
+            "encoder at 256 px,"
+        ),
+        (
+            "300M predictor, 8-frame clips) a FLOP count gives about 2x (encoder forward ~4e12 vs "
+            "predictor"
+        ),
+        (
+            "forward+backward ~4e12 FLOPs per clip) before counting video decoding, which the "
+            "cache also removes."
+        ),
+        (
+            "Peak memory is the process's max RSS on CPU (includes the Python/torch baseline) or "
+            "max allocated on CUDA."
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -5,7 +5,8 @@
 (OGBench's pixel-based single-cube task, :mod:`envs.ogbench_cube`; its 40 steps at 4 Hz are
 OGBench's 200 at 20 Hz). Each task documents its action, observation, rewards and episode end
 in its class docstring; the arm tasks' shared action/state convention (DROID's) is in
-:mod:`envs.base`, OGBench's in :mod:`envs.ogbench_cube`. Goal images: ``env.unwrapped.goal_images()``; images of any configuration:
+:mod:`envs.base`, OGBench's in :mod:`envs.ogbench_cube`. Goal images:
+``env.unwrapped.goal_images()``; images of any configuration:
 ``env.unwrapped.render_configuration(...)``; scripted experts: :mod:`envs.experts`.
 
 On a machine without a display, importing the package selects headless rendering (EGL, or OSMesa)

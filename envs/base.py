@@ -299,8 +299,9 @@ class ArmEnv(GoalRendering, gym.Env):
     def _info(
         self, executed_action: np.ndarray, action_clipped: bool, workspace_clipped: bool
     ) -> dict[str, Any]:
-        """The step's ``info``; ``goal_distance`` (m) is how far what the task moves (its object, else
-        the end effector) is from ``goal_position``, the place the final goal image shows it."""
+        """The step's ``info``; ``goal_distance`` (m) is how far what the task moves (its object,
+        else the end effector) is from ``goal_position``, the place the final goal image shows
+        it."""
         reward_terms, distances, success = self._evaluate()
         task_info = self._task_info()
         moved = task_info.get("object_position", self.data.site(self._ee_site).xpos)

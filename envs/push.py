@@ -16,7 +16,8 @@ PUSH_HEIGHT = 0.03
 APPROACH_HEIGHT = 0.1
 """End-effector height (m) of the first sub-goal, above the pushing position."""
 PUSH_OFFSET = CUBE_HALF_SIZE + 0.035
-"""Distance (m) from the cube centre back to the end effector before it pushes (clear of the cube)."""
+"""Distance (m) from the cube centre back to the end effector before it pushes (clear of the
+cube)."""
 CONTACT_MARGIN = 0.002
 """Gap (m) between the closed jaws and the cube in the pushing goal configurations."""
 HALF_WAY = 0.5

@@ -129,8 +129,9 @@ def _look_at(pos: np.ndarray, target: np.ndarray) -> str:
 def _gripper_xml() -> str:
     px, py, pz = FINGER_PAD_HALF_SIZE
     pad = f'type="box" size="{px} {py} {pz}" class="gripper" rgba="0.25 0.25 0.27 1"'
+    hand_quat = _vec([np.cos(-np.pi / 8), 0, 0, np.sin(-np.pi / 8)])
     return f"""
-<body name="hand" pos="0 0 0.107" quat="{_vec([np.cos(-np.pi / 8), 0, 0, np.sin(-np.pi / 8)])}" gravcomp="1">
+<body name="hand" pos="0 0 0.107" quat="{hand_quat}" gravcomp="1">
   <geom type="box" size="0.025 0.1 0.025" pos="0 0 0.03" class="gripper" rgba="0.9 0.9 0.9 1"/>
   <camera name="wrist" pos="0.07 0 0.02" xyaxes="0 -1 0 -1 0 0" fovy="80"/>
   <site name="ee" pos="0 0 0.1" quat="0 1 0 0" size="0.005" rgba="1 0 0 0"/>

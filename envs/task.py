@@ -214,8 +214,9 @@ def _check_observation(env: gym.Env, observation: Any, name: str, where: str) ->
         _fail(
             name,
             where,
-            f"expected an observation dict with 'pixels' and 'state', found "
-            f"{type(observation).__name__} {sorted(observation) if isinstance(observation, dict) else ''}",
+            "expected an observation dict with 'pixels' and 'state', found "
+            f"{type(observation).__name__} "
+            f"{sorted(observation) if isinstance(observation, dict) else ''}",
         )
     pixels, state = observation["pixels"], observation["state"]
     expected = env.observation_space["pixels"].shape

@@ -3,7 +3,8 @@
 With a ROS 2 distribution (after ``colcon build`` and sourcing the workspace)::
 
     ros2 launch wm_control_ros arm_launch.py checkpoint:=/path/to/model \\
-        camera_topic:=/camera/color/image_raw pose_topic:=/franka_robot_state_broadcaster/current_pose
+        camera_topic:=/camera/color/image_raw \\
+        pose_topic:=/franka_robot_state_broadcaster/current_pose
 
 Without one: ``python launch/arm_launch.py checkpoint:=... camera_topic:=...``.
 
@@ -82,7 +83,8 @@ def node_specs(**arguments: str) -> list[NodeSpec]:
     return [planner]
 
 
-def generate_launch_description():  # noqa: ANN201 - launch.LaunchDescription (needs a ROS 2 distribution)
+# returns a launch.LaunchDescription (needs a ROS 2 distribution)
+def generate_launch_description():  # noqa: ANN201
     """``ros2 launch`` entry point."""
     return launch_description(ARGUMENTS, node_specs)
 

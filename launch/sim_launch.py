@@ -86,7 +86,8 @@ def node_specs(**arguments: str) -> list[NodeSpec]:
     return [sim, planner]
 
 
-def generate_launch_description():  # noqa: ANN201 - launch.LaunchDescription (needs a ROS 2 distribution)
+# returns a launch.LaunchDescription (needs a ROS 2 distribution)
+def generate_launch_description():  # noqa: ANN201
     """``ros2 launch`` entry point."""
     return launch_description(ARGUMENTS, node_specs)
 

@@ -1,4 +1,5 @@
-"""Test environment: offline, headless, isolated. Set here, never as a side effect of the library."""
+"""Test environment: offline, headless, isolated. Set here, never as a side effect of the
+library."""
 
 from __future__ import annotations
 
@@ -36,7 +37,10 @@ def reference():
 
     data = np.load(os.path.join(FIXTURES, "vjepa2_tiny_official.npz"))
     model = WorldModel.from_pretrained(
-        os.path.join(FIXTURES, "vjepa2_tiny_official.pt"), encoder_num_heads=4, predictor_num_heads=4, image_size=64
+        os.path.join(FIXTURES, "vjepa2_tiny_official.pt"),
+        encoder_num_heads=4,
+        predictor_num_heads=4,
+        image_size=64,
     )
     return data, model
 

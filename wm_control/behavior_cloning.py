@@ -58,7 +58,8 @@ class BCConfig:
             raise ValueError(f"BCConfig.goal_steps: expected null or >= 1, found {self.goal_steps}")
         if self.image_size < 16 or self.image_size % 2 ** len(self.channels):
             raise ValueError(
-                f"BCConfig.image_size: expected >= 16 and divisible by {2 ** len(self.channels)}, found {self.image_size}"
+                f"BCConfig.image_size: expected >= 16 and divisible by {2 ** len(self.channels)}, "
+                f"found {self.image_size}"
             )
         for name in ("hidden", "steps", "batch_size", "action_dim", "state_dim"):
             if getattr(self, name) < 1:
@@ -80,7 +81,8 @@ class Demonstrations:
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
-    """uint8 ``[..., H, W, 3]`` → ``[..., size, size, 3]`` (area interpolation; no-op at that size)."""
+    """uint8 ``[..., H, W, 3]`` → ``[..., size, size, 3]`` (area interpolation; no-op at that
+    size)."""
     if frames.shape[-3:-1] == (size, size):
         return frames
     flat = frames.reshape(-1, *frames.shape[-3:])

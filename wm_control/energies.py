@@ -30,7 +30,8 @@ def energy(
         goal = goal[:, -1]
     if goal.shape[-2:] != imagined.shape[-2:]:
         raise ValueError(
-            f"energy: goal tokens {tuple(goal.shape)} do not match imagined tokens {tuple(imagined.shape)} in [N, D]"
+            f"energy: goal tokens {tuple(goal.shape)} do not match imagined tokens "
+            f"{tuple(imagined.shape)} in [N, D]"
         )
     if discount is None:
         return (imagined[:, -1] - goal).abs().mean(dim=(-2, -1))  # [S]

@@ -25,7 +25,8 @@ def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -
         return [goals - 1] * steps
     if len(subgoal_steps) != goals or any(n < 1 for n in subgoal_steps):
         raise ValueError(
-            f"subgoal_steps: expected {goals} positive step counts (one per goal image), found {list(subgoal_steps)}"
+            f"subgoal_steps: expected {goals} positive step counts (one per goal image), found "
+            f"{list(subgoal_steps)}"
         )
     schedule = [i for i, n in enumerate(subgoal_steps) for _ in range(n)]
     return (schedule + [goals - 1] * steps)[:steps]
@@ -43,8 +44,8 @@ def check_jaw_schedule(jaws: Sequence[str], goals: int) -> list[str]:
 
 
 def jaw_setting(value) -> list[str] | str | None:
-    """A ``subgoal_jaws`` setting (a config value or a sequence): None (the task's own), ``"search"``,
-    or a list (its entries are checked against the goal images at reset)."""
+    """A ``subgoal_jaws`` setting (a config value or a sequence): None (the task's own),
+    ``"search"``, or a list (its entries are checked against the goal images at reset)."""
     if isinstance(value, str) and value != "search":
         raise ValueError(f"subgoal_jaws: expected a list, 'search' or None, found {value!r}")
     if value is None or isinstance(value, str):

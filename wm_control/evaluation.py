@@ -111,7 +111,8 @@ def evaluate(
 
 def read_outcomes(path: Path) -> list[EpisodeOutcome]:
     """The episodes of an ``episodes.csv`` written by :func:`write_report` or :class:`EpisodeLog`.
-    A cut-off last row (a run killed while writing it) is left out; any other bad row is an error."""
+    A cut-off last row (a run killed while writing it) is left out; any other bad row is an
+    error."""
     names = list(EpisodeOutcome.__dataclass_fields__)
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
@@ -211,20 +212,22 @@ def summarise(outcomes: list[EpisodeOutcome]) -> list[SummaryRow]:
 
 def markdown_table(rows: list[SummaryRow]) -> str:
     lines = [
-        "| task | agent | episodes | success | 95 % interval | distance to goal (cm) | end effector to final pose (cm) "
-        "| s / action |",
+        "| task | agent | episodes | success | 95 % interval | distance to goal (cm) "
+        "| end effector to final pose (cm) | s / action |",
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | {r.success_low:.0%}–{r.success_high:.0%} | "
-        f"{r.goal_distance_mean * 100:.1f} | {r.ee_distance_mean * 100:.1f} | {r.seconds_per_action:.3f} |"
+        f"| {r.task} | {r.agent} | {r.episodes} | {r.success_rate:.0%} | "
+        f"{r.success_low:.0%}–{r.success_high:.0%} | {r.goal_distance_mean * 100:.1f} | "
+        f"{r.ee_distance_mean * 100:.1f} | {r.seconds_per_action:.3f} |"
         for r in rows
     ]
     return "\n".join(lines)
 
 
 def write_report(outcomes: list[EpisodeOutcome], folder: Path) -> list[SummaryRow]:
-    """``episodes.csv`` (one row per episode), ``summary.csv``, ``summary.md`` and ``success.png``."""
+    """``episodes.csv`` (one row per episode), ``summary.csv``, ``summary.md`` and
+    ``success.png``."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = summarise(outcomes)
     for name, items in (("episodes.csv", outcomes), ("summary.csv", rows)):

@@ -22,7 +22,8 @@ CHUNK = 4096  # grid actions per rollout batch
 @dataclass(frozen=True)
 class Landscape:
     """``axes`` names (e.g. ("dx", "dy")), ``values [R]`` (m) per axis, ``energies`` of shape
-    ``[R] * len(axes)`` (indexed in axis order), and the grid action of lowest energy ``best [7]``."""
+    ``[R] * len(axes)`` (indexed in axis order), and the grid action of lowest energy
+    ``best [7]``."""
 
     axes: tuple[str, ...]
     values: np.ndarray

@@ -34,7 +34,8 @@ class ModelSource:
             raise ValueError("ModelSource.path: expected a checkpoint path, found an empty value")
         if self.dtype != "auto" and self.dtype not in DTYPES:
             raise ValueError(
-                f"ModelSource.dtype: expected 'auto' or one of {sorted(DTYPES)}, found {self.dtype!r}"
+                f"ModelSource.dtype: expected 'auto' or one of {sorted(DTYPES)}, found "
+                f"{self.dtype!r}"
             )
         if isinstance(self.image_size, list):
             object.__setattr__(self, "image_size", tuple(self.image_size))

@@ -45,7 +45,8 @@ def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
 
 
 def matrix_to_euler(matrix: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices ``[..., 3, 3]`` → extrinsic xyz Euler angles ``[..., 3]``, pitch in [−π/2, π/2]."""
+    """Rotation matrices ``[..., 3, 3]`` → extrinsic xyz Euler angles ``[..., 3]``, pitch in
+    [−π/2, π/2]."""
     pitch = torch.asin((-matrix[..., 2, 0]).clamp(-1.0, 1.0))
     roll = torch.atan2(matrix[..., 2, 1], matrix[..., 2, 2])
     yaw = torch.atan2(matrix[..., 1, 0], matrix[..., 0, 0])
@@ -67,7 +68,8 @@ def actions_from_states(states: torch.Tensor) -> torch.Tensor:
     """Actions between consecutive states ``[..., T, 7]`` → ``[..., T-1, 7]`` (DROID convention)."""
     if states.shape[-2] < 2:
         raise ValueError(
-            f"actions_from_states: expected at least 2 states along dim -2, found {tuple(states.shape)}"
+            "actions_from_states: expected at least 2 states along dim -2, found "
+            f"{tuple(states.shape)}"
         )
     start, end = states[..., :-1, :], states[..., 1:, :]
     relative = euler_to_matrix(end[..., 3:6]) @ euler_to_matrix(start[..., 3:6]).transpose(-1, -2)

@@ -1,4 +1,5 @@
-"""Camera frames (uint8 RGB, any size) → normalised encoder input, as V-JEPA 2-AC's pipeline does it.
+"""Camera frames (uint8 RGB, any size) → normalised encoder input, as V-JEPA 2-AC's pipeline does
+it.
 
 Frames are centre-cropped to the model's aspect ratio, resized bilinearly to the model input size,
 and normalised with ImageNet statistics in uint8 units: ``(x − mean·255) / (std·255)``.
@@ -33,12 +34,13 @@ def as_frame_batch(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
             )
     else:
         raise TypeError(
-            f"frames: expected a numpy array or torch tensor of uint8, found {type(frames).__name__}"
+            "frames: expected a numpy array or torch tensor of uint8, found "
+            f"{type(frames).__name__}"
         )
     if frames.dim() not in (3, 4, 5) or frames.shape[-1] != 3:
         raise ValueError(
-            f"frames: expected shape [H, W, 3], [T, H, W, 3] or [B, T, H, W, 3] (RGB, channels last), "
-            f"found {tuple(frames.shape)}"
+            "frames: expected shape [H, W, 3], [T, H, W, 3] or [B, T, H, W, 3] (RGB, channels "
+            f"last), found {tuple(frames.shape)}"
         )
     if frames.shape[-2] == 0 or frames.shape[-3] == 0:
         raise ValueError(f"frames: expected a non-empty image, found shape {tuple(frames.shape)}")
@@ -48,7 +50,8 @@ def as_frame_batch(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 def center_crop_box(height: int, width: int, target: tuple[int, int]) -> tuple[int, int, int, int]:
-    """(top, left, crop height, crop width) of the largest centred crop with ``target``'s aspect ratio."""
+    """(top, left, crop height, crop width) of the largest centred crop with ``target``'s aspect
+    ratio."""
     th, tw = target
     if height * tw > width * th:  # too tall
         ch, cw = max(1, round(width * th / tw)), width

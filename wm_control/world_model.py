@@ -30,7 +30,8 @@ ENCODE_CHUNK = 64  # frames encoded per forward pass: bounds memory when encodin
 
 @dataclass
 class Rollout:
-    """Imagined future: ``tokens [B, H, N, D]`` (layer-normed) and ``states [B, H, P]`` after each action."""
+    """Imagined future: ``tokens [B, H, N, D]`` (layer-normed) and ``states [B, H, P]`` after each
+    action."""
 
     tokens: torch.Tensor
     states: torch.Tensor
@@ -66,10 +67,10 @@ class WorldModel(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> WorldModel:
-        """Load Meta's official ``.pt`` (AC or encoder-only), a Hugging Face VJEPA2 folder (encoder),
-        or a wm-control checkpoint. Widths/depths come from tensor shapes; head counts from the
-        known presets or the overrides. Mismatching keys raise ``CheckpointError`` listing them.
-        ``use_extrinsics=True`` loads a Meta AC predictor trained with extrinsics (its weights
+        """Load Meta's official ``.pt`` (AC or encoder-only), a Hugging Face VJEPA2 folder
+        (encoder), or a wm-control checkpoint. Widths/depths come from tensor shapes; head counts
+        from the known presets or the overrides. Mismatching keys raise ``CheckpointError`` listing
+        them. ``use_extrinsics=True`` loads a Meta AC predictor trained with extrinsics (its weights
         cannot tell; off by default, as released); wm-control checkpoints record it."""
         loaded = load_checkpoint(
             path,
@@ -197,7 +198,8 @@ class WorldModel(nn.Module):
         tubelet = self.config.encoder.tubelet_size
         if batch.shape[1] % tubelet:
             raise ValueError(
-                f"encode_clip: expected a number of frames divisible by {tubelet}, found {batch.shape[1]}"
+                f"encode_clip: expected a number of frames divisible by {tubelet}, found "
+                f"{batch.shape[1]}"
             )
         x = to_model_input(
             batch, self.image_size, device=self.device, dtype=self.dtype
@@ -209,15 +211,16 @@ class WorldModel(nn.Module):
     def _require_predictor(self) -> ACPredictor:
         if self.predictor is None:
             raise RuntimeError(
-                "this world model has no action-conditioned predictor (an encoder-only checkpoint); "
-                "train one with `wm-control train` or load a V-JEPA 2-AC checkpoint"
+                "this world model has no action-conditioned predictor (an encoder-only "
+                "checkpoint); train one with `wm-control train` or load a V-JEPA 2-AC checkpoint"
             )
         return self.predictor
 
     def _check_tokens(self, tokens: torch.Tensor, name: str) -> None:
         if tokens.dim() != 4 or tokens.shape[-2:] != (self.tokens_per_frame, self.token_dim):
             raise ValueError(
-                f"{name}: expected tokens [B, T, {self.tokens_per_frame}, {self.token_dim}], found {tuple(tokens.shape)}"
+                f"{name}: expected tokens [B, T, {self.tokens_per_frame}, {self.token_dim}], found "
+                f"{tuple(tokens.shape)}"
             )
 
     def predict(
@@ -245,12 +248,15 @@ class WorldModel(nn.Module):
         teacher_states: torch.Tensor | None = None,
         extrinsics: torch.Tensor | None = None,
     ) -> Rollout:
-        """Autoregressive imagination of ``H`` steps from the current frame (and optional past context).
+        """Autoregressive imagination of ``H`` steps from the current frame (and optional past
+        context).
 
         Args:
-            tokens: ``[B, C, N, D]`` (or ``[B, N, D]``) layer-normed context frames; the last is now.
-                A batch of 1 is shared by all B action sequences (planning from one observation).
-            states: ``[B, C, P]`` (or ``[B, P]``; batch 1 shared likewise) states of the context frames.
+            tokens: ``[B, C, N, D]`` (or ``[B, N, D]``) layer-normed context frames; the last is
+                now. A batch of 1 is shared by all B action sequences (planning from one
+                observation).
+            states: ``[B, C, P]`` (or ``[B, P]``; batch 1 shared likewise) states of the context
+                frames.
             actions: ``[B, H, A]`` actions to imagine, from the current frame on.
             context_actions: ``[B, C−1, A]`` actions taken between the context frames (C > 1).
             teacher_states: ``[B, H−1, P]`` recorded states of steps 1…H−1 to feed instead of the
@@ -275,22 +281,25 @@ class WorldModel(nn.Module):
         C = tokens.shape[1]
         if tokens.shape[0] not in (1, B) or states.shape[0] not in (1, B) or states.shape[1] != C:
             raise ValueError(
-                f"rollout: expected tokens [{B} or 1, C, N, D] and states [{B} or 1, C, P] for actions "
-                f"{tuple(actions.shape)}, found {tuple(tokens.shape)} and {tuple(states.shape)}"
+                f"rollout: expected tokens [{B} or 1, C, N, D] and states [{B} or 1, C, P] for "
+                f"actions {tuple(actions.shape)}, found {tuple(tokens.shape)} and "
+                f"{tuple(states.shape)}"
             )
         states = states.expand(B, -1, -1)
         if C > 1:
             if context_actions is None or context_actions.shape[:2] != (B, C - 1):
                 found = None if context_actions is None else tuple(context_actions.shape)
                 raise ValueError(
-                    f"rollout: {C} context frames need context_actions [{B}, {C - 1}, A], found {found}"
+                    f"rollout: {C} context frames need context_actions [{B}, {C - 1}, A], found "
+                    f"{found}"
                 )
             step_actions = torch.cat([context_actions, actions[:, :1]], dim=1)  # [B, C, A]
         else:
             step_actions = actions[:, :1]
         if teacher_states is not None and teacher_states.shape[:2] != (B, H - 1):
             raise ValueError(
-                f"rollout: expected teacher_states [{B}, {H - 1}, P], found {tuple(teacher_states.shape)}"
+                f"rollout: expected teacher_states [{B}, {H - 1}, P], found "
+                f"{tuple(teacher_states.shape)}"
             )
 
         def ext(start: int, stop: int) -> torch.Tensor | None:

@@ -34,7 +34,8 @@ class CommandOutput:
         )
 
     def send(self, command: SafeCommand, state: np.ndarray, frame_id: str) -> None:
-        """The motion command for the current period (state: the measured state [>=6] it starts from)."""
+        """The motion command for the current period (state: the measured state [>=6] it starts
+        from)."""
         stamp = self._node.get_clock().now().to_msg()
         if self._mode == "twist":
             self._motion.publish(
@@ -57,7 +58,8 @@ class CommandOutput:
             self._gripper.publish(Float64(data=command.gripper_target))
 
     def send_zero(self, pose: np.ndarray | None, limits: SafetyLimits, frame_id: str) -> None:
-        """Zero velocity (twist mode) or the measured pose [6] as target (pose mode; none if unknown)."""
+        """Zero velocity (twist mode) or the measured pose [6] as target (pose mode; none if
+        unknown)."""
         if self._mode == "twist":
             stamp = self._node.get_clock().now().to_msg()
             self._motion.publish(velocity_to_twist_msg(np.zeros(3), np.zeros(3), stamp, frame_id))
@@ -66,5 +68,6 @@ class CommandOutput:
             self.send(limit_action(np.zeros(7), state, 1.0, limits), state, frame_id)
 
     def wait_delivered(self, timeout: float) -> None:
-        """Block until the subscribers acknowledged the motion commands (reliable QoS) or timeout s."""
+        """Block until the subscribers acknowledged the motion commands (reliable QoS) or
+        timeout s."""
         self._motion.wait_for_all_acked(Duration(seconds=timeout))

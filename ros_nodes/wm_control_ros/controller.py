@@ -30,7 +30,8 @@ def build_controller(config: PlannerConfig) -> Controller:
     """World model (checkpoint; device and dtype chosen as ``wm-control`` chooses them: CUDA in
     bfloat16 when present, else CPU in float32) + the planner config the parameters map onto
     (solver, budget, action box) + MPC, imagining each action as the safety filter lets it through
-    the workspace box. Torch's threads are set first (``torch_threads``; 0: one per physical core)."""
+    the workspace box. Torch's threads are set first (``torch_threads``; 0: one per physical
+    core)."""
     from wm_control.model_source import ModelSource
     from wm_control.runtime import set_torch_threads
 
@@ -41,9 +42,9 @@ def build_controller(config: PlannerConfig) -> Controller:
     model = source.load(Path.cwd())
     if model.layout.name != "droid":
         raise ValueError(
-            f"checkpoint: the model acts in the {model.layout.name!r} layout ({model.layout.description}); "
-            f"the planner node reads ee_pose as a DROID state and publishes DROID deltas as twists, so it "
-            f"needs a model of the 'droid' layout"
+            f"checkpoint: the model acts in the {model.layout.name!r} layout "
+            f"({model.layout.description}); the planner node reads ee_pose as a DROID state and "
+            "publishes DROID deltas as twists, so it needs a model of the 'droid' layout"
         )
     return config.planning().controller(model, workspace=planning_workspace(config))
 

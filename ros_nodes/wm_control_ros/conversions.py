@@ -181,7 +181,8 @@ def state_to_pose(state: np.ndarray) -> Pose:
 
 
 def action_to_velocity(action: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
-    """Action ``[>=6]`` over ``period`` s -> (linear m/s ``[3]``, angular rad/s ``[3]``), base frame."""
+    """Action ``[>=6]`` over ``period`` s -> (linear m/s ``[3]``, angular rad/s ``[3]``), base
+    frame."""
     action = np.asarray(action, dtype=np.float64)
     rotvec = rotation_log(euler_to_matrix(action[3:6]))
     return action[:3] / period, rotvec / period

@@ -86,7 +86,8 @@ class GoalSequence:
         energy_threshold: float,
         energy_steps: int = 1,
     ) -> str:
-        """Count one control step; returns "continue", "next" (moved on) or "done" (last one reached).
+        """Count one control step; returns "continue", "next" (moved on) or "done" (last one
+        reached).
 
         A sub-goal is reached after ``steps_per_goal`` steps on it, or when ``observed_energy`` was
         below ``energy_threshold`` for ``energy_steps`` consecutive steps. ``steps_per_goal == 0``

@@ -1,4 +1,5 @@
-"""Node specifications shared by the launch files, and a small runner for machines without ``launch``.
+"""Node specifications shared by the launch files, and a small runner for machines without
+``launch``.
 
 A launch file describes its nodes as ``NodeSpec`` values (package, executable, name, parameter
 files and values, remappings). ``generate_launch_description()`` turns them into
@@ -135,7 +136,8 @@ def run(specs: Sequence[NodeSpec]) -> int:
     environment = {**os.environ, **launcher_environment()}
     try:
         for spec in specs:
-            # own sessions: a terminal's Ctrl-C reaches only this runner, which forwards exactly one SIGINT
+            # own sessions: a terminal's Ctrl-C reaches only this runner, which forwards exactly one
+            # SIGINT
             processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", f"{PACKAGE}.{spec.executable}", *spec.ros_args()],
@@ -169,9 +171,11 @@ def run(specs: Sequence[NodeSpec]) -> int:
     return next((p.returncode for p in processes if p.returncode), 0)
 
 
-def launch_description(arguments: dict[str, tuple[str, str]], node_specs):  # noqa: ANN201 - launch.LaunchDescription
+# returns a launch.LaunchDescription
+def launch_description(arguments: dict[str, tuple[str, str]], node_specs):  # noqa: ANN201
     """The ``ros2 launch`` description of a launch file: its declared arguments (default,
-    description) and the nodes ``node_specs(**values)`` builds from them (needs a ROS 2 distribution)."""
+    description) and the nodes ``node_specs(**values)`` builds from them (needs a ROS 2
+    distribution)."""
     from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
     from launch.substitutions import LaunchConfiguration

@@ -51,7 +51,8 @@ class ParamSpec:
     def __post_init__(self) -> None:
         if self.kind not in self._TYPES:
             raise ValueError(
-                f"ParamSpec {self.name}.kind: expected one of {sorted(self._TYPES)}, found {self.kind!r}"
+                f"ParamSpec {self.name}.kind: expected one of {sorted(self._TYPES)}, found "
+                f"{self.kind!r}"
             )
 
     def descriptor(self) -> ParameterDescriptor:

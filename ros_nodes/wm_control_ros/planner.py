@@ -220,8 +220,8 @@ class PlannerNode(Node):
         frame_id = msg.header.frame_id
         if self.config.command_frame and frame_id and frame_id != self.config.command_frame:
             self.get_logger().error(
-                f"ee_pose rejected: expected frame_id {self.config.command_frame!r} (command_frame), "
-                f"found {frame_id!r}",
+                f"ee_pose rejected: expected frame_id {self.config.command_frame!r} "
+                f"(command_frame), found {frame_id!r}",
                 throttle_duration_sec=2.0,
             )
             return

@@ -301,7 +301,8 @@ class PlannerConfig:
                 raise ValueError(f"{name}: expected a finite number > 0, found {value!r}")
         if self.command_rate < self.control_rate:
             raise ValueError(
-                f"command_rate: expected >= control_rate ({self.control_rate} Hz), found {self.command_rate}"
+                f"command_rate: expected >= control_rate ({self.control_rate} Hz), found "
+                f"{self.command_rate}"
             )
         from wm_control.planning.action_spec import (
             JAW_STATES,

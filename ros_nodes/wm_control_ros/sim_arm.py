@@ -221,7 +221,8 @@ class SimArmNode(Node):
             with self._lock:
                 self._integrator.stop(now)
             self._reject(
-                f"delta_twist_cmds: non-finite twist {linear.tolist()} {angular.tolist()}; holding still"
+                f"delta_twist_cmds: non-finite twist {linear.tolist()} {angular.tolist()}; holding "
+                "still"
             )
             return
         if not self._check_frame(msg.header.frame_id, "delta_twist_cmds"):

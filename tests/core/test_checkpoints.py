@@ -58,7 +58,10 @@ def test_misshaped_key_is_listed(tmp_path):
     ckpt["predictor"]["module.predictor_blocks.0.norm1.weight"] = torch.ones(95)
     with pytest.raises(
         CheckpointError,
-        match=r"mis-shaped keys \[predictor_blocks\.0\.norm1\.weight: expected \(96,\), found \(95,\)\]",
+        match=(
+            r"mis-shaped keys \[predictor_blocks\.0\.norm1\.weight: expected \(96,\), "
+            r"found \(95,\)\]"
+        ),
     ):
         WorldModel.from_pretrained(_save(tmp_path, ckpt), **HEADS)
 
@@ -141,7 +144,10 @@ def test_truncated_native_checkpoint_is_refused(tmp_path):
     file = WorldModel(config).save_pretrained(tmp_path / "m")
     data = file.read_bytes()
     file.write_bytes(data[: len(data) // 2])
-    found = rf"found {len(data) // 2} bytes where its header describes {len(data)}: the file is truncated"
+    found = (
+        rf"found {len(data) // 2} bytes where its header describes {len(data)}: "
+        r"the file is truncated"
+    )
     with pytest.raises(CheckpointError, match=found):
         WorldModel.from_pretrained(tmp_path / "m")
 

@@ -11,7 +11,8 @@ import sys
 from wm_control.cli.main import console_main
 sys.argv = ["wm-control", "--help"]
 console_main()
-heavy = sorted(name for name in ("torch", "mujoco", "lerobot", "transformers") if name in sys.modules)
+names = ("torch", "mujoco", "lerobot", "transformers")
+heavy = sorted(name for name in names if name in sys.modules)
 print("HEAVY", heavy)
 """
 

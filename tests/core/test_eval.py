@@ -151,7 +151,10 @@ def test_eval_refuses_to_resume_from_other_settings_or_files(tmp_path, monkeypat
     (tmp_path / "broken.csv").write_text("\n".join([rows[0], rows[1][:-5], rows[1]]) + "\n")
     with pytest.raises(ValueError, match="line 2 is not an episode row"):
         _eval(tmp_path / "z", "agents=[planner]", f"resume=[{tmp_path / 'broken.csv'}]")
-    older = "task,agent,seed,success,final_distance,seconds_per_action,steps\nreach,random,1000,False,0.3,0.0,12\n"
+    older = (
+        "task,agent,seed,success,final_distance,seconds_per_action,steps\n"
+        "reach,random,1000,False,0.3,0.0,12\n"
+    )
     (tmp_path / "older.csv").write_text(older)
     with pytest.raises(
         ValueError, match=r"found \[.*'final_distance'.*\] \(written by an older wm-control"

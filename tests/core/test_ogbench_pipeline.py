@@ -1,5 +1,6 @@
 """OGBench's cube through the whole stack, small: collect with OGBench's oracle -> train a predictor
-in OGBench's layout on a frozen encoder -> plan the task with it. What a user of another arm does."""
+in OGBench's layout on a frozen encoder -> plan the task with it. What a user of another arm
+does."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The one rollout: equal to step-by-step teacher forcing on its own predictions; shapes; gradients."""
+"""The one rollout: equal to step-by-step teacher forcing on its own predictions; shapes;
+gradients."""
 
 import pytest
 import torch

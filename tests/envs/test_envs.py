@@ -252,9 +252,10 @@ def _steer(env, obs, target: np.ndarray, steps: int):
 
 
 def test_arm_posture_depends_on_the_pose_not_the_path(make):
-    """The 7-joint arm is redundant; its controller settles the spare freedom the same way every time
-    (the null-space pull toward the rest posture runs to convergence), so an end-effector pose
-    reached along different paths has the joints, and the image, of that pose's goal configuration."""
+    """The 7-joint arm is redundant; its controller settles the spare freedom the same way every
+    time (the null-space pull toward the rest posture runs to convergence), so an end-effector pose
+    reached along different paths has the joints, and the image, of that pose's goal
+    configuration."""
     env = make("wm_control/Reach-v2")
     task = env.unwrapped
     target = np.array([0.5, 0.1, 0.12])

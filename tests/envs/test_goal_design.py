@@ -2,8 +2,9 @@
 
 A goal-image planner can at best bring the arm to each goal configuration in turn, with the jaws as
 the configuration shows them. These tests play that ideal follower (the end effector driven to each
-goal pose within the action bounds, the jaws commanded open or closed per ``subgoal_jaws``) and check
-that the task succeeds, and that the schedules agree with the goal configurations they describe.
+goal pose within the action bounds, the jaws commanded open or closed per ``subgoal_jaws``) and
+check that the task succeeds, and that the schedules agree with the goal configurations they
+describe.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ MULTI_GOAL = [
 
 
 def _follow_goal_configurations(env: gym.Env, seed: int) -> dict:
-    """Drive the end effector to each goal configuration for its scheduled steps; return the last info."""
+    """Drive the end effector to each goal configuration for its scheduled steps; return the last
+    info."""
     _, info = env.reset(seed=seed)
     task = env.unwrapped
     steps = task.subgoal_steps or (env.spec.max_episode_steps,)

@@ -1,4 +1,5 @@
-"""Helpers of the ROS node tests: spinning nodes in a thread, waiting, a probe node, a fake controller."""
+"""Helpers of the ROS node tests: spinning nodes in a thread, waiting, a probe node, a fake
+controller."""
 
 from __future__ import annotations
 
@@ -146,7 +147,8 @@ class FakeController:
         action_fn: Callable[[np.ndarray], np.ndarray],
         observed_energy: Callable[[int], float] = lambda call: 1.0,
     ) -> None:
-        """``observed_energy(call)``: the observed energy reported by the ``call``-th act (1-based)."""
+        """``observed_energy(call)``: the observed energy reported by the ``call``-th act
+        (1-based)."""
         self.action_fn = action_fn
         self.observed_energy = observed_energy
         self.goals: list[np.ndarray] = []

@@ -116,7 +116,8 @@ def test_twist_msg_refuses_non_finite_values():
 
 
 def test_planner_velocity_integrated_by_the_sim_gives_back_the_action():
-    """The planner's action -> twist and the sim's twist -> action are inverse (same conventions)."""
+    """The planner's action -> twist and the sim's twist -> action are inverse (same
+    conventions)."""
     action = np.array([0.03, -0.02, 0.01, 0.1, -0.05, 0.2, 0.0])
     period = 0.25
     lin, ang = action_to_velocity(action, period)

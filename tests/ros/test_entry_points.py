@@ -93,7 +93,8 @@ def test_planner_process_sends_zero_on_ctrl_c(ros_context, ns, tiny_checkpoint):
             started = time.monotonic()
             assert wait_for(moving, 60.0), process.poll() or probe.last_status()
             print(
-                f"planner process: first motion command {time.monotonic() - started:.1f} s after start"
+                f"planner process: first motion command {time.monotonic() - started:.1f} s after "
+                "start"
             )
             code, output = _stop(process, signal.SIGINT)
             assert wait_for(lambda: not np.any(probe.twists[-1][1]), 2.0), (
@@ -108,7 +109,8 @@ def test_planner_process_sends_zero_on_ctrl_c(ros_context, ns, tiny_checkpoint):
 
 @pytest.mark.slow
 def test_sim_arm_process_publishes_and_stops_on_sigterm(ros_context, ns):
-    # Started as from a shell without a display or rendering settings: it must pick headless EGL itself.
+    # Started as from a shell without a display or rendering settings: it must pick headless EGL
+    # itself.
     process = _start(
         "wm_control_ros.sim_arm",
         ns,
@@ -150,7 +152,8 @@ def test_launch_runner_stops_its_nodes_on_sigterm(ros_context, ns, tmp_path):
     """`python launch/sim_launch.py` killed by a supervisor (SIGTERM) must not orphan its nodes."""
     script = (
         "import sys; from wm_control_ros.launch_specs import NodeSpec, run; "
-        "sys.exit(run([NodeSpec(executable='sim_arm', name='sim_arm', parameters={'image_size': 32}, "
+        "sys.exit(run([NodeSpec(executable='sim_arm', name='sim_arm', "
+        "parameters={'image_size': 32}, "
         f"remappings=(('__ns', '{ns}'),))]))"
     )
     log = (tmp_path / "runner.log").open("w")  # not a pipe: an orphaned node would hold it open
@@ -180,7 +183,8 @@ def test_launch_runner_stops_its_nodes_on_sigterm(ros_context, ns, tmp_path):
 
 def test_node_process_stops_on_sigint_and_freezes_its_startup_heap():
     """run_node: SIGINT ends the node even when the process was started with it ignored, and the
-    heap built before spinning is out of the garbage collector's reach (no long collector pauses)."""
+    heap built before spinning is out of the garbage collector's reach (no long collector
+    pauses)."""
     script = (
         "import gc, os, signal\n"
         "from rclpy.executors import SingleThreadedExecutor\n"

@@ -169,7 +169,8 @@ def test_arm_launch_graph_uses_the_franka_parameters_and_remaps(ros_context):
 def test_launch_descriptions_build_where_launch_is_installed(tiny_checkpoint):
     if importlib.util.find_spec("launch_ros") is None:
         pytest.skip(
-            "launch/launch_ros need a ROS 2 distribution (no wheels); the node graph is tested above"
+            "launch/launch_ros need a ROS 2 distribution (no wheels); the node graph is tested "
+            "above"
         )
     from launch import LaunchContext
     from launch.actions import DeclareLaunchArgument, OpaqueFunction

@@ -1,4 +1,5 @@
-"""The planner node over real DDS, with a fake controller: watchdog, goals, NaN, services, shutdown."""
+"""The planner node over real DDS, with a fake controller: watchdog, goals, NaN, services,
+shutdown."""
 
 from __future__ import annotations
 
@@ -215,7 +216,8 @@ def test_subgoal_sequence_then_done_and_zero_on_shutdown(ros_context, ns, tmp_pa
         assert [int(g[0, 0, 0]) for g in controller.goals] == [10, 20] and planner._counters[
             "step"
         ] == 4
-        # jaws held closed for the first sub-goal, the gripper planned for the second (past the list)
+        # jaws held closed for the first sub-goal, the gripper planned for the second (past the
+        # list)
         assert controller.holds == [{"dgripper": 0.75}, {}]
         assert controller.resets >= 2  # fresh warm start for each sub-goal
         assert wait_for(lambda: probe.twists and not np.any(probe.twists[-1][1]), 2.0)

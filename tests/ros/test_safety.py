@@ -1,4 +1,5 @@
-"""Safety filter, watchdog, twist integration, goal sequences and parameter validation (no ROS graph)."""
+"""Safety filter, watchdog, twist integration, goal sequences and parameter validation (no ROS
+graph)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""sim_arm over real DDS, alone and driven by the planner (fake controller and a tiny world model)."""
+"""sim_arm over real DDS, alone and driven by the planner (fake controller and a tiny world
+model)."""
 
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def test_sim_arm_publishes_the_robot_interface_and_refuses_nan_commands(ros_cont
 
 def test_end_to_end_oracle_controller_reaches_the_goal_through_ros(ros_context, ns):
     """The ROS chain (image/pose in, twist out, integration in the sim) with a controller that knows
-    the goal position: frames, signs and scaling must all be right for the arm to get there and stay."""
+    the goal position: frames, signs and scaling must all be right for the arm to get there and
+    stay."""
     sim = _sim(ros_context, ns, control_rate=8.0, seed=3)
     goal = np.asarray(sim.last_info["goal_state"][:3], np.float64)
     controller = FakeController(
@@ -167,7 +169,8 @@ def test_end_to_end_oracle_controller_reaches_the_goal_through_ros(ros_context, 
         time.sleep(1.0)
         final = np.linalg.norm(sim.ee_state()[:3] - goal)
     print(
-        f"oracle through ROS: distance to goal {start:.3f} m -> {final:.3f} m, {planner._counters['step']} steps"
+        f"oracle through ROS: distance to goal {start:.3f} m -> {final:.3f} m, "
+        f"{planner._counters['step']} steps"
     )
     assert start >= 0.08 and final < 0.02
     assert sim.counters["successes"] == 1  # the sim reports the task's success (once per episode)
@@ -227,9 +230,10 @@ def test_end_to_end_tiny_world_model_drives_the_sim(
     status = probe.last_status()
     print(
         f"tiny model through ROS: {planner._counters['step']} plans, {sim_steps} sim steps, "
-        f"planning {status.get('planning_seconds', float('nan')) * 1000:.0f} ms, "
-        f"commanded {np.round(commanded, 3)} m, measured {np.round(measured, 3)} m, "
-        f"distance to goal {np.linalg.norm(start_state[:3] - goal):.3f} -> {np.linalg.norm(end_state[:3] - goal):.3f} m"
+        f"planning {status.get('planning_seconds', float('nan')) * 1000:.0f} ms, commanded "
+        f"{np.round(commanded, 3)} m, measured {np.round(measured, 3)} m, distance to goal "
+        f"{np.linalg.norm(start_state[:3] - goal):.3f} -> "
+        f"{np.linalg.norm(end_state[:3] - goal):.3f} m"
     )
     assert sim_steps >= 8 and np.linalg.norm(commanded) > 0.02
     assert np.linalg.norm(measured - commanded) <= 0.25 * np.linalg.norm(commanded) + 0.01

@@ -1,4 +1,5 @@
-"""DDP through torchrun: two CPU processes (gloo) train like one process with the same global batch."""
+"""DDP through torchrun: two CPU processes (gloo) train like one process with the same global
+batch."""
 
 from __future__ import annotations
 

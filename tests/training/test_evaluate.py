@@ -27,7 +27,8 @@ def _tokens(positions: torch.Tensor) -> torch.Tensor:
 
 
 class _World:
-    """Duck-typed world model: tokens are a function of the state; actions move xyz (``oracle``) or nothing."""
+    """Duck-typed world model: tokens are a function of the state; actions move xyz (``oracle``) or
+    nothing."""
 
     def __init__(self, oracle: bool) -> None:
         self.oracle = oracle

@@ -1,4 +1,5 @@
-"""Encoder pretraining: masks, an end-to-end run through the CLI, and training a predictor on its output."""
+"""Encoder pretraining: masks, an end-to-end run through the CLI, and training a predictor on its
+output."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ def _pretrain_args(
         "progress=false",
         "optim.warmup_steps=2",
         "optim.decay_steps=2",
-        "masks=[{num_blocks: 4, spatial_scale: [0.15, 0.15]}, {num_blocks: 1, spatial_scale: [0.5, 0.5]}]",
+        (
+            "masks=[{num_blocks: 4, spatial_scale: [0.15, 0.15]}, "
+            "{num_blocks: 1, spatial_scale: [0.5, 0.5]}]"
+        ),
         f"hydra.run.dir={out}/hydra",
     ]
     return args + [f"{k}={v}" for k, v in extra.items()]

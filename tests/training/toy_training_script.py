@@ -1,6 +1,7 @@
 """Runs a toy training in its own process (for the kill/resume test and the torchrun DDP test).
 
-Usage: python toy_training_script.py DATASET CHECKPOINT OUT CACHE STEPS CHECKPOINT_EVERY BATCH [HANG_AT]
+Usage: python toy_training_script.py DATASET CHECKPOINT OUT CACHE STEPS CHECKPOINT_EVERY BATCH
+       [HANG_AT]
 With HANG_AT, the process prints ``HANGING <step>`` after update HANG_AT and sleeps, to be killed.
 ``TOY_TRAINING_THREADS`` sets torch's thread count (to match the process it is compared with).
 """

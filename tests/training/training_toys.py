@@ -64,7 +64,8 @@ def make_dataset(
     seed: int = 0,
     repo_id: str = "test/toy_arm",
 ) -> Path:
-    """Write a LeRobot dataset of ``episodes`` episodes of ``length`` rows at ``fps``; returns root."""
+    """Write a LeRobot dataset of ``episodes`` episodes of ``length`` rows at ``fps``; returns
+    root."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     features = {

@@ -39,8 +39,8 @@ def load_checkpoint(
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(
-            f"checkpoint {path} does not exist; expected a wm-control checkpoint folder or .safetensors file, "
-            f"a Meta V-JEPA 2 .pt file or a Hugging Face VJEPA2 folder"
+            f"checkpoint {path} does not exist; expected a wm-control checkpoint folder or "
+            ".safetensors file, a Meta V-JEPA 2 .pt file or a Hugging Face VJEPA2 folder"
         )
     if path.is_dir() and is_hf_folder(path):
         loaded = load_hf_folder(path, encoder_num_heads=encoder_num_heads, image_size=image_size)
@@ -54,12 +54,13 @@ def load_checkpoint(
     if path.is_dir():
         raise CheckpointError(
             f"{path}: expected a folder with model.safetensors (wm-control) or config.json with "
-            f"model_type 'vjepa2' (Hugging Face), found {sorted(p.name for p in path.iterdir())[:12]}"
+            "model_type 'vjepa2' (Hugging Face), found "
+            f"{sorted(p.name for p in path.iterdir())[:12]}"
         )
     if not _is_torch_archive(path):
         raise CheckpointError(
-            f"{path}: expected a checkpoint: a Meta V-JEPA 2 .pt file (a torch.save zip archive), a "
-            f"wm-control .safetensors file or folder, or a Hugging Face VJEPA2 folder; found "
+            f"{path}: expected a checkpoint: a Meta V-JEPA 2 .pt file (a torch.save zip archive), "
+            "a wm-control .safetensors file or folder, or a Hugging Face VJEPA2 folder; found "
             f"{describe_file(path)}"
         )
     return load_meta_checkpoint(

@@ -4,8 +4,8 @@ Key map (HF → ours): ``encoder.embeddings.patch_embeddings.proj`` → ``patch_
 ``encoder.layer.{i}.attention.{query,key,value}`` → ``blocks.{i}.attn.qkv`` (stacked in that
 order); ``encoder.layer.{i}.attention.proj`` → ``blocks.{i}.attn.proj``; ``norm1``/``norm2``/
 ``mlp.fc1``/``mlp.fc2`` keep their names; ``encoder.layernorm`` → ``norm``. The masked-prediction
-``predictor.*`` and a classification ``pooler.*``/``classifier.*`` are not part of the encoder and are
-left out explicitly; any other unknown key is an error.
+``predictor.*`` and a classification ``pooler.*``/``classifier.*`` are not part of the encoder and
+are left out explicitly; any other unknown key is an error.
 """
 
 from __future__ import annotations
@@ -69,8 +69,9 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if bin_file.is_file():
         return torch.load(bin_file, map_location="cpu", weights_only=True)
     raise CheckpointError(
-        f"{path}: a Hugging Face VJEPA2 folder needs model.safetensors, model.safetensors.index.json or "
-        f"pytorch_model.bin; found {sorted(p.name for p in path.iterdir())}"
+        f"{path}: a Hugging Face VJEPA2 folder needs model.safetensors, "
+        "model.safetensors.index.json or pytorch_model.bin; found "
+        f"{sorted(p.name for p in path.iterdir())}"
     )
 
 
@@ -105,7 +106,8 @@ def _map_keys(state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Te
         for param, parts in params.items():
             if set(parts) != {"query", "key", "value"}:
                 raise CheckpointError(
-                    f"{source}: layer {index} {param}: expected query, key and value, found {sorted(parts)}"
+                    f"{source}: layer {index} {param}: expected query, key and value, found "
+                    f"{sorted(parts)}"
                 )
             out[f"blocks.{index}.attn.qkv.{param}"] = torch.cat(
                 [parts["query"], parts["key"], parts["value"]], 0

@@ -102,8 +102,9 @@ def _split(raw: Any, source: str) -> tuple[dict, dict | None, str]:
     if any(k.endswith("patch_embed.proj.weight") for k in raw):
         return raw, None, "meta-encoder-state-dict"
     raise CheckpointError(
-        f"{source}: expected Meta's layout (keys 'encoder'/'target_encoder'/'predictor', or an encoder "
-        f"state dict with 'patch_embed.proj.weight'), found top-level keys {sorted(map(str, raw))[:12]}"
+        f"{source}: expected Meta's layout (keys 'encoder'/'target_encoder'/'predictor', or an "
+        "encoder state dict with 'patch_embed.proj.weight'), found top-level keys "
+        f"{sorted(map(str, raw))[:12]}"
     )
 
 

@@ -130,8 +130,8 @@ def read_header(path: Path) -> dict[str, str]:
         ) from err
     if header.get("format") != FORMAT:
         raise CheckpointError(
-            f"{file}: expected a safetensors file written by wm-control (metadata format={FORMAT!r}), "
-            f"found format={header.get('format')!r}"
+            f"{file}: expected a safetensors file written by wm-control (metadata "
+            f"format={FORMAT!r}), found format={header.get('format')!r}"
         )
     version = int(header.get("format_version", "0"))
     if version > FORMAT_VERSION:

@@ -1,7 +1,7 @@
 """Dataset settings of the training commands: ``data`` plus ``extra_datasets``, as typed configs.
 
-``train`` and ``pretrain`` read one main dataset (``data``, a ``configs/data/`` group) and any number
-of extra ones. An extra dataset is a folder path (the main dataset's settings, another local
+``train`` and ``pretrain`` read one main dataset (``data``, a ``configs/data/`` group) and any
+number of extra ones. An extra dataset is a folder path (the main dataset's settings, another local
 folder) or a mapping of settings that override the main dataset's, e.g.::
 
     extra_datasets=[runs/data/push_expert,{root:runs/data/push_random,episodes:[0,1,2]}]
@@ -20,7 +20,8 @@ from ..data.trajectories import DatasetConfig
 
 
 def dataset_config(data: dict[str, Any], section: str) -> DatasetConfig:
-    """A :class:`DatasetConfig` from plain settings; unknown names are an error naming ``section``."""
+    """A :class:`DatasetConfig` from plain settings; unknown names are an error naming
+    ``section``."""
     known = set(DatasetConfig.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
@@ -35,13 +36,15 @@ def dataset_config(data: dict[str, Any], section: str) -> DatasetConfig:
     config = DatasetConfig(**data)
     if config.root is None and config.repo_id.startswith("local/"):
         raise ValueError(
-            f"{section}.root: the local dataset {config.repo_id!r} needs its folder; set {section}.root=<path>"
+            f"{section}.root: the local dataset {config.repo_id!r} needs its folder; set "
+            f"{section}.root=<path>"
         )
     return config
 
 
 def dataset_configs(main: dict[str, Any], extra: list[Any]) -> list[DatasetConfig]:
-    """``[data, *extra_datasets]``; each extra entry is a folder or a mapping overriding ``main``."""
+    """``[data, *extra_datasets]``; each extra entry is a folder or a mapping overriding
+    ``main``."""
     configs = [dataset_config(main, "data")]
     for i, entry in enumerate(extra or []):
         section = f"extra_datasets[{i}]"

@@ -84,7 +84,8 @@ def run(cfg: DictConfig) -> None:
         unknown = sorted(set(schedules) - set(env_configs))
         if unknown:
             raise ValueError(
-                f"subgoal_steps: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}"
+                f"subgoal_steps: tasks {unknown} are not evaluated; expected a subset of "
+                f"{list(env_configs)}"
             )
         jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
 
@@ -187,13 +188,15 @@ def _jaw_settings(value, env_configs: dict) -> dict:
     unknown = sorted(set(mapping) - set(env_configs))
     if unknown:
         raise ValueError(
-            f"subgoal_jaws: tasks {unknown} are not evaluated; expected a subset of {list(env_configs)}"
+            f"subgoal_jaws: tasks {unknown} are not evaluated; expected a subset of "
+            f"{list(env_configs)}"
         )
     return mapping
 
 
 PLANNER_SETTINGS = ("model", "planner", "subgoal_steps", "subgoal_jaws")
-"""Settings a reused planner episode must share with this run, besides ``env_overrides`` (all agents)."""
+"""Settings a reused planner episode must share with this run, besides ``env_overrides`` (all
+agents)."""
 
 
 def _episodes_to_reuse(cfg: DictConfig) -> dict:

@@ -89,7 +89,8 @@ def run(cfg: DictConfig) -> None:
 
 
 def _task_inputs(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(start frame, frame after ``true_action``, start state, achieved displacement [7]) in the task."""
+    """(start frame, frame after ``true_action``, start state, achieved displacement [7]) in the
+    task."""
     from envs.config import make_env
 
     if cfg.true_action is None:
@@ -106,7 +107,7 @@ def _task_inputs(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     achieved = np.zeros(7, np.float32)
     achieved[:3] = after["state"][:3] - observation["state"][:3]
     print(
-        f"task: {cfg.env.id} (seed {cfg.seed}); executed {np.round(action[:3] * 100, 1).tolist()} cm, "
-        f"the arm moved {np.round(achieved[:3] * 100, 1).tolist()} cm"
+        f"task: {cfg.env.id} (seed {cfg.seed}); executed {np.round(action[:3] * 100, 1).tolist()} "
+        f"cm, the arm moved {np.round(achieved[:3] * 100, 1).tolist()} cm"
     )
     return observation["pixels"], after["pixels"], observation["state"], achieved

@@ -40,8 +40,8 @@ def config_dir() -> Path:
     path = Path(__file__).resolve().parents[2] / "configs"
     if not path.is_dir():
         raise FileNotFoundError(
-            f"wm-control: expected the Hydra configs at {path}; install the project from its repository "
-            f"with `make install` (an editable install keeps configs/ next to the code)"
+            f"wm-control: expected the Hydra configs at {path}; install the project from its "
+            "repository with `make install` (an editable install keeps configs/ next to the code)"
         )
     return path
 

@@ -2,8 +2,8 @@
 
 - With ``env=<task>``: receding-horizon MPC in a simulated task (observe → encode → solve → first
   action → re-plan) toward the task's goal image(s) or ``goal=<image file>``, with a progress line
-  per step; writes ``episode.mp4`` (observation | goal, energy overlaid), ``episode.png`` (energy and
-  distance per step) and ``episode.json`` into the Hydra run folder.
+  per step; writes ``episode.mp4`` (observation | goal, energy overlaid), ``episode.png`` (energy
+  and distance per step) and ``episode.json`` into the Hydra run folder.
 - With ``observation=<image file>`` (or ``~env``): the next action from an observation image
   toward a goal image, from the arm's ``state`` (all three given together); with none of them
   (``~env``), on the reference clip shipped with the tests (frame 0 → last frame).
@@ -55,7 +55,8 @@ def run(cfg: DictConfig) -> None:
 def _load(source: ModelSource, planner_cfg: PlannerConfig) -> WorldModel:
     model = source.load(REPO_ROOT)
     print(
-        f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, {model.device})"
+        f"model: {source.path} ({model.tokens_per_frame} tokens x {model.token_dim} per frame, "
+        f"{model.device})"
     )
     print(f"planner: {planner_cfg.describe()}")
     return model
@@ -73,7 +74,8 @@ def _plan_images(
         step = controller.act(observation, state)
         action = " ".join(f"{v:+.4f}" for v in step.action)
         print(
-            f"[{replan}] action [{action}]  energy {step.energy:.5f}  planning {step.planning_seconds * 1000:.0f} ms"
+            f"[{replan}] action [{action}]  energy {step.energy:.5f}  planning "
+            f"{step.planning_seconds * 1000:.0f} ms"
         )
         print(
             f"    best energy per {solver.upper()} iteration: "
@@ -109,7 +111,8 @@ def _plan_episode(
         max_steps = episode.max_steps or env.spec.max_episode_steps
         goals = None if goal is None else [goal]
         print(
-            f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at {env_cfg.control_hz} Hz"
+            f"task: {env_cfg.id} (seed {episode.seed}), up to {max_steps} steps at "
+            f"{env_cfg.control_hz} Hz"
         )
         # what the goal distance measures: the object a task moves (its info names its position), or
         # the end effector (Reach); any task of the interface says so at reset (envs.task.Task)
@@ -119,9 +122,10 @@ def _plan_episode(
 
         def progress(record) -> None:
             print(
-                f"step {record.step + 1:3d}/{max_steps}  goal {record.subgoal}  energy {record.energy:.5f}  "
-                f"ee to sub-goal {record.distance * 100:6.2f} cm  {moved} to goal {record.goal_distance * 100:6.2f} cm  "
-                f"planning {record.planning_seconds * 1000:5.0f} ms",
+                f"step {record.step + 1:3d}/{max_steps}  goal {record.subgoal}  energy "
+                f"{record.energy:.5f}  ee to sub-goal {record.distance * 100:6.2f} cm  {moved} to "
+                f"goal {record.goal_distance * 100:6.2f} cm  planning "
+                f"{record.planning_seconds * 1000:5.0f} ms",
                 flush=True,
             )
 

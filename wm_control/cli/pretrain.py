@@ -35,7 +35,8 @@ learning-rate and EMA schedules follow the new ``steps``)."""
 
 
 def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
-    """The typed run config of a composed ``pretrain`` Hydra config (``run_dir``: the default out_dir)."""
+    """The typed run config of a composed ``pretrain`` Hydra config (``run_dir``: the default
+    out_dir)."""
     raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     datasets = dataset_configs(dict(raw["data"]), raw["extra_datasets"])
     require_local_folders(datasets)

@@ -93,8 +93,8 @@ def resumed_config(
     if conflicts:
         raise ValueError(
             f"resume=true continues the run in {out_dir} with the configuration recorded in "
-            f"{path}; these arguments differ from it: {'; '.join(conflicts)}. Leave them out (or repeat "
-            f"the recorded values), or start a new run in another out_dir. Settings that may "
+            f"{path}; these arguments differ from it: {'; '.join(conflicts)}. Leave them out (or "
+            "repeat the recorded values), or start a new run in another out_dir. Settings that may "
             f"change on resume: {', '.join(changeable)}"
         )
     merged = OmegaConf.create(recorded)

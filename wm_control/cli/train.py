@@ -56,7 +56,8 @@ def _typed(cls: type, data: dict[str, Any], section: str) -> Any:
 
 
 def build_config(cfg: DictConfig, run_dir: Path) -> TrainConfig:
-    """The typed run config of a composed ``train`` Hydra config (``run_dir``: the default out_dir)."""
+    """The typed run config of a composed ``train`` Hydra config (``run_dir``: the default
+    out_dir)."""
     raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     section = dict(raw["train"])
     top_level = {

@@ -81,7 +81,8 @@ def _is_complete(path: Path, key: str) -> bool:
 
 
 def replace_action_source(data: DatasetConfig) -> DatasetConfig:
-    """``data`` reading states only (pretraining needs no actions, and the dataset may have none)."""
+    """``data`` reading states only (pretraining needs no actions, and the dataset may have
+    none)."""
     return replace(data, action_source="states")
 
 
@@ -104,8 +105,9 @@ def _build(reader: TrajectoryReader, key: str, path: Path, *, progress: bool) ->
             )
         if traj.frames.shape[1:] != frames.shape[1:]:
             raise ValueError(
-                f"episode {episode} of {reader.config.repo_id!r} has frames {traj.frames.shape[1:]}, earlier "
-                f"episodes {frames.shape[1:]}; a camera must keep one resolution"
+                f"episode {episode} of {reader.config.repo_id!r} has frames "
+                f"{traj.frames.shape[1:]}, earlier episodes {frames.shape[1:]}; a camera must keep "
+                "one resolution"
             )
         frames[offsets[e] : offsets[e + 1]] = traj.frames
     if frames is None:

@@ -22,7 +22,8 @@ def write_recording_record(dataset_root: str | Path, record: dict[str, Any]) -> 
 
 
 def read_recording_record(dataset_root: str | Path) -> dict[str, Any] | None:
-    """The record of a local dataset folder; ``None`` for datasets recorded otherwise (or hub ids)."""
+    """The record of a local dataset folder; ``None`` for datasets recorded otherwise (or hub
+    ids)."""
     path = Path(dataset_root).expanduser() / RECORD_PATH
     if not path.is_file():
         return None

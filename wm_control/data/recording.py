@@ -279,7 +279,8 @@ class SafeDatasetWriter:
             )
 
     def _readable(self) -> bool:
-        """Whether the temporary dataset loads with the saved episodes and its last frame decodes."""
+        """Whether the temporary dataset loads with the saved episodes and its last frame
+        decodes."""
         try:
             dataset = LeRobotDataset(
                 self.spec.repo_id, root=self._partial_dir, video_backend="pyav"

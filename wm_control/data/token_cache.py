@@ -48,7 +48,8 @@ _ARRAYS = ("tokens", "states", "actions", "offsets", "episodes")
 
 @dataclass(frozen=True)
 class TokenCacheConfig:
-    """Where caches live, the stored precision and how many frames go through the encoder at once."""
+    """Where caches live, the stored precision and how many frames go through the encoder at
+    once."""
 
     root: str = "cache/tokens"
     dtype: Literal["float16", "float32"] = "float16"
@@ -63,7 +64,8 @@ class TokenCacheConfig:
             )
         if not isinstance(self.encode_batch, int) or self.encode_batch <= 0:
             raise ValueError(
-                f"TokenCacheConfig.encode_batch: expected a positive int, found {self.encode_batch!r}"
+                "TokenCacheConfig.encode_batch: expected a positive int, found "
+                f"{self.encode_batch!r}"
             )
 
 
@@ -92,7 +94,8 @@ class TokenCache:
 
     @property
     def parts(self) -> list[dict]:
-        """The datasets of a combined cache (``dataset``, ``key``, ``episodes``); one entry otherwise."""
+        """The datasets of a combined cache (``dataset``, ``key``, ``episodes``); one entry
+        otherwise."""
         return self.manifest.get("parts") or [
             {"dataset": self.manifest["dataset"], "key": self.key, "episodes": len(self.episodes)}
         ]
@@ -113,8 +116,8 @@ class TokenCache:
         return self.manifest["stats"]
 
     def window_starts(self, length: int, episodes: np.ndarray | None = None) -> np.ndarray:
-        """Rows ``s`` such that frames ``s … s+length-1`` lie in one episode (``episodes``: positions
-        into ``self.episodes`` to draw from, all when None)."""
+        """Rows ``s`` such that frames ``s … s+length-1`` lie in one episode (``episodes``:
+        positions into ``self.episodes`` to draw from, all when None)."""
         chosen = np.arange(len(self.episodes)) if episodes is None else np.asarray(episodes)
         starts = [np.arange(self.offsets[e], self.offsets[e + 1] - length + 1) for e in chosen]
         return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, dtype=np.int64)

@@ -65,7 +65,8 @@ class DatasetConfig:
                 raise ValueError(f"DatasetConfig.{name}: expected a feature name, found {value!r}")
         if self.action_source not in ("dataset", "states"):
             raise ValueError(
-                f"DatasetConfig.action_source: expected 'dataset' or 'states', found {self.action_source!r}"
+                "DatasetConfig.action_source: expected 'dataset' or 'states', found "
+                f"{self.action_source!r}"
             )
         if not isinstance(self.rate_hz, (int, float)) or not self.rate_hz > 0:
             raise ValueError(
@@ -75,7 +76,8 @@ class DatasetConfig:
             episodes = tuple(int(e) for e in self.episodes)
             if not episodes or any(e < 0 for e in episodes):
                 raise ValueError(
-                    f"DatasetConfig.episodes: expected non-negative episode indices or None, found {self.episodes!r}"
+                    "DatasetConfig.episodes: expected non-negative episode indices or None, found "
+                    f"{self.episodes!r}"
                 )
             object.__setattr__(self, "episodes", episodes)
         if self.video_backend not in ("pyav", "torchcodec", "video_reader"):
@@ -89,8 +91,9 @@ class DatasetConfig:
 class Trajectory:
     """One episode resampled to the control rate.
 
-    ``frames`` uint8 ``[T, H, W, 3]`` (None when read without frames); ``states`` float32 ``[T, P]``;
-    ``actions`` float32 ``[T-1, A]``; ``timestamps`` float64 ``[T]`` (seconds, the source rows' timestamps).
+    ``frames`` uint8 ``[T, H, W, 3]`` (None when read without frames); ``states`` float32
+    ``[T, P]``; ``actions`` float32 ``[T-1, A]``; ``timestamps`` float64 ``[T]`` (seconds, the
+    source rows' timestamps).
     """
 
     episode_index: int
@@ -105,9 +108,9 @@ def resample_indices(
 ) -> np.ndarray:
     """Row indices that sample an episode at ``rate_hz`` by its timestamps (nearest row).
 
-    ``timestamps``: ``[L]`` seconds, strictly increasing. Targets are ``t_0 + k / rate_hz`` for every
-    ``k`` whose target lies within the episode. Raises when the recording is slower than the target
-    rate or has a gap wider than one target period (the nearest row would be more than half a
+    ``timestamps``: ``[L]`` seconds, strictly increasing. Targets are ``t_0 + k / rate_hz`` for
+    every ``k`` whose target lies within the episode. Raises when the recording is slower than the
+    target rate or has a gap wider than one target period (the nearest row would be more than half a
     period away), naming the episode and the time.
     """
     ts = np.asarray(timestamps, dtype=np.float64)
@@ -135,9 +138,9 @@ def resample_indices(
     if np.any(error > tolerance):
         k = int(np.argmax(error))
         raise ValueError(
-            f"cannot resample{where} to {rate_hz} Hz: no recorded frame within {tolerance:.4f} s of "
-            f"t = {targets[k]:.4f} s (nearest {ts[nearest[k]]:.4f} s); the recording has a gap or is "
-            f"slower than the requested rate: lower data.rate_hz or drop the episode"
+            f"cannot resample{where} to {rate_hz} Hz: no recorded frame within {tolerance:.4f} s "
+            f"of t = {targets[k]:.4f} s (nearest {ts[nearest[k]]:.4f} s); the recording has a gap "
+            "or is slower than the requested rate: lower data.rate_hz or drop the episode"
         )
     if np.any(np.diff(nearest) == 0):
         raise ValueError(
@@ -148,7 +151,8 @@ def resample_indices(
 
 
 class TrajectoryReader:
-    """Opens a LeRobot dataset, checks the configured keys and reads episodes as resampled :class:`Trajectory`.
+    """Opens a LeRobot dataset, checks the configured keys and reads episodes as resampled
+    :class:`Trajectory`.
 
     Pixels are decoded only for the resampled rows (one decoder call per episode chunk).
     """
@@ -175,9 +179,10 @@ class TrajectoryReader:
             and abs(float(self._dataset.meta.fps) - config.rate_hz) > 1e-6
         ):
             warnings.warn(
-                f"dataset {config.repo_id!r} is recorded at {self._dataset.meta.fps} Hz and resampled to "
-                f"{config.rate_hz} Hz: recorded actions are taken at each resampled row, which is only right "
-                f"for actions expressed at the control rate; use data.action_source=states for DROID deltas",
+                f"dataset {config.repo_id!r} is recorded at {self._dataset.meta.fps} Hz and "
+                f"resampled to {config.rate_hz} Hz: recorded actions are taken at each resampled "
+                "row, which is only right for actions expressed at the control rate; use "
+                "data.action_source=states for DROID deltas",
                 stacklevel=2,
             )
 
@@ -198,7 +203,8 @@ class TrajectoryReader:
         if cfg.camera_key not in meta.camera_keys:
             raise KeyError(
                 f"data.camera_key={cfg.camera_key!r} is not a camera of dataset {cfg.repo_id!r}; "
-                f"its cameras are {cameras} (all features: {available}); set data.camera_key to one of them"
+                f"its cameras are {cameras} (all features: {available}); set data.camera_key to "
+                "one of them"
             )
         wanted = [("data.state_key", cfg.state_key)]
         if cfg.action_source == "dataset":
@@ -211,8 +217,8 @@ class TrajectoryReader:
                     else ""
                 )
                 raise KeyError(
-                    f"{field}={key!r} is not a feature of dataset {cfg.repo_id!r}; available features: "
-                    f"{available}; set {field} to one of them{hint}"
+                    f"{field}={key!r} is not a feature of dataset {cfg.repo_id!r}; available "
+                    f"features: {available}; set {field} to one of them{hint}"
                 )
 
     def _check_widths(self) -> None:
@@ -224,14 +230,15 @@ class TrajectoryReader:
         if state.ndim != 2 or state.shape[1] != layout.state_dim:
             raise ValueError(
                 f"data.state_key={cfg.state_key!r}: expected {layout.state_dim} values per row "
-                f"{list(layout.state_names)} (data.layout={cfg.layout!r}), found shape {state.shape[1:]}"
+                f"{list(layout.state_names)} (data.layout={cfg.layout!r}), found shape "
+                f"{state.shape[1:]}"
             )
         if cfg.action_source == "dataset":
             action = self._columns[cfg.action_key]
             if action.ndim != 2 or action.shape[1] != layout.action_dim:
                 raise ValueError(
-                    f"data.action_key={cfg.action_key!r}: expected {layout.action_dim} values per row "
-                    f"{list(layout.action_names)} (data.layout={cfg.layout!r}), found shape "
+                    f"data.action_key={cfg.action_key!r}: expected {layout.action_dim} values per "
+                    f"row {list(layout.action_names)} (data.layout={cfg.layout!r}), found shape "
                     f"{action.shape[1:]}; use data.action_source=states to derive them"
                 )
 
@@ -266,7 +273,8 @@ class TrajectoryReader:
         return rows[np.argsort(self._columns["timestamp"][rows], kind="stable")]
 
     def read(self, episode: int, *, with_frames: bool = True, chunk: int = 64) -> Trajectory:
-        """Episode ``episode`` resampled to ``config.rate_hz`` (frames omitted when ``with_frames`` is False)."""
+        """Episode ``episode`` resampled to ``config.rate_hz`` (frames omitted when ``with_frames``
+        is False)."""
         cfg = self.config
         rows = self.episode_rows(episode)
         timestamps = self._columns["timestamp"][rows].astype(np.float64)
@@ -322,7 +330,8 @@ class TrajectoryReader:
 
 
 def _image_to_tensor(item: object) -> torch.Tensor:
-    """A stored image (PIL image or ``[3, H, W]`` float tensor in [0, 1]) as a float tensor ``[3, H, W]``."""
+    """A stored image (PIL image or ``[3, H, W]`` float tensor in [0, 1]) as a float tensor
+    ``[3, H, W]``."""
     if isinstance(item, torch.Tensor):
         return item.float()
     array = np.array(item)  # a writable copy

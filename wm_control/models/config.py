@@ -21,7 +21,8 @@ def _check_positive(owner: str, name: str, value: int) -> None:
 def as_image_size(
     value: int | tuple[int, int] | list[int], owner: str = "image_size"
 ) -> tuple[int, int]:
-    """Normalise an image size given as ``int`` or ``(height, width)`` to a ``(height, width)`` tuple."""
+    """Normalise an image size given as ``int`` or ``(height, width)`` to a ``(height, width)``
+    tuple."""
     if isinstance(value, int) and not isinstance(value, bool):
         return (value, value)
     if (
@@ -58,7 +59,8 @@ class EncoderConfig:
             _check_positive("EncoderConfig", name, getattr(self, name))
         if self.width % self.num_heads:
             raise ValueError(
-                f"EncoderConfig.num_heads: width {self.width} must be divisible by num_heads, found {self.num_heads}"
+                f"EncoderConfig.num_heads: width {self.width} must be divisible by num_heads, "
+                f"found {self.num_heads}"
             )
         if self.width // self.num_heads < 6:
             raise ValueError(
@@ -68,8 +70,8 @@ class EncoderConfig:
         for side in self.image_size:
             if side % self.patch_size:
                 raise ValueError(
-                    f"EncoderConfig.image_size: expected multiples of patch_size {self.patch_size}, "
-                    f"found {self.image_size}"
+                    "EncoderConfig.image_size: expected multiples of patch_size "
+                    f"{self.patch_size}, found {self.image_size}"
                 )
 
     @property
@@ -91,7 +93,8 @@ class EncoderConfig:
 
 @dataclass(frozen=True)
 class PredictorConfig:
-    """V-JEPA 2-AC predictor: per step ``[action, state, (extrinsics), patches]`` tokens, block-causal.
+    """V-JEPA 2-AC predictor: per step ``[action, state, (extrinsics), patches]`` tokens,
+    block-causal.
 
     ``image_size`` is the size the predictor was configured for; the RoPE row/column indices of
     the patch tokens are rescaled by ``grid_h / rows`` and ``grid_h / cols`` of the actual input.
@@ -148,7 +151,8 @@ class PredictorConfig:
             )
         if self.width // self.num_heads < 6:
             raise ValueError(
-                f"PredictorConfig.num_heads: head_dim must be >= 6 for 3D RoPE, found {self.width}/{self.num_heads}"
+                "PredictorConfig.num_heads: head_dim must be >= 6 for 3D RoPE, found "
+                f"{self.width}/{self.num_heads}"
             )
         if not isinstance(self.use_extrinsics, bool):
             raise ValueError(
@@ -174,7 +178,8 @@ class PredictorConfig:
 
 @dataclass(frozen=True)
 class WorldModelConfig:
-    """A frozen encoder and (optionally) an action-conditioned predictor working in its token space."""
+    """A frozen encoder and (optionally) an action-conditioned predictor working in its token
+    space."""
 
     encoder: EncoderConfig
     predictor: PredictorConfig | None = None
@@ -182,7 +187,8 @@ class WorldModelConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.encoder, EncoderConfig):
             raise ValueError(
-                f"WorldModelConfig.encoder: expected an EncoderConfig, found {type(self.encoder).__name__}"
+                "WorldModelConfig.encoder: expected an EncoderConfig, found "
+                f"{type(self.encoder).__name__}"
             )
         if self.predictor is not None:
             if not isinstance(self.predictor, PredictorConfig):
@@ -192,8 +198,8 @@ class WorldModelConfig:
                 )
             if self.predictor.encoder_width != self.encoder.width:
                 raise ValueError(
-                    f"WorldModelConfig.predictor.encoder_width: expected the encoder width {self.encoder.width}, "
-                    f"found {self.predictor.encoder_width}"
+                    "WorldModelConfig.predictor.encoder_width: expected the encoder width "
+                    f"{self.encoder.width}, found {self.predictor.encoder_width}"
                 )
             if self.predictor.patch_size != self.encoder.patch_size:
                 raise ValueError(

@@ -11,8 +11,9 @@ it is reproduced exactly. A position of 0 leaves a segment unchanged (cos 0 = 1,
 the AC predictor relies on for its action/state tokens (only their time segment is rotated).
 
 For speed the three segments are applied at once with full-width tables computed once per forward
-pass: ``x' = x · cos + swap(x) · sin±`` where ``swap`` exchanges the channels of each adjacent pair and
-``sin±`` carries the sign (−sin on even channels, +sin on odd ones); unrotated channels get cos 1, sin 0.
+pass: ``x' = x · cos + swap(x) · sin±`` where ``swap`` exchanges the channels of each adjacent pair
+and ``sin±`` carries the sign (−sin on even channels, +sin on odd ones); unrotated channels get
+cos 1, sin 0.
 """
 
 from __future__ import annotations

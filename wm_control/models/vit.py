@@ -24,13 +24,13 @@ SHORT_ATTENTION = 64  # key length up to which CPU attention runs as two batched
 def attention(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """``softmax(q kᵀ / √d) v`` ``[B, h, Lq, d]`` for ``q [B, h, Lq, d]``, ``k, v [B, h, L, d]`` (any strides)
-    and a boolean ``attn_mask [Lq, L]`` (True = may attend) or None.
+    """``softmax(q kᵀ / √d) v`` ``[B, h, Lq, d]`` for ``q [B, h, Lq, d]``, ``k, v [B, h, L, d]``
+    (any strides) and a boolean ``attn_mask [Lq, L]`` (True = may attend) or None.
 
     On many tiny sequences (the predictor's 18 tokens per step) SDPA's CPU kernel hardly gains from
     a second thread; two batched matmuls scale with threads, so short CPU sequences take them. Their
-    scores are laid out keys first: CPU softmax over a short last dimension is ~1.6× slower than over
-    the one before it. Long sequences and GPUs use SDPA.
+    scores are laid out keys first: CPU softmax over a short last dimension is ~1.6× slower than
+    over the one before it. Long sequences and GPUs use SDPA.
     """
     if q.device.type != "cpu" or k.shape[-2] > SHORT_ATTENTION:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
@@ -42,7 +42,8 @@ def attention(
 
 @dataclass
 class LayerCache:
-    """Rotated keys and values ``[B, heads, L_past, head_dim]`` of tokens already processed by one layer."""
+    """Rotated keys and values ``[B, heads, L_past, head_dim]`` of tokens already processed by one
+    layer."""
 
     keys: torch.Tensor | None = None
     values: torch.Tensor | None = None
@@ -61,7 +62,8 @@ class RopeAttention(nn.Module):
     def project(
         self, x: torch.Tensor, rope: RotaryTables
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Queries, keys (rotated) and values ``[B, heads, L, head_dim]`` of the tokens ``x [B, L, width]``."""
+        """Queries, keys (rotated) and values ``[B, heads, L, head_dim]`` of the tokens
+        ``x [B, L, width]``."""
         B, L, _ = x.shape
         qkv = (
             linear(x, self.qkv)
@@ -80,10 +82,10 @@ class RopeAttention(nn.Module):
         attn_mask: torch.Tensor | None = None,
         cache: LayerCache | None = None,
     ) -> torch.Tensor:
-        """Attention output ``[B, Lq, width]`` (after ``proj``) of the queries ``q [B, heads, Lq, head_dim]``
-        over the keys/values ``k, v [B, heads, L, head_dim]`` (and the cached ones before them).
-        ``attn_mask`` boolean ``[Lq, L_past + L]`` (True = may attend) or None for full attention. With a
-        ``cache`` the keys/values are appended to it."""
+        """Attention output ``[B, Lq, width]`` (after ``proj``) of the queries
+        ``q [B, heads, Lq, head_dim]`` over the keys/values ``k, v [B, heads, L, head_dim]`` (and
+        the cached ones before them). ``attn_mask`` boolean ``[Lq, L_past + L]`` (True = may attend)
+        or None for full attention. With a ``cache`` the keys/values are appended to it."""
         B, _, Lq, _ = q.shape
         if cache is not None:
             if cache.keys is not None:
@@ -131,8 +133,9 @@ class Block(nn.Module):
     def project(
         self, x: torch.Tensor, rope: RotaryTables
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Queries, keys and values ``[B, heads, L, head_dim]`` of the tokens ``x [B, L, width]``: the
-        block's first half, which sees each token alone (so tokens may be projected in separate groups)."""
+        """Queries, keys and values ``[B, heads, L, head_dim]`` of the tokens ``x [B, L, width]``:
+        the block's first half, which sees each token alone (so tokens may be projected in separate
+        groups)."""
         return self.attn.project(self.norm1(x), rope)
 
     def attend(
@@ -144,15 +147,17 @@ class Block(nn.Module):
         attn_mask: torch.Tensor | None = None,
         cache: LayerCache | None = None,
     ) -> torch.Tensor:
-        """The rest of the block for the tokens whose queries ``q [B, heads, Lq, head_dim]`` are given:
-        their input ``x [B, Lq, width]`` → output ``[B, Lq, width]``; ``k, v [B, heads, L, head_dim]``
-        of all new tokens (Lq may be fewer than L when only some outputs are needed)."""
+        """The rest of the block for the tokens whose queries ``q [B, heads, Lq, head_dim]`` are
+        given: their input ``x [B, Lq, width]`` → output ``[B, Lq, width]``;
+        ``k, v [B, heads, L, head_dim]`` of all new tokens (Lq may be fewer than L when only some
+        outputs are needed)."""
         x = x + self.attn.attend(q, k, v, attn_mask, cache)
         return x + self.mlp(self.norm2(x))
 
 
 class PatchEmbed3D(nn.Module):
-    """Conv3d with kernel = stride = (tubelet, patch, patch): video ``[B, 3, T, H, W]`` → ``[B, L, width]``."""
+    """Conv3d with kernel = stride = (tubelet, patch, patch): video ``[B, 3, T, H, W]`` →
+    ``[B, L, width]``."""
 
     def __init__(self, width: int, patch_size: int, tubelet_size: int) -> None:
         super().__init__()
@@ -197,8 +202,8 @@ class VisionTransformer(nn.Module):
             or width % cfg.patch_size
         ):
             raise ValueError(
-                f"encoder input: expected [B, 3, T, H, W] with T a multiple of {cfg.tubelet_size} and H, W "
-                f"multiples of {cfg.patch_size}, found {tuple(video.shape)}"
+                f"encoder input: expected [B, 3, T, H, W] with T a multiple of {cfg.tubelet_size} "
+                f"and H, W multiples of {cfg.patch_size}, found {tuple(video.shape)}"
             )
         x = self.patch_embed(video)  # [B, L, width]
         positions = grid_positions(

@@ -1,4 +1,5 @@
-"""What the planner searches over: named action dimensions, their bounds, which are searched and which fixed.
+"""What the planner searches over: named action dimensions, their bounds, which are searched and
+which fixed.
 
 The action space comes from the model's declared layout (:mod:`wm_control.layouts`):
 :meth:`ActionSpec.for_layout` builds Meta's DROID spec or OGBench's.
@@ -65,15 +66,18 @@ class ActionSpec:
         for i, dim in enumerate(self.names):
             if not self.low[i] <= self.high[i]:
                 raise ValueError(
-                    f"ActionSpec.low/high[{dim}]: expected low <= high, found {self.low[i]} > {self.high[i]}"
+                    f"ActionSpec.low/high[{dim}]: expected low <= high, found {self.low[i]} > "
+                    f"{self.high[i]}"
                 )
             if not self.searched[i] and not self.low[i] <= self.fixed[i] <= self.high[i]:
                 raise ValueError(
-                    f"ActionSpec.fixed[{dim}]: expected a value in [{self.low[i]}, {self.high[i]}], found {self.fixed[i]}"
+                    f"ActionSpec.fixed[{dim}]: expected a value in [{self.low[i]}, "
+                    f"{self.high[i]}], found {self.fixed[i]}"
                 )
             if self.searched[i] and self.init_std[i] <= 0:
                 raise ValueError(
-                    f"ActionSpec.init_std[{dim}]: expected > 0 for a searched dimension, found {self.init_std[i]}"
+                    f"ActionSpec.init_std[{dim}]: expected > 0 for a searched dimension, found "
+                    f"{self.init_std[i]}"
                 )
             if self.round_below[i] < 0:
                 raise ValueError(
@@ -156,12 +160,12 @@ class ActionSpec:
         max_rotation: float = 0.2,
         search_yaw: bool = False,
     ) -> ActionSpec:
-        """The planner's action space for a model's declared ``layout`` (``model.layout.name``), with
-        the bounds in physical units whatever the layout: ``max_step`` (m per coordinate and step),
-        ``max_rotation`` (rad), ``gripper_limit`` (closure change). :meth:`droid` for ``"droid"``;
-        :meth:`ogbench` for OGBench's layouts, the bounds converted to its normalised units by how
-        far one unit moves the effector (``layout.translation_per_unit``, e.g. 0.075 m → 0.70 at
-        4 Hz) and capped at 1; it has no roll or pitch to search."""
+        """The planner's action space for a model's declared ``layout`` (``model.layout.name``),
+        with the bounds in physical units whatever the layout: ``max_step`` (m per coordinate and
+        step), ``max_rotation`` (rad), ``gripper_limit`` (closure change). :meth:`droid` for
+        ``"droid"``; :meth:`ogbench` for OGBench's layouts, the bounds converted to its normalised
+        units by how far one unit moves the effector (``layout.translation_per_unit``, e.g. 0.075 m
+        → 0.70 at 4 Hz) and capped at 1; it has no roll or pitch to search."""
         from wm_control.layouts import get_layout
 
         declared = get_layout(layout)
@@ -194,7 +198,8 @@ class ActionSpec:
         unknown = sorted(set(values) - set(self.names))
         if unknown:
             raise ValueError(
-                f"ActionSpec.holding: unknown dimensions {unknown}; expected names from {list(self.names)}"
+                f"ActionSpec.holding: unknown dimensions {unknown}; expected names from "
+                f"{list(self.names)}"
             )
         searched, fixed = list(self.searched), list(self.fixed)
         for name, value in values.items():

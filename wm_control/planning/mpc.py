@@ -24,8 +24,8 @@ from .workspace import Workspace
 @dataclass(frozen=True)
 class MPCStep:
     """One control decision: ``action [A]`` to execute now, the plan ``[H, A]``, the energy of the
-    plan, the lowest candidate energy per solver iteration, the wall time of encode + plan (s), and the
-    observed energy: the current frame's own distance to the goal (encoder only, no imagination;
+    plan, the lowest candidate energy per solver iteration, the wall time of encode + plan (s), and
+    the observed energy: the current frame's own distance to the goal (encoder only, no imagination;
     what a done criterion can trust)."""
 
     action: np.ndarray
@@ -61,12 +61,13 @@ class MPCController:
     ) -> None:
         if model.predictor is None:
             raise ValueError(
-                "MPCController: expected a world model with a predictor, found an encoder-only model"
+                "MPCController: expected a world model with a predictor, found an encoder-only "
+                "model"
             )
         if model.predictor.config.action_dim != spec.dim:
             raise ValueError(
-                f"MPCController: the action spec has {spec.dim} dimensions but the predictor expects "
-                f"{model.predictor.config.action_dim}"
+                f"MPCController: the action spec has {spec.dim} dimensions but the predictor "
+                f"expects {model.predictor.config.action_dim}"
             )
         self.model = model
         self.planner = planner
@@ -140,8 +141,9 @@ class MPCController:
         return goal
 
     def act(self, frame: np.ndarray | torch.Tensor, state: np.ndarray | torch.Tensor) -> MPCStep:
-        """Plan from the current camera frame ``[H, W, 3]`` uint8 and state ``[P]``; return the first
-        action. Runs under ``torch.inference_mode`` unless the solver differentiates the rollout."""
+        """Plan from the current camera frame ``[H, W, 3]`` uint8 and state ``[P]``; return the
+        first action. Runs under ``torch.inference_mode`` unless the solver differentiates the
+        rollout."""
         with torch.inference_mode(not self.planner.differentiable):
             return self._act(frame, state)
 
@@ -156,8 +158,9 @@ class MPCController:
             or not torch.isfinite(state_t).all()
         ):
             raise ValueError(
-                f"MPCController.act: expected a finite state [{self.model.predictor.config.state_dim}], "
-                f"found {tuple(state_t.shape)} {state_t.tolist()}"
+                "MPCController.act: expected a finite state "
+                f"[{self.model.predictor.config.state_dim}], found {tuple(state_t.shape)} "
+                f"{state_t.tolist()}"
             )
         tokens0 = self.model.encode(frame)  # [1, 1, N, D]
         goal = self._goal

@@ -31,11 +31,13 @@ class Workspace:
         low, high = tuple(float(v) for v in self.low), tuple(float(v) for v in self.high)
         if len(low) != 3 or len(high) != 3:
             raise ValueError(
-                f"Workspace: expected low and high of 3 values (x, y, z), found {list(low)} and {list(high)}"
+                f"Workspace: expected low and high of 3 values (x, y, z), found {list(low)} and "
+                f"{list(high)}"
             )
         if not all(lo < hi for lo, hi in zip(low, high)):
             raise ValueError(
-                f"Workspace: expected low < high on every axis, found low={list(low)} high={list(high)}"
+                f"Workspace: expected low < high on every axis, found low={list(low)} "
+                f"high={list(high)}"
             )
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
@@ -56,8 +58,8 @@ class Workspace:
         translation = next((t for t in TRANSLATION_NAMES if set(t) <= set(names)), None)
         if translation is None:
             raise ValueError(
-                f"Workspace.executed: the action names lack a translation {list(TRANSLATION_NAMES)}; "
-                f"found {list(names)}"
+                "Workspace.executed: the action names lack a translation "
+                f"{list(TRANSLATION_NAMES)}; found {list(names)}"
             )
         dims = [list(names).index(n) for n in translation]
         low = torch.tensor(self.low, device=actions.device, dtype=actions.dtype)
@@ -67,7 +69,8 @@ class Workspace:
         for step in range(actions.shape[-2]):
             wanted = here + actions[..., step, dims] * translation_per_unit  # [..., 3] (m)
             target = torch.minimum(torch.maximum(wanted, low), high)
-            # moves inside the box are kept bit for bit: the plan equals the unclipped planner's there
+            # moves inside the box are kept bit for bit: the plan equals the unclipped planner's
+            # there
             moved = (target - here) / translation_per_unit
             out[..., step, dims] = torch.where(target == wanted, actions[..., step, dims], moved)
             here = target

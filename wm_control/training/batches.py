@@ -19,7 +19,8 @@ from wm_control.data.token_cache import TokenCache
 
 
 def split_episodes(count: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``[0, count)`` split into (train, validation) episodes, deterministically by ``seed``.
+    """Positions ``[0, count)`` split into (train, validation) episodes, deterministically by
+    ``seed``.
 
     At least one validation episode when ``val_fraction > 0``, at least one training episode always.
     """
@@ -29,14 +30,15 @@ def split_episodes(count: int, val_fraction: float, seed: int) -> tuple[np.ndarr
     n_val = 0 if val_fraction <= 0 else min(max(1, round(val_fraction * count)), count - 1)
     if val_fraction > 0 and n_val == 0:
         raise ValueError(
-            f"train.val_fraction={val_fraction} needs at least 2 episodes to hold one out; the dataset has {count}"
+            f"train.val_fraction={val_fraction} needs at least 2 episodes to hold one out; the "
+            f"dataset has {count}"
         )
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def split_parts(counts: list[int], val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`split_episodes` within each part of a combined cache (``counts``: episodes per part, in
-    order), so that every dataset keeps its share of validation episodes; global positions."""
+    """:func:`split_episodes` within each part of a combined cache (``counts``: episodes per part,
+    in order), so that every dataset keeps its share of validation episodes; global positions."""
     train, val, offset = [], [], 0
     for i, count in enumerate(counts):
         t, v = split_episodes(count, val_fraction, seed + i)
@@ -52,8 +54,8 @@ class WindowSampler:
     def __init__(self, starts: np.ndarray, global_batch: int, seed: int) -> None:
         if len(starts) < global_batch:
             raise ValueError(
-                f"train.batch_size={global_batch} is larger than the {len(starts)} training windows; "
-                f"lower the batch size or train.clip_frames, or add episodes"
+                f"train.batch_size={global_batch} is larger than the {len(starts)} training "
+                "windows; lower the batch size or train.clip_frames, or add episodes"
             )
         self.starts = np.asarray(starts, dtype=np.int64)
         self.global_batch = global_batch
@@ -66,7 +68,8 @@ class WindowSampler:
         return np.random.default_rng([self.seed, epoch]).permutation(len(self.starts))
 
     def next_global(self) -> np.ndarray:
-        """The next global batch ``[global_batch]`` of window starts (an epoch's tail is dropped)."""
+        """The next global batch ``[global_batch]`` of window starts (an epoch's tail is
+        dropped)."""
         if self.cursor + self.global_batch > len(self.starts):
             self.epoch += 1
             self.cursor = 0
@@ -86,9 +89,10 @@ class WindowSampler:
     def load_state_dict(self, state: dict[str, int]) -> None:
         if state["seed"] != self.seed or state["windows"] != len(self.starts):
             raise ValueError(
-                f"cannot resume the data order: the checkpoint has seed {state['seed']} over {state['windows']} "
-                f"windows, this run has seed {self.seed} over {len(self.starts)}; the dataset, split or "
-                f"clip length changed since the checkpoint"
+                f"cannot resume the data order: the checkpoint has seed {state['seed']} over "
+                f"{state['windows']} windows, this run has seed {self.seed} over "
+                f"{len(self.starts)}; the dataset, split or clip length changed since the "
+                "checkpoint"
             )
         self.epoch = int(state["epoch"])
         self.cursor = int(state["cursor"])

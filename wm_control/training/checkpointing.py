@@ -93,7 +93,8 @@ def save_checkpoint(
     *,
     keep_last: int,
 ) -> Path:
-    """Write checkpoint ``step`` atomically under ``directory``, point ``latest`` at it, prune old ones.
+    """Write checkpoint ``step`` atomically under ``directory``, point ``latest`` at it, prune old
+    ones.
 
     Returns the final checkpoint folder.
     """
@@ -127,8 +128,8 @@ def checkpoint_to_resume(out_dir: Path, resume: bool) -> tuple[Path, Path | None
     latest = latest_checkpoint(directory)
     if latest is not None and not resume:
         raise FileExistsError(
-            f"{out_dir} already holds checkpoints (latest {latest.name}); pass resume=true to continue "
-            f"that run or choose another out_dir"
+            f"{out_dir} already holds checkpoints (latest {latest.name}); pass resume=true to "
+            "continue that run or choose another out_dir"
         )
     return directory, latest
 
@@ -164,8 +165,8 @@ def latest_checkpoint(directory: Path) -> Path | None:
     path = directory / pointer.read_text().strip()
     if not path.is_dir():
         raise CheckpointError(
-            f"{pointer} names {path.name!r}, which does not exist; remove {pointer} to start afresh "
-            f"or write the name of an existing checkpoint folder into it"
+            f"{pointer} names {path.name!r}, which does not exist; remove {pointer} to start "
+            "afresh or write the name of an existing checkpoint folder into it"
         )
     return path
 
@@ -194,8 +195,8 @@ def verify_checkpoint(path: Path) -> dict[str, Any]:
     version = manifest.get("version")
     if manifest.get("format") != STATE_FORMAT or version not in (1, MANIFEST_VERSION):
         raise CheckpointError(
-            f"{path}: expected a {STATE_FORMAT} checkpoint manifest version 1 … {MANIFEST_VERSION}, "
-            f"found {manifest.get('format')!r} version {version!r}"
+            f"{path}: expected a {STATE_FORMAT} checkpoint manifest version 1 … "
+            f"{MANIFEST_VERSION}, found {manifest.get('format')!r} version {version!r}"
         )
     remedy = (
         f"resume from an earlier checkpoint (write its folder name into {path.parent / LATEST}) "
@@ -209,13 +210,13 @@ def verify_checkpoint(path: Path) -> dict[str, Any]:
         found = file.stat().st_size
         if found != size:
             raise CheckpointError(
-                f"checkpoint {path} is truncated or corrupt: {name} has {found} bytes, the manifest "
-                f"records {size}; {remedy}"
+                f"checkpoint {path} is truncated or corrupt: {name} has {found} bytes, the "
+                f"manifest records {size}; {remedy}"
             )
         if sha256 is not None and (digest := file_sha256(file)) != sha256:
             raise CheckpointError(
-                f"checkpoint {path} is corrupt: the content of {name} differs from what was written "
-                f"(sha256 {sha256[:16]}…, found {digest[:16]}…); {remedy}"
+                f"checkpoint {path} is corrupt: the content of {name} differs from what was "
+                f"written (sha256 {sha256[:16]}…, found {digest[:16]}…); {remedy}"
             )
     return manifest
 
@@ -228,8 +229,8 @@ def load_training_state(path: Path) -> dict[str, Any]:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for damaged archives
         raise CheckpointError(
-            f"cannot read {file}: {type(error).__name__}: {error}; the file is damaged, resume from an "
-            f"earlier checkpoint or start a new run"
+            f"cannot read {file}: {type(error).__name__}: {error}; the file is damaged, resume "
+            "from an earlier checkpoint or start a new run"
         ) from error
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise CheckpointError(f"{file} is not a {STATE_FORMAT} file")

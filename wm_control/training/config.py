@@ -60,12 +60,14 @@ class TrainConfig:
         ):
             if not isinstance(getattr(self, name), kind):
                 raise ValueError(
-                    f"TrainConfig.{name}: expected a {kind.__name__}, found {type(getattr(self, name)).__name__}"
+                    f"TrainConfig.{name}: expected a {kind.__name__}, found "
+                    f"{type(getattr(self, name)).__name__}"
                 )
         extra = tuple(self.extra_datasets)
         if not all(isinstance(d, DatasetConfig) for d in extra):
             raise ValueError(
-                f"TrainConfig.extra_datasets: expected DatasetConfig entries, found {[type(d).__name__ for d in extra]}"
+                "TrainConfig.extra_datasets: expected DatasetConfig entries, found "
+                f"{[type(d).__name__ for d in extra]}"
             )
         object.__setattr__(self, "extra_datasets", extra)
         if self.predictor is not None and (
@@ -101,12 +103,13 @@ class TrainConfig:
             )
         if self.validation.steps > self.clip_frames - 1:
             raise ValueError(
-                f"TrainConfig.validation.steps: expected at most clip_frames-1 = {self.clip_frames - 1}, "
-                f"found {self.validation.steps}"
+                "TrainConfig.validation.steps: expected at most clip_frames-1 = "
+                f"{self.clip_frames - 1}, found {self.validation.steps}"
             )
         if not isinstance(self.val_fraction, (int, float)) or not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(
-                f"TrainConfig.val_fraction: expected a number in [0, 1), found {self.val_fraction!r}"
+                "TrainConfig.val_fraction: expected a number in [0, 1), found "
+                f"{self.val_fraction!r}"
             )
         if self.device not in (None, "cpu", "cuda"):
             raise ValueError(

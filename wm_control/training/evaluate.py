@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ValidationConfig:
     """``windows``: at most this many validation windows (evenly spaced); ``steps``: rollout ``k``;
-    ``random_actions``: random sequences per sample for the ranking; ``batch_size``: windows per pass."""
+    ``random_actions``: random sequences per sample for the ranking; ``batch_size``: windows per
+    pass."""
 
     windows: int = 256
     steps: int = 2

@@ -103,8 +103,9 @@ class RunParts:
     masks, trainable modules); the loop adds the optimizer, the RNG states and the run's identity
     (:func:`restore` reads the first two back) and calls it before ``model()``, so that the RNG
     states precede anything ``model()`` draws. ``summary(end)``: the run's own summary entries,
-    after the loop's ``steps``, ``resumed_from_step`` and ``seconds``. ``validate(step)``: validation metrics (empty on all but
-    the main process), every ``val_every`` updates; ``None`` for a run without validation.
+    after the loop's ``steps``, ``resumed_from_step`` and ``seconds``. ``validate(step)``:
+    validation metrics (empty on all but the main process), every ``val_every`` updates; ``None``
+    for a run without validation.
     """
 
     optimizer: torch.optim.Optimizer

@@ -53,7 +53,8 @@ class PredictorLoss(nn.Module):
         super().__init__()
         if wm.predictor is None:
             raise ValueError(
-                "the world model has no predictor to train; choose a fresh one with predictor=<preset>"
+                "the world model has no predictor to train; choose a fresh one with "
+                "predictor=<preset>"
             )
         self.predictor = wm.predictor
         self._wm = (wm,)  # a tuple keeps the world model out of this module's parameters

@@ -35,7 +35,8 @@ class MaskSpec:
             upper = math.inf if name == "aspect_ratio" else 1.0
             if len(value) != 2 or not 0.0 < value[0] <= value[1] <= upper:
                 raise ValueError(
-                    f"MaskSpec.{name}: expected (low, high) with 0 < low <= high <= {upper}, found {value}"
+                    f"MaskSpec.{name}: expected (low, high) with 0 < low <= high <= {upper}, found "
+                    f"{value}"
                 )
             object.__setattr__(self, name, value)
 
@@ -60,7 +61,8 @@ def block_size(
 def sample_masks(
     batch: int, grid: tuple[int, int, int], spec: MaskSpec, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(context [B, K], target [B, M])`` long token indices (sorted) for a batch of ``batch`` clips.
+    """``(context [B, K], target [B, M])`` long token indices (sorted) for a batch of ``batch``
+    clips.
 
     Samples whose blocks would cover every token are redrawn, so the context is never empty; a spec
     whose blocks cannot leave any context on this grid is an error.
@@ -69,8 +71,8 @@ def sample_masks(
     size_t, size_h, size_w = block_size(spec, grid, generator)
     if (size_t, size_h, size_w) == (t, h, w):
         raise ValueError(
-            f"mask blocks of {spec} cover the whole {t}x{h}x{w} token grid, leaving no context; lower "
-            f"spatial_scale/temporal_scale or use larger images"
+            f"mask blocks of {spec} cover the whole {t}x{h}x{w} token grid, leaving no context; "
+            "lower spatial_scale/temporal_scale or use larger images"
         )
     contexts, targets = [], []
     attempts = 0
@@ -78,8 +80,8 @@ def sample_masks(
         attempts += 1
         if attempts > 100 * batch:
             raise ValueError(
-                f"mask blocks of {spec} (size {size_t}x{size_h}x{size_w}) almost always cover the whole "
-                f"{t}x{h}x{w} token grid; lower num_blocks or spatial_scale"
+                f"mask blocks of {spec} (size {size_t}x{size_h}x{size_w}) almost always cover the "
+                f"whole {t}x{h}x{w} token grid; lower num_blocks or spatial_scale"
             )
         masked = torch.zeros(t, h, w, dtype=torch.bool)
         for _ in range(spec.num_blocks):

@@ -52,7 +52,8 @@ class OptimConfig:
             isinstance(self.grad_clip, (int, float)) and self.grad_clip > 0
         ):
             raise ValueError(
-                f"OptimConfig.grad_clip: expected a positive number or None, found {self.grad_clip!r}"
+                "OptimConfig.grad_clip: expected a positive number or None, found "
+                f"{self.grad_clip!r}"
             )
 
 

@@ -40,7 +40,8 @@ from wm_control.training.distributed import single_process
 from wm_control.training.optim import OptimConfig, build_optimizer, optimizer_step
 from wm_control.world_model import WorldModel, layer_norm
 
-# The two mask families of the V-JEPA 2 recipe: 8 small blocks (15 % of a frame each), 2 large (70 %).
+# The two mask families of the V-JEPA 2 recipe: 8 small blocks (15 % of a frame each), 2 large
+# (70 %).
 DEFAULT_MASKS = (
     MaskSpec(num_blocks=8, spatial_scale=(0.15, 0.15)),
     MaskSpec(num_blocks=2, spatial_scale=(0.7, 0.7)),
@@ -89,12 +90,14 @@ class PretrainConfig:
         datasets = tuple(self.datasets)
         if not datasets or not all(isinstance(d, DatasetConfig) for d in datasets):
             raise ValueError(
-                f"PretrainConfig.datasets: expected one or more DatasetConfig, found {self.datasets!r}"
+                "PretrainConfig.datasets: expected one or more DatasetConfig, found "
+                f"{self.datasets!r}"
             )
         object.__setattr__(self, "datasets", datasets)
         if not isinstance(self.encoder, EncoderConfig):
             raise ValueError(
-                f"PretrainConfig.encoder: expected an EncoderConfig, found {type(self.encoder).__name__}"
+                "PretrainConfig.encoder: expected an EncoderConfig, found "
+                f"{type(self.encoder).__name__}"
             )
         masks = tuple(self.masks)
         if not masks or not all(isinstance(m, MaskSpec) for m in masks):
@@ -121,8 +124,8 @@ class PretrainConfig:
             or self.predictor_width // self.predictor_heads < 6
         ):
             raise ValueError(
-                f"PretrainConfig.predictor_heads: predictor_width {self.predictor_width} must split into heads of "
-                f">= 6 channels, found {self.predictor_heads} heads"
+                f"PretrainConfig.predictor_heads: predictor_width {self.predictor_width} must "
+                f"split into heads of >= 6 channels, found {self.predictor_heads} heads"
             )
         if (
             not isinstance(self.clip_frames, int)
@@ -214,7 +217,8 @@ def _encoder_only(config: PretrainConfig, encoder: torch.nn.Module) -> WorldMode
 
 
 def pretrain(config: PretrainConfig) -> dict[str, Any]:
-    """Run (or resume) pretraining; writes ``<out_dir>/model`` (encoder-only) and returns a summary."""
+    """Run (or resume) pretraining; writes ``<out_dir>/model`` (encoder-only) and returns a
+    summary."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise RuntimeError(
             "pretrain runs in a single process (one GPU or the CPU); launch it without torchrun"

@@ -226,7 +226,7 @@ def _shared_cache(wm: WorldModel, config: TrainConfig, ctx: DistributedContext) 
         cache = open_token_caches(wm, config.datasets, config.cache, progress=False)
         if cache.built_now:
             raise RuntimeError(
-                f"process {ctx.rank} computed another token cache key than the main process: the processes "
-                f"do not load the same encoder weights"
+                f"process {ctx.rank} computed another token cache key than the main process: the "
+                "processes do not load the same encoder weights"
             )
     return cache

@@ -21,13 +21,16 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing system packages for headless rendering:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
-	    echo "missing system packages for headless rendering:$$missing (install them with apt-get as root)"; exit 1; \
+	    echo "missing system packages for headless rendering:$$missing" \
+	      "(install them with apt-get as root)"; exit 1; \
 	  fi; \
 	fi
 
@@ -49,7 +52,8 @@ lock:
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
 	.venv-lock/bin/python -m pip install --quiet -e ".[test]"
 	.venv-lock/bin/python -m pip check
-	.venv-lock/bin/python -m pip freeze --exclude-editable | $(PYTHON) .ci/clean_lock.py > requirements.lock
+	.venv-lock/bin/python -m pip freeze --exclude-editable \
+	  | $(PYTHON) .ci/clean_lock.py > requirements.lock
 	rm -rf .venv-lock
 
 clean:
@@ -63,7 +67,8 @@ clean:
 MODEL_WORK ?= runs/sim_default
 DEFAULT_MODEL := wm_control/pretrained/sim_default
 SIM_TASKS := reach push pick_place grasp
-SIM_DATA = $(foreach t,$(SIM_TASKS),$(MODEL_WORK)/data/$(t)_expert $(MODEL_WORK)/data/$(t)_noisy $(MODEL_WORK)/data/$(t)_random)
+SIM_KINDS := expert noisy random
+SIM_DATA = $(foreach t,$(SIM_TASKS),$(foreach k,$(SIM_KINDS),$(MODEL_WORK)/data/$(t)_$(k)))
 comma := ,
 empty :=
 space := $(empty) $(empty)
@@ -73,17 +78,22 @@ EXTRA_DATA = [$(subst $(space),$(comma),$(wordlist 2,99,$(SIM_DATA)))]
 default-model-data: install
 	@set -e; i=0; for task in $(SIM_TASKS); do i=$$((i+1)); \
 	  d=$(MODEL_WORK)/data/$${task}; \
-	  test -d $${d}_expert || $(BIN)/wm-control collect env=$$task episodes=200 policy=expert noise=0.1 seed=$$((i*100000)) output_dir=$${d}_expert; \
-	  test -d $${d}_noisy || $(BIN)/wm-control collect env=$$task episodes=100 policy=expert noise=0.3 seed=$$((i*100000+10000)) output_dir=$${d}_noisy; \
-	  test -d $${d}_random || $(BIN)/wm-control collect env=$$task episodes=100 policy=random seed=$$((i*100000+20000)) output_dir=$${d}_random; \
+	  test -d $${d}_expert || $(BIN)/wm-control collect env=$$task episodes=200 policy=expert \
+	    noise=0.1 seed=$$((i*100000)) output_dir=$${d}_expert; \
+	  test -d $${d}_noisy || $(BIN)/wm-control collect env=$$task episodes=100 policy=expert \
+	    noise=0.3 seed=$$((i*100000+10000)) output_dir=$${d}_noisy; \
+	  test -d $${d}_random || $(BIN)/wm-control collect env=$$task episodes=100 policy=random \
+	    seed=$$((i*100000+20000)) output_dir=$${d}_random; \
 	done
 
 default-model: default-model-data
 	$(BIN)/wm-control pretrain data.root=$(firstword $(SIM_DATA)) 'extra_datasets=$(EXTRA_DATA)' \
 	  encoder=vit_mini image_size=64 steps=3000 batch_size=16 out_dir=$(MODEL_WORK)/encoder
-	$(BIN)/wm-control train model=pretrained_encoder model.path=$(MODEL_WORK)/encoder/model predictor=ac_mini \
-	  data.root=$(firstword $(SIM_DATA)) 'extra_datasets=$(EXTRA_DATA)' train=sim_default out_dir=$(MODEL_WORK)/predictor
-	mkdir -p $(DEFAULT_MODEL) && cp $(MODEL_WORK)/predictor/model/model.safetensors $(DEFAULT_MODEL)/model.safetensors
+	$(BIN)/wm-control train model=pretrained_encoder model.path=$(MODEL_WORK)/encoder/model \
+	  predictor=ac_mini data.root=$(firstword $(SIM_DATA)) 'extra_datasets=$(EXTRA_DATA)' \
+	  train=sim_default out_dir=$(MODEL_WORK)/predictor
+	mkdir -p $(DEFAULT_MODEL) && cp $(MODEL_WORK)/predictor/model/model.safetensors \
+	  $(DEFAULT_MODEL)/model.safetensors
 
 # ---------------------------------------------------------------------------------------------
 # The OGBench cube model (model=ogbench_cube), reproduced from scratch on CPU: OGBench play data

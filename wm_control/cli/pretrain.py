@@ -17,7 +17,7 @@ from ..training.masks import MaskSpec
 from ..training.optim import OptimConfig
 from ..training.pretrain import PretrainConfig
 from .datasets import dataset_configs, require_local_folders
-from .run_record import keep_record, resumed_config, run_folder
+from .run_record import prepared_run
 
 CONFIG_NAME = "pretrain"
 RESUME_CHANGES = (
@@ -74,15 +74,6 @@ def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
 
 
 def run(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
     from ..training.pretrain import pretrain
 
-    hydra = HydraConfig.get()
-    run_dir = Path(hydra.runtime.output_dir)
-    out_dir = run_folder(cfg, run_dir)
-    if cfg.resume:
-        cfg = resumed_config(cfg, out_dir, list(hydra.overrides.task), RESUME_CHANGES)
-    config = build_config(cfg, run_dir)
-    keep_record(cfg, out_dir)
-    pretrain(config)
+    pretrain(prepared_run(cfg, build_config, RESUME_CHANGES))

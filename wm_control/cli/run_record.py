@@ -14,6 +14,7 @@ Python) is resumed from the arguments given, as before.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,26 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def prepared_run(
+    cfg: DictConfig,
+    build_config: Callable[[DictConfig, Path], Any],
+    resume_changes: tuple[str, ...],
+) -> Any:
+    """The typed config of a ``train`` or ``pretrain`` run in the current Hydra job: with
+    ``resume=true`` the run folder's recorded config (only ``resume_changes`` may differ), built by
+    ``build_config(cfg, hydra run folder)``; the composed config is recorded in the run folder."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra = HydraConfig.get()
+    run_dir = Path(hydra.runtime.output_dir)
+    out_dir = run_folder(cfg, run_dir)
+    if cfg.resume:
+        cfg = resumed_config(cfg, out_dir, list(hydra.overrides.task), resume_changes)
+    config = build_config(cfg, run_dir)
+    keep_record(cfg, out_dir)
+    return config
 
 
 def _plain(cfg: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ..training.config import TrainConfig
 from ..training.evaluate import ValidationConfig
 from ..training.optim import OptimConfig
 from .datasets import dataset_configs, require_local_folders
-from .run_record import keep_record, resumed_config, run_folder
+from .run_record import prepared_run
 
 CONFIG_NAME = "train"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -105,15 +105,6 @@ def build_config(cfg: DictConfig, run_dir: Path) -> TrainConfig:
 
 
 def run(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
     from ..training.trainer import train
 
-    hydra = HydraConfig.get()
-    run_dir = Path(hydra.runtime.output_dir)
-    out_dir = run_folder(cfg, run_dir)
-    if cfg.resume:
-        cfg = resumed_config(cfg, out_dir, list(hydra.overrides.task), RESUME_CHANGES)
-    config = build_config(cfg, run_dir)
-    keep_record(cfg, out_dir)
-    train(config)
+    train(prepared_run(cfg, build_config, RESUME_CHANGES))

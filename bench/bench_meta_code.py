@@ -1,0 +1,244 @@
+"""The project's planner against Meta's own notebook planner code, side by side in one process.
+
+Meta's code is not part of this project; the bench imports it from a checkout of
+facebookresearch/vjepa2 (its ``notebooks/utils`` planner and ``src/models`` predictor, which need
+``timm`` and ``scipy``):
+
+    git clone https://github.com/facebookresearch/vjepa2 ../vjepa2 && pip install timm
+    .venv/bin/python bench/bench_meta_code.py --meta-repo ../vjepa2 [--threads 1] [--actions 5]
+
+Both planners run on the same weights (the tiny reference model of tests/fixtures, saved by Meta's
+code), from the same encoded frame, state and goal, at the same budgets, measured in alternating
+order round after round. Meta's planner is its notebook wrapper's ``infer_next_action`` (CEM over
+its predictor, with its pose integration); ours is ``planner.solver=cem`` through the one rollout,
+in float32 like Meta's, and in bfloat16 (``model.dtype=bfloat16``; fast on CPUs with AVX512-BF16 or
+AMX, slow elsewhere).
+Each plan's energy is recomputed with the project's rollout, so the two plans are compared on
+one scale. The random streams differ, so the plans are close but not identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from bench_planner import ROOT, gemm_gflops, tiny_reference
+
+from wm_control import WorldModel, energy
+from wm_control.planning import ActionSpec
+from wm_control.planning.config import PlannerConfig
+from wm_control.runtime import tune_cpu_allocator
+
+BUDGETS = [  # (name, samples, iterations, horizon, max_step)
+    ("paper 800x10 h1", 800, 10, 1, 0.075),
+    ("notebook 400x10 h2", 400, 10, 2, 0.05),
+]
+
+
+def meta_planner(
+    repo: Path, model: WorldModel, samples: int, iterations: int, horizon: int, max_step: float
+):
+    """Meta's notebook world-model wrapper around Meta's AC predictor, loaded with the tiny
+    reference weights, configured with the budget (momenta 0.15 on every dimension, top-10)."""
+    sys.path.insert(0, str(repo))
+    try:
+        from notebooks.utils.world_model_wrapper import WorldModel as MetaWrapper
+        from src.models.ac_predictor import vit_ac_predictor
+    except ImportError as error:
+        raise SystemExit(
+            f"bench_meta_code: expected a checkout of facebookresearch/vjepa2 at {repo} with its "
+            f"requirements (timm, scipy) installed; import failed: {error}"
+        ) from error
+    logging.getLogger().setLevel(logging.WARNING)  # its CEM logs every iteration at INFO
+    cfg = model.config.predictor
+    predictor = vit_ac_predictor(
+        img_size=tuple(cfg.image_size),
+        patch_size=cfg.patch_size,
+        num_frames=2 * (horizon + 1),
+        tubelet_size=2,
+        embed_dim=cfg.encoder_width,
+        predictor_embed_dim=cfg.width,
+        depth=cfg.depth,
+        num_heads=cfg.num_heads,
+        action_embed_dim=cfg.action_dim,
+        use_extrinsics=False,
+        is_frame_causal=True,
+        use_rope=True,
+    )
+    checkpoint = torch.load(
+        ROOT / "tests" / "fixtures" / "vjepa2_tiny_official.pt",
+        map_location="cpu",
+        weights_only=False,
+    )
+    weights = {k.removeprefix("module."): v for k, v in checkpoint["predictor"].items()}
+    predictor.load_state_dict(weights, strict=True)
+    predictor.eval()
+    mpc_args = {
+        "rollout": horizon,
+        "samples": samples,
+        "topk": 10,
+        "cem_steps": iterations,
+        "momentum_mean": 0.15,
+        "momentum_std": 0.15,
+        "momentum_mean_gripper": 0.15,
+        "momentum_std_gripper": 0.15,
+        "maxnorm": max_step,
+        "verbose": False,
+    }
+    return MetaWrapper(
+        encoder=None,
+        predictor=predictor,
+        tokens_per_frame=model.tokens_per_frame,
+        transform=None,
+        mpc_args=mpc_args,
+        device="cpu",
+    )
+
+
+def plan_energy(model: WorldModel, tokens, state, goal, actions: torch.Tensor) -> float:
+    """The energy of ``actions [H, 7]`` under the project's rollout (one scale for both plans)."""
+    imagined = model.rollout(tokens, state, actions.view(1, -1, 7).to(model.dtype))
+    return float(energy(imagined.tokens, goal)[0])
+
+
+def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budget, rounds: int):
+    name, samples, iterations, horizon, max_step = budget
+    meta = meta_planner(repo, model, samples, iterations, horizon, max_step)
+    config = PlannerConfig(
+        samples=samples, iterations=iterations, elites=10, horizon=horizon, max_step=max_step
+    )
+    solver = config.planner()
+    spec = ActionSpec.droid(max_step=max_step)
+    with torch.inference_mode():
+        tokens = model.encode(frame)  # [1, 1, N, D]
+        goal = model.encode(goal_frame)[0, 0]  # [N, D]
+        state = torch.as_tensor(state_array, dtype=model.dtype).view(1, 1, -1)  # [1, 1, 7]
+
+    def ours():
+        solver.reset()
+        with torch.inference_mode():
+            result = solver.plan(
+                lambda a: model.rollout(tokens, state, a.to(model.dtype)).tokens,
+                lambda imagined: energy(imagined, goal).float(),
+                spec,
+                None,
+                model.device,
+            )
+        return result.actions  # [H, 7]
+
+    half = copy.deepcopy(model).to(dtype=torch.bfloat16)
+    tokens_half, state_half = tokens.to(torch.bfloat16), state.to(torch.bfloat16)
+
+    def ours_bf16():
+        solver.reset()
+        with torch.inference_mode():
+            result = solver.plan(
+                lambda a: half.rollout(tokens_half, state_half, a.to(torch.bfloat16)).tokens,
+                lambda imagined: energy(imagined, goal.to(torch.bfloat16)).float(),
+                spec,
+                None,
+                model.device,
+            )
+        return result.actions.float()  # [H, 7]
+
+    def theirs():
+        torch.manual_seed(0)
+        with torch.no_grad():
+            return meta.infer_next_action(tokens, state, goal.view(1, 1, *goal.shape))[0]  # [H, 7]
+
+    runs = {
+        "meta's notebook code": theirs,
+        "wm-control cem": ours,
+        "wm-control cem, bf16": ours_bf16,
+    }
+    plans = {label: fn() for label, fn in runs.items()}  # also the warm-up
+    times: dict[str, list[float]] = {label: [] for label in runs}
+    for i in range(rounds):
+        for label, fn in list(runs.items())[:: 1 if i % 2 == 0 else -1]:
+            start = time.perf_counter()
+            fn()
+            times[label].append(time.perf_counter() - start)
+    with torch.inference_mode():
+        energies = {label: plan_energy(model, tokens, state, goal, p) for label, p in plans.items()}
+    meta_s = statistics.median(times["meta's notebook code"])
+    return {
+        "budget": name,
+        "rows": {
+            label: {
+                "seconds_per_action": statistics.median(times[label]),
+                "all_seconds": times[label],
+                "speedup_over_meta": meta_s / statistics.median(times[label]),
+                "plan": plans[label].tolist(),
+                "plan_energy": energies[label],
+            }
+            for label in runs
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--meta-repo", type=Path, required=True, help="a checkout of facebookresearch/vjepa2"
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--actions", type=int, default=5, help="planning calls timed per planner")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "meta_code.md")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    allocator = tune_cpu_allocator()
+    model, frame, goal_frame, state = tiny_reference()
+    gemm = gemm_gflops(torch.device("cpu"), torch.float32)
+    results = [
+        compare(model, args.meta_repo, frame, goal_frame, state, budget, args.actions)
+        for budget in BUDGETS
+    ]
+    lines = [
+        "# The planner against Meta's own notebook code",
+        "",
+        (
+            f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+            f"CPU x{args.threads} threads, GEMM rate {gemm:.0f} GFLOP/s, allocator tuned: "
+            f"{allocator}. Median of {args.actions} planning calls per row, alternating order."
+        ),
+        (
+            "Meta's planner: `notebooks/utils/world_model_wrapper.WorldModel.infer_next_action` "
+            "of facebookresearch/vjepa2 over its `vit_ac_predictor`, loaded with the tiny "
+            "reference weights. Energy: each plan's energy under the project's rollout."
+        ),
+        (
+            "Rerun (with timm installed): `.venv/bin/python bench/bench_meta_code.py --meta-repo "
+            f"<vjepa2 checkout> --threads {args.threads} --actions {args.actions}`."
+        ),
+        "",
+        "| budget | planner | s / action | speed-up over Meta's code | plan energy |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results:
+        for label, row in result["rows"].items():
+            lines.append(
+                f"| {result['budget']} | {label} | {row['seconds_per_action']:.3f} | "
+                f"**{row['speedup_over_meta']:.2f}x** | {row['plan_energy']:.4f} |"
+            )
+    lines += [
+        "",
+        "```json",
+        json.dumps({"gemm_gflops": gemm, "results": results}, indent=2),
+        "```",
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines[: 10 + 2 * len(results)]))
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,7 @@ from envs.goals import Configuration, GoalRendering
 from envs.rendering import CameraRenderer
 from envs.rotations import euler_to_matrix, matrix_to_euler
 from envs.scene import FINGER_MAX_OPENING, HOME_QPOS, SceneSpec, build_scene_xml
+from envs.task import checked_action
 
 ACTION_NAMES = ("dx", "dy", "dz", "droll", "dpitch", "dyaw", "dgripper")
 STATE_NAMES = ("x", "y", "z", "roll", "pitch", "yaw", "gripper")
@@ -234,20 +235,7 @@ class ArmEnv(GoalRendering, gym.Env):
 
     # ----------------------------------------------------------------------------- internals
     def _validate_action(self, action) -> np.ndarray:
-        array = np.asarray(action, dtype=np.float64)
-        if array.shape != (7,):
-            raise ValueError(
-                f"{type(self).__name__}.step: expected an action of shape (7,) "
-                f"{list(ACTION_NAMES)}, found shape {array.shape}"
-            )
-        bad = ~np.isfinite(array)
-        if bad.any():
-            names = [ACTION_NAMES[i] for i in np.flatnonzero(bad)]
-            raise ValueError(
-                f"{type(self).__name__}.step: expected finite action values, found NaN/inf in "
-                f"{names}: {array.tolist()}"
-            )
-        return array
+        return checked_action(action, ACTION_NAMES, type(self).__name__)
 
     def _apply_action(self, action: np.ndarray) -> bool:
         """Run one control step; returns whether the target was clipped to the workspace."""

@@ -7,14 +7,15 @@ adapter gives them the observation, ``info`` and goal-image interface of this pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from envs.ogbench_scene import OGBenchCubeScene, ogbench_kwargs
+from envs.task import checked_action
 
 OGBENCH_ID = "visual-cube-single-v0"
 ACTION_NAMES = ("x", "y", "z", "yaw", "gripper")
@@ -344,20 +345,7 @@ class OGBenchCubeEnv(gym.Env):
 
     # ----------------------------------------------------------------------------- internals
     def _validate_action(self, action) -> np.ndarray:
-        array = np.asarray(action, dtype=np.float64)
-        if array.shape != (5,):
-            raise ValueError(
-                f"OGBenchCubeEnv.step: expected an action of shape (5,) {list(ACTION_NAMES)} in "
-                f"[-1, 1], found shape {array.shape}"
-            )
-        bad = ~np.isfinite(array)
-        if bad.any():
-            names = [ACTION_NAMES[i] for i in np.flatnonzero(bad)]
-            raise ValueError(
-                f"OGBenchCubeEnv.step: expected finite action values, found NaN/inf in {names}: "
-                f"{array.tolist()}"
-            )
-        return array
+        return checked_action(action, ACTION_NAMES, "OGBenchCubeEnv", " in [-1, 1]")
 
     @staticmethod
     def _state(raw: dict[str, Any]) -> np.ndarray:

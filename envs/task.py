@@ -56,6 +56,25 @@ class Task(Protocol):
         ...
 
 
+def checked_action(action: Any, names: Sequence[str], owner: str, domain: str = "") -> np.ndarray:
+    """``action`` as float64 ``[len(names)]``, or ``ValueError`` naming what was expected and what
+    was found: the shape (with the dimension names and, e.g. ``" in [-1, 1]"``, the ``domain``),
+    or which dimensions are NaN/inf. ``owner``: the env class, as errors name ``<owner>.step``."""
+    array = np.asarray(action, dtype=np.float64)
+    if array.shape != (len(names),):
+        raise ValueError(
+            f"{owner}.step: expected an action of shape ({len(names)},) {list(names)}{domain}, "
+            f"found shape {array.shape}"
+        )
+    bad = ~np.isfinite(array)
+    if bad.any():
+        raise ValueError(
+            f"{owner}.step: expected finite action values, found NaN/inf in "
+            f"{[names[i] for i in np.flatnonzero(bad)]}: {array.tolist()}"
+        )
+    return array
+
+
 class TaskContractError(AssertionError):
     """A task that breaks the interface; the message names the part and what was found."""
 

@@ -20,6 +20,19 @@ def test_discounted_sum_weighs_last_step_most():
     assert energy(imagined, torch.zeros(2, 2), discount=0.5).item() == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("discount", [None, 0.9])
+def test_bfloat16_tokens_rank_apart_by_less_than_a_bfloat16_step(discount):
+    """Planning in bfloat16 (the CUDA default): energies near 1 that differ by 1e-3 (an eighth of
+    bfloat16's step there) must still order the samples, so the reduction is float32."""
+    S, N, D = 8, 16, 64
+    goal = torch.zeros(N, D, dtype=torch.bfloat16)
+    imagined = torch.ones(S, 2, N, D)  # [S, H, N, D], distance 1 everywhere
+    imagined[:, :, 0, :8] += torch.arange(S).view(S, 1, 1) * 0.125  # sample s: 1 + s / 1024
+    energies = energy(imagined.to(torch.bfloat16), goal, discount=discount)
+    assert energies.dtype == torch.float32
+    assert (energies.diff() > 0).all(), energies.tolist()
+
+
 def test_goal_shape_checked():
     with pytest.raises(ValueError, match="do not match"):
         energy(torch.zeros(2, 1, 4, 5), torch.zeros(4, 6))

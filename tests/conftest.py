@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import tempfile
 
 _TMP = tempfile.mkdtemp(prefix="wm-control-tests-")
@@ -22,6 +23,21 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+def _absl_logs_to_the_real_stderr() -> None:
+    """absl (imported by dm_control, for OGBench) logs to the ``sys.stderr`` of its import, and its
+    handler closes that stream when Hydra reconfigures logging unless it is the current
+    ``sys.stderr``. Under pytest the stream is the capture file of one test, and a later test that
+    swaps ``sys.stderr`` (``capsys``) would see it closed; the real stderr is never closed."""
+    try:
+        from absl import logging as absl_logging
+    except ImportError:
+        return
+    absl_logging.get_absl_handler().python_handler.setStream(sys.__stderr__)
+
+
+_absl_logs_to_the_real_stderr()
 
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")

@@ -18,8 +18,9 @@ def energy(
         discount: None → mean |imagined[:, -1] − goal| (the paper's energy); a factor γ in (0, 1] →
             Σ_h γ^(H−h) · mean |imagined[:, h] − goal| (the last step weighs most).
     Returns:
-        ``[S]`` energies, in float32 whatever the tokens' dtype: samples whose energies differ by
-        less than bfloat16's step (2⁻⁷ ≈ 0.008 near 1) must still rank apart.
+        ``[S]`` energies, in float32 for tokens of lower precision (float64 stays float64):
+        samples whose energies differ by less than bfloat16's step (2⁻⁷ ≈ 0.008 near 1) must
+        still rank apart.
     """
     if imagined.dim() != 4:
         raise ValueError(
@@ -34,11 +35,12 @@ def energy(
             f"energy: goal tokens {tuple(goal.shape)} do not match imagined tokens "
             f"{tuple(imagined.shape)} in [N, D]"
         )
+    precision = torch.promote_types(imagined.dtype, torch.float32)  # float32, or float64
     if discount is None:
-        return (imagined[:, -1] - goal).abs().mean(dim=(-2, -1), dtype=torch.float32)  # [S]
+        return (imagined[:, -1] - goal).abs().mean(dim=(-2, -1), dtype=precision)  # [S]
     if not 0.0 < discount <= 1.0:
         raise ValueError(f"energy: expected a discount in (0, 1], found {discount}")
-    per_step = (imagined - goal.unsqueeze(1)).abs().mean(dim=(-2, -1), dtype=torch.float32)
+    per_step = (imagined - goal.unsqueeze(1)).abs().mean(dim=(-2, -1), dtype=precision)
     H = imagined.shape[1]
     weights = discount ** torch.arange(
         H - 1, -1, -1, device=imagined.device, dtype=per_step.dtype
@@ -62,14 +64,16 @@ def state_energy(
             (−π, π], so a yaw of π − ε is near −π + ε.
         discount: as in :func:`energy`.
     Returns:
-        ``[S]`` mean absolute differences (the layout's units: m, rad, closure), in float32.
+        ``[S]`` mean absolute differences (the layout's units: m, rad, closure), in float32 or
+        float64.
     """
     if imagined_states.dim() != 3 or goal_state.shape != imagined_states.shape[-1:]:
         raise ValueError(
             f"state_energy: expected imagined states [S, H, P] and a goal state [P], "
             f"found {tuple(imagined_states.shape)} and {tuple(goal_state.shape)}"
         )
-    difference = imagined_states.float() - goal_state.float()  # [S, H, P]
+    precision = torch.promote_types(imagined_states.dtype, torch.float32)  # float32, or float64
+    difference = imagined_states.to(precision) - goal_state.to(precision)  # [S, H, P]
     wrapped = torch.atan2(torch.sin(difference), torch.cos(difference))
     per_step = torch.where(angular, wrapped, difference).abs().mean(dim=-1)  # [S, H]
     if discount is None:

@@ -7,6 +7,7 @@ import csv
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -91,6 +92,7 @@ def test_pretrain_saves_an_encoder_that_train_builds_on(toy_dataset: Path, tmp_p
     main(
         [
             "train",
+            "model=pretrained_encoder",
             f"model.path={out / 'model'}",
             "predictor=ac_tiny",
             "data=lerobot",
@@ -110,8 +112,48 @@ def test_pretrain_saves_an_encoder_that_train_builds_on(toy_dataset: Path, tmp_p
     trained = load_file(str(run / "model" / "model.safetensors"))
     pretrained = load_file(str(out / "model" / "model.safetensors"))
     assert any(k.startswith("predictor.") for k in trained)
+    assert WorldModel.from_pretrained(run / "model").image_size == (64, 64)  # the encoder's own
     for name, value in pretrained.items():  # the encoder stays frozen
         assert torch.equal(trained[name], value), name
+
+
+def test_patch_size_8_gives_64_tokens_per_frame_through_train_and_rollout(
+    toy_dataset: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "pretrain"
+    main(_pretrain_args(toy_dataset, out, tmp_path / "frames", steps=2, patch_size=8))
+    encoder = WorldModel.from_pretrained(out / "model")
+    assert encoder.config.encoder.patch_size == 8 and encoder.tokens_per_frame == 64
+
+    run = tmp_path / "train"
+    main(
+        [
+            "train",
+            "model=pretrained_encoder",
+            f"model.path={out / 'model'}",
+            "predictor=ac_tiny",
+            "data=lerobot",
+            "data.repo_id=test/toy_arm",
+            f"data.root={toy_dataset}",
+            f"data.camera_key={CAMERA}",
+            "train=smoke",
+            "train.steps=2",
+            "train.batch_size=4",
+            "train.val_fraction=0.25",
+            f"out_dir={run}",
+            f"cache.root={tmp_path / 'cache'}",
+            "progress=false",
+            f"hydra.run.dir={run}/hydra",
+        ]
+    )
+    model = WorldModel.from_pretrained(run / "model")
+    assert model.config.predictor.patch_size == 8 and model.grid == (8, 8)
+    assert model.image_size == (64, 64)
+    frame = np.zeros((64, 64, 3), dtype=np.uint8)
+    with torch.no_grad():
+        tokens = model.encode(frame)  # [1, 1, 64, D]
+        imagined = model.rollout(tokens, torch.zeros(1, 1, 7), torch.zeros(3, 2, 7)).tokens
+    assert tokens.shape[2] == 64 and imagined.shape == (3, 2, 64, model.token_dim)
 
 
 def test_pretrain_resumes_exactly(toy_dataset: Path, tmp_path: Path) -> None:

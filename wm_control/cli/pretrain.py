@@ -49,7 +49,9 @@ def build_config(cfg: DictConfig, run_dir: Path) -> PretrainConfig:
     predictor = raw["predictor"]
     return PretrainConfig(
         datasets=tuple(datasets),
-        encoder=encoder_preset(raw["encoder"], image_size=raw["image_size"]),
+        encoder=encoder_preset(
+            raw["encoder"], image_size=raw["image_size"], patch_size=raw["patch_size"]
+        ),
         out_dir=str(Path(raw["out_dir"]).expanduser() if raw["out_dir"] is not None else run_dir),
         frames_root=str(raw["frames_root"]),
         predictor_width=predictor["width"],

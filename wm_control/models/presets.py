@@ -42,8 +42,12 @@ def predictor_preset_names() -> list[str]:
     return sorted(_PREDICTORS)
 
 
-def encoder_preset(name: str, image_size: int | tuple[int, int] | None = None) -> EncoderConfig:
-    """The encoder config of a named preset (optionally at another input size)."""
+def encoder_preset(
+    name: str, image_size: int | tuple[int, int] | None = None, patch_size: int | None = None
+) -> EncoderConfig:
+    """The encoder config of a named preset, optionally at another input size or patch size
+    (patch 8 at 64 px gives 64 tokens per frame, as 128 px at patch 16 does, from a quarter of
+    the pixels)."""
     if name not in _ENCODERS:
         raise ValueError(
             f"unknown encoder preset {name!r}; expected one of {encoder_preset_names()}"
@@ -55,6 +59,7 @@ def encoder_preset(name: str, image_size: int | tuple[int, int] | None = None) -
         num_heads=heads,
         mlp_hidden=hidden,
         image_size=size if image_size is None else image_size,
+        **({} if patch_size is None else {"patch_size": patch_size}),
     )
 
 

@@ -74,6 +74,32 @@ def _pretrain_args(
     return args + [f"{k}={v}" for k, v in extra.items()]
 
 
+def _train_on(encoder: Path, dataset: Path, tmp_path: Path, steps: int) -> Path:
+    """A short ``train`` run of a fresh ``ac_tiny`` predictor on ``encoder``; its run folder."""
+    run = tmp_path / "train"
+    main(
+        [
+            "train",
+            "model=pretrained_encoder",
+            f"model.path={encoder}",
+            "predictor=ac_tiny",
+            "data=lerobot",
+            "data.repo_id=test/toy_arm",
+            f"data.root={dataset}",
+            f"data.camera_key={CAMERA}",
+            "train=smoke",
+            f"train.steps={steps}",
+            "train.batch_size=4",
+            "train.val_fraction=0.25",
+            f"out_dir={run}",
+            f"cache.root={tmp_path / 'cache'}",
+            "progress=false",
+            f"hydra.run.dir={run}/hydra",
+        ]
+    )
+    return run
+
+
 def test_pretrain_saves_an_encoder_that_train_builds_on(toy_dataset: Path, tmp_path: Path) -> None:
     out, frames = tmp_path / "pretrain", tmp_path / "frames"
     main(_pretrain_args(toy_dataset, out, frames, steps=6))
@@ -88,27 +114,7 @@ def test_pretrain_saves_an_encoder_that_train_builds_on(toy_dataset: Path, tmp_p
         str(toy_dataset): None
     }  # made without `collect`: nothing to copy
 
-    run = tmp_path / "train"
-    main(
-        [
-            "train",
-            "model=pretrained_encoder",
-            f"model.path={out / 'model'}",
-            "predictor=ac_tiny",
-            "data=lerobot",
-            "data.repo_id=test/toy_arm",
-            f"data.root={toy_dataset}",
-            f"data.camera_key={CAMERA}",
-            "train=smoke",
-            "train.steps=3",
-            "train.batch_size=4",
-            "train.val_fraction=0.25",
-            f"out_dir={run}",
-            f"cache.root={tmp_path / 'cache'}",
-            "progress=false",
-            f"hydra.run.dir={run}/hydra",
-        ]
-    )
+    run = _train_on(out / "model", toy_dataset, tmp_path, steps=3)
     trained = load_file(str(run / "model" / "model.safetensors"))
     pretrained = load_file(str(out / "model" / "model.safetensors"))
     assert any(k.startswith("predictor.") for k in trained)
@@ -125,27 +131,7 @@ def test_patch_size_8_gives_64_tokens_per_frame_through_train_and_rollout(
     encoder = WorldModel.from_pretrained(out / "model")
     assert encoder.config.encoder.patch_size == 8 and encoder.tokens_per_frame == 64
 
-    run = tmp_path / "train"
-    main(
-        [
-            "train",
-            "model=pretrained_encoder",
-            f"model.path={out / 'model'}",
-            "predictor=ac_tiny",
-            "data=lerobot",
-            "data.repo_id=test/toy_arm",
-            f"data.root={toy_dataset}",
-            f"data.camera_key={CAMERA}",
-            "train=smoke",
-            "train.steps=2",
-            "train.batch_size=4",
-            "train.val_fraction=0.25",
-            f"out_dir={run}",
-            f"cache.root={tmp_path / 'cache'}",
-            "progress=false",
-            f"hydra.run.dir={run}/hydra",
-        ]
-    )
+    run = _train_on(out / "model", toy_dataset, tmp_path, steps=2)
     model = WorldModel.from_pretrained(run / "model")
     assert model.config.predictor.patch_size == 8 and model.grid == (8, 8)
     assert model.image_size == (64, 64)

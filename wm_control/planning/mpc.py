@@ -177,10 +177,9 @@ class MPCController:
             return self.model.rollout(tokens0, state_t.view(1, 1, -1), executed(actions).to(dtype))
 
         def energy_fn(imagined: Rollout) -> torch.Tensor:  # -> [S]
-            total = energy(imagined.tokens, goal, self.discount).float()
+            total = energy(imagined.tokens, goal, self.discount)  # float32 or better
             if goal_state is not None:
-                states = imagined.states.float()  # [S, H, P]
-                distance = state_energy(states, goal_state, self._angular, self.discount)
+                distance = state_energy(imagined.states, goal_state, self._angular, self.discount)
                 total = total + self.state_weight * distance
             return total
 

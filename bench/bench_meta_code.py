@@ -122,32 +122,23 @@ def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budge
         goal = model.encode(goal_frame)[0, 0]  # [N, D]
         state = torch.as_tensor(state_array, dtype=model.dtype).view(1, 1, -1)  # [1, 1, 7]
 
-    def ours():
-        solver.reset()
-        with torch.inference_mode():
-            result = solver.plan(
-                lambda a: model.rollout(tokens, state, a.to(model.dtype)).tokens,
-                lambda imagined: energy(imagined, goal).float(),
-                spec,
-                None,
-                model.device,
-            )
-        return result.actions  # [H, 7]
+    def our_planner(m: WorldModel):
+        """Our CEM over model ``m`` (float32 or bfloat16), from the shared observation."""
+        start, state0, goal0 = tokens.to(m.dtype), state.to(m.dtype), goal.to(m.dtype)
 
-    half = copy.deepcopy(model).to(dtype=torch.bfloat16)
-    tokens_half, state_half = tokens.to(torch.bfloat16), state.to(torch.bfloat16)
+        def plan() -> torch.Tensor:
+            solver.reset()
+            with torch.inference_mode():
+                result = solver.plan(
+                    lambda a: m.rollout(start, state0, a.to(m.dtype)).tokens,
+                    lambda imagined: energy(imagined, goal0),
+                    spec,
+                    None,
+                    m.device,
+                )
+            return result.actions.float()  # [H, 7]
 
-    def ours_bf16():
-        solver.reset()
-        with torch.inference_mode():
-            result = solver.plan(
-                lambda a: half.rollout(tokens_half, state_half, a.to(torch.bfloat16)).tokens,
-                lambda imagined: energy(imagined, goal.to(torch.bfloat16)).float(),
-                spec,
-                None,
-                model.device,
-            )
-        return result.actions.float()  # [H, 7]
+        return plan
 
     def theirs():
         torch.manual_seed(0)
@@ -156,8 +147,8 @@ def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budge
 
     runs = {
         "meta's notebook code": theirs,
-        "wm-control cem": ours,
-        "wm-control cem, bf16": ours_bf16,
+        "wm-control cem": our_planner(model),
+        "wm-control cem, bf16": our_planner(copy.deepcopy(model).to(dtype=torch.bfloat16)),
     }
     plans = {label: fn() for label, fn in runs.items()}  # also the warm-up
     times: dict[str, list[float]] = {label: [] for label in runs}

@@ -12,7 +12,8 @@ code), from the same encoded frame, state and goal, at the same budgets, measure
 order round after round. Meta's planner is its notebook wrapper's ``infer_next_action`` (CEM over
 its predictor, with its pose integration); ours is ``planner.solver=cem`` through the one rollout,
 in float32 like Meta's, and in bfloat16 (``model.dtype=bfloat16``; fast on CPUs with AVX512-BF16 or
-AMX, slow elsewhere).
+AMX, slow elsewhere). At the paper budget, ``planner=fast`` (configs/planner/fast.yaml) runs beside
+them too: the time Meta's code spends on its budget against the time the fast configuration spends.
 Each plan's energy is recomputed with the project's rollout, so the two plans are compared on
 one scale. The random streams differ, so the plans are close but not identical.
 """
@@ -30,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 from bench_planner import ROOT, gemm_gflops, tiny_reference
 
 from wm_control import WorldModel, energy
@@ -122,8 +124,9 @@ def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budge
         goal = model.encode(goal_frame)[0, 0]  # [N, D]
         state = torch.as_tensor(state_array, dtype=model.dtype).view(1, 1, -1)  # [1, 1, 7]
 
-    def our_planner(m: WorldModel):
-        """Our CEM over model ``m`` (float32 or bfloat16), from the shared observation."""
+    def our_planner(m: WorldModel, solver=solver):
+        """Our planner (CEM at the budget, or another solver) over model ``m`` (float32 or
+        bfloat16), from the shared observation."""
         start, state0, goal0 = tokens.to(m.dtype), state.to(m.dtype), goal.to(m.dtype)
 
         def plan() -> torch.Tensor:
@@ -150,6 +153,13 @@ def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budge
         "wm-control cem": our_planner(model),
         "wm-control cem, bf16": our_planner(copy.deepcopy(model).to(dtype=torch.bfloat16)),
     }
+    if name.startswith("paper"):  # the fast configuration against Meta's paper budget
+        fast = yaml.safe_load((ROOT / "configs" / "planner" / "fast.yaml").read_text())
+        fast_config = PlannerConfig.from_dict(fast)
+        runs[
+            f"wm-control planner=fast ({fast_config.solver} {fast_config.samples}x"
+            f"{fast_config.iterations})"
+        ] = our_planner(model, fast_config.planner())
     plans = {label: fn() for label, fn in runs.items()}  # also the warm-up
     times: dict[str, list[float]] = {label: [] for label in runs}
     for i in range(rounds):

@@ -57,15 +57,16 @@ PLANNER_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "solver",
         "str",
-        "cem",
+        "icem",
         "Planning solver: cem (Meta's), icem, mppi or gd (wm-control's "
-        "planner.solver; its other settings take the defaults of configs/planner/paper.yaml).",
+        "planner.solver). The defaults are wm-control's default planner "
+        "(configs/planner/fast.yaml).",
         read_only=True,
     ),
     ParamSpec(
         "cem_samples",
         "int",
-        300,
+        320,
         "Samples per solver iteration (planner.samples; gd: starts).",
         1,
         100000,
@@ -319,7 +320,8 @@ class PlannerConfig:
 
     def planning(self) -> Any:
         """The ``wm_control.planning.config.PlannerConfig`` these parameters set (the others at its
-        defaults, the paper's); its errors name this node's parameters."""
+        defaults, which ``configs/planner/fast.yaml`` shares); its errors name this node's
+        parameters."""
         from wm_control.planning.config import (
             PlannerConfig as Planning,
         )  # torch: imported when configured

@@ -25,7 +25,7 @@ def test_plan_reference_clip_writes_summary(tmp_path, capsys):
         ]
     )
     out = capsys.readouterr().out
-    assert "action [" in out and "best energy per CEM iteration" in out
+    assert "action [" in out and "best energy per ICEM iteration" in out  # planner=fast
     summary = json.loads((tmp_path / "plan.json").read_text())
     assert len(summary["action"]) == 7 and len(summary["energies_per_iteration"]) == 2
 

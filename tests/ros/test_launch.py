@@ -190,6 +190,9 @@ def test_readme_documents_every_parameter_topic_and_launch_argument():
     readme = (ROOT / "ros_nodes" / "README.md").read_text()
     for spec in (*PLANNER_PARAMS, *SIM_ARM_PARAMS):
         assert f"| `{spec.name}` |" in readme, spec.name
+        if spec.kind in ("int", "float", "str"):  # the documented default is the declared one
+            shown = spec.default if spec.default != "" else "''"
+            assert f"| `{spec.name}` | {spec.kind} | `{shown}` |" in readme, spec.name
     for topic in (
         "camera/image_raw",
         "ee_pose",

@@ -36,13 +36,17 @@ def test_every_planning_parameter_is_a_planner_config_field():
     fields = {f.name for f in dataclasses.fields(Planning)}
     assert set(PLANNING_FIELDS.values()) <= fields
     assert set(PLANNING_FIELDS) <= {spec.name for spec in PLANNER_PARAMS}
-    default = _config().planning()  # the node's own budget (README: why it is not the CLI's)
-    assert (default.solver, default.samples, default.iterations, default.elites) == (
-        "cem",
-        300,
-        5,
-        10,
+
+
+def test_node_defaults_are_the_cli_default_planner():
+    """The node plans with the default of `plan`/`eval` (the planner group's default file)."""
+    plan_defaults = OmegaConf.to_container(OmegaConf.load(config_dir() / "plan.yaml"))["defaults"]
+    default_file = next(
+        d["planner"] for d in plan_defaults if isinstance(d, dict) and "planner" in d
     )
+    cli = OmegaConf.to_container(OmegaConf.load(config_dir() / "planner" / f"{default_file}.yaml"))
+    assert _config().planning() == Planning.from_dict(cli)
+    assert _config().planning().solver == "icem"
 
 
 def test_node_parameters_give_the_config_the_cli_composes():
@@ -56,7 +60,7 @@ def test_node_parameters_give_the_config_the_cli_composes():
     "changes,match",
     [
         ({"solver": "adam"}, r"^solver: expected one of \['cem', 'gd', 'icem', 'mppi'\]"),
-        ({"cem_elites": 500}, r"^cem_elites: expected 2 <= elites <= samples \(300\)"),
+        ({"cem_elites": 500}, r"^cem_elites: expected 2 <= elites <= samples \(320\)"),
         ({"solver": "icem", "cem_elites": 400}, r"^cem_elites:"),
     ],
 )

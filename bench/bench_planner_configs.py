@@ -1,0 +1,156 @@
+"""The planner configurations (configs/planner/*.yaml) on a shipped model, side by side in one run.
+
+Each configuration builds its controller exactly as `plan`, `eval` and the ROS node do
+(``PlannerConfig.controller``). Every controller plans from the same real observations: the first
+frame, state and final goal image of seeded episodes of the arm tasks. Calls alternate between the
+configurations (and between thread counts) round after round, so a load change on a shared machine
+hits all of them alike; the printed ratios are the claims, the seconds depend on the machine.
+
+    .venv/bin/python bench/bench_planner_configs.py [--configs paper fast] [--threads 1 2] \\
+        [--model sim_default] [--seeds 5] [--out bench/results/planner_configs.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import envs  # noqa: E402, F401  (registers the tasks)
+from wm_control.model_source import ModelSource  # noqa: E402
+from wm_control.planning.config import PlannerConfig  # noqa: E402
+from wm_control.runtime import tune_cpu_allocator  # noqa: E402
+
+TASK_IDS = {
+    "reach": "wm_control/Reach-v2",
+    "push": "wm_control/Push-v2",
+    "grasp": "wm_control/Grasp-v2",
+    "pick_place": "wm_control/PickPlace-v2",
+}
+
+
+def observations(tasks: list[str], seeds: int, first_seed: int) -> list[dict]:
+    """First frame, state, final goal image and goal state of ``seeds`` episodes per task."""
+    found = []
+    for task in tasks:
+        env = gym.make(TASK_IDS[task])
+        for seed in range(first_seed, first_seed + seeds):
+            observation, info = env.reset(seed=seed)
+            found.append(
+                {
+                    "task": task,
+                    "seed": seed,
+                    "frame": observation["pixels"],  # [S, S, 3] uint8
+                    "state": observation["state"],  # [P]
+                    "goal": env.unwrapped.goal_images()[-1],  # [S, S, 3] uint8
+                    "goal_state": info["goal_state"],  # [P]
+                }
+            )
+        env.close()
+    return found
+
+
+def planner_config(name: str, overrides: dict) -> PlannerConfig:
+    """``configs/planner/<name>.yaml`` with ``overrides`` applied, validated."""
+    values = yaml.safe_load((ROOT / "configs" / "planner" / f"{name}.yaml").read_text())
+    return PlannerConfig.from_dict({**values, **overrides})
+
+
+def label(config: PlannerConfig) -> str:
+    """``icem 320x5 h1``: the solver and its budget."""
+    return f"{config.solver} {config.samples}x{config.iterations} h{config.horizon}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=["paper", "fast"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--model", default="sim_default")
+    parser.add_argument("--tasks", nargs="+", default=sorted(TASK_IDS), choices=sorted(TASK_IDS))
+    parser.add_argument("--seeds", type=int, default=3, help="episodes (observations) per task")
+    parser.add_argument("--first-seed", type=int, default=1000)
+    parser.add_argument(
+        "--goal-state-weight", type=float, default=1.0, help="planner.goal_state_weight"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "planner_configs.md"
+    )
+    args = parser.parse_args()
+    allocator = tune_cpu_allocator()
+    model = ModelSource(path=f"wm_control/pretrained/{args.model}", device="cpu").load(ROOT)
+    seen = observations(args.tasks, args.seeds, args.first_seed)
+    overrides = {"goal_state_weight": args.goal_state_weight}
+    configs = {name: planner_config(name, overrides) for name in args.configs}
+    controllers = {name: config.controller(model) for name, config in configs.items()}
+    runs = [(name, threads) for threads in args.threads for name in args.configs]
+    times: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
+
+    def plan(name: str, threads: int, observed: dict) -> float:
+        torch.set_num_threads(threads)
+        controller = controllers[name]
+        controller.reset()
+        start = time.perf_counter()
+        controller.set_goal(observed["goal"], observed["goal_state"])
+        controller.act(observed["frame"], observed["state"])
+        return time.perf_counter() - start
+
+    for name, threads in runs:  # warm-up
+        plan(name, threads, seen[0])
+    for i, observed in enumerate(seen):
+        for run in runs if i % 2 == 0 else runs[::-1]:
+            times[run].append(plan(*run, observed))
+        print(
+            f"{i + 1}/{len(seen)} {observed['task']} seed {observed['seed']}: "
+            + ", ".join(f"{n} x{t} {times[(n, t)][-1]:.3f} s" for n, t in runs),
+            flush=True,
+        )
+    median = {run: statistics.median(values) for run, values in times.items()}
+    reference = args.configs[0]
+    lines = [
+        "# Planner configurations on the shipped model",
+        "",
+        (
+            f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+            f"allocator tuned: {allocator}. Model `{args.model}` (float32, CPU). "
+            f"{len(seen)} planning calls per row (goal encoding + one plan from a fresh "
+            f"controller): the first frame of seeds {args.first_seed}-"
+            f"{args.first_seed + args.seeds - 1} of {', '.join(args.tasks)}, alternating order; "
+            f"goal_state_weight {args.goal_state_weight}."
+        ),
+        (
+            "Rerun: `.venv/bin/python bench/bench_planner_configs.py --configs "
+            f"{' '.join(args.configs)} --threads {' '.join(map(str, args.threads))} --seeds "
+            f"{args.seeds}`."
+        ),
+        "",
+        f"| planner | threads | s / action (median) | min | time against `{reference}` |",
+        "|---|---|---|---|---|",
+    ]
+    for name, threads in runs:
+        lines.append(
+            f"| {name} ({label(configs[name])}) | {threads} | "
+            f"{median[(name, threads)]:.3f} | {min(times[(name, threads)]):.3f} | "
+            f"**{median[(name, threads)] / median[(reference, threads)]:.2f}** |"
+        )
+    record = {f"{n} x{t}": times[(n, t)] for n, t in runs}
+    lines += ["", "```json", json.dumps({"seconds": record}, indent=1), "```", ""]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines[: 7 + len(runs)]))
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()

@@ -77,7 +77,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["paper", "fast"])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--model", default="sim_default")
+    parser.add_argument(
+        "--model", default="sim_default", help="a shipped model's name or a checkpoint path"
+    )
     parser.add_argument("--tasks", nargs="+", default=sorted(TASK_IDS), choices=sorted(TASK_IDS))
     parser.add_argument("--seeds", type=int, default=3, help="episodes (observations) per task")
     parser.add_argument("--first-seed", type=int, default=1000)
@@ -89,7 +91,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     allocator = tune_cpu_allocator()
-    model = ModelSource(path=f"wm_control/pretrained/{args.model}", device="cpu").load(ROOT)
+    shipped = ROOT / "wm_control" / "pretrained" / args.model
+    path = str(shipped) if shipped.exists() else args.model  # a shipped name, or a checkpoint
+    model = ModelSource(path=path, device="cpu").load(ROOT)
     seen = observations(args.tasks, args.seeds, args.first_seed)
     overrides = {"goal_state_weight": args.goal_state_weight}
     configs = {name: planner_config(name, overrides) for name in args.configs}

@@ -96,7 +96,9 @@ class WorldModel(nn.Module):
             model.predictor.load_state_dict(predictor_state, strict=True, assign=True)
         model.encoder.requires_grad_(False)
         model.metadata = loaded.metadata
-        return model.to(device=device or "cpu", dtype=dtype or torch.float32)
+        model = model.to(device=device or "cpu", dtype=dtype or torch.float32)
+        _own_cpu_tensors(model)
+        return model
 
     def save_pretrained(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
         """Write a self-describing checkpoint (atomic). Returns the safetensors file written."""
@@ -330,3 +332,13 @@ class WorldModel(nn.Module):
         return Rollout(
             tokens=torch.cat(imagined, dim=1), states=torch.stack(imagined_states, dim=1)
         )
+
+
+def _own_cpu_tensors(module: nn.Module) -> None:
+    """Copy every CPU parameter and buffer into memory of this process. The checkpoint readers map
+    the file into memory, and a tensor loaded as it is (CPU, same dtype) would keep reading the
+    file: replacing the checkpoint in place (``cp``, a re-download) while a planner runs would
+    then crash it (SIGBUS) or change its weights under it."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.device.type == "cpu":
+            tensor.data = tensor.data.clone()

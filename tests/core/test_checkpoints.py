@@ -212,3 +212,33 @@ def test_with_new_predictor_keeps_encoder(tmp_path):
     model = base.with_new_predictor(predictor_preset("ac_tiny", encoder))
     assert model.encoder_fingerprint() == base.encoder_fingerprint()
     assert model.predictor is not None and model.predictor.config.encoder_width == encoder.width
+
+
+def test_a_loaded_model_survives_its_file_being_overwritten_in_place(tmp_path):
+    """A running planner must not crash (SIGBUS) or change its weights when its checkpoint is
+    replaced in place (cp, a re-download): loading copies the weights out of the mapped file. Run
+    in a child process, since the failure kills the process that reads the weights."""
+    import subprocess
+    import sys
+
+    file = tmp_path / "model.safetensors"
+    WorldModel(
+        WorldModelConfig(
+            encoder=encoder_preset("vit_tiny"),
+            predictor=predictor_preset("ac_tiny", encoder_preset("vit_tiny")),
+        )
+    ).save_pretrained(file)
+    script = (
+        "import sys, torch\n"
+        "from wm_control import WorldModel\n"
+        "model = WorldModel.from_pretrained(sys.argv[1])\n"
+        "before = [t.clone() for t in model.state_dict().values()]\n"
+        "open(sys.argv[1], 'wb').write(b'x' * 64)  # truncated in place, as cp does first\n"
+        "after = list(model.state_dict().values())\n"
+        "assert all(torch.equal(a, b) for a, b in zip(before, after)), 'weights changed'\n"
+        "print('ok')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(file)], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", (run.returncode, run.stderr[-500:])

@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
 from bench_planner import ROOT, gemm_gflops, tiny_reference
+from bench_planner_configs import planner_config
 
 from wm_control import WorldModel, energy
 from wm_control.planning import ActionSpec
@@ -154,8 +154,7 @@ def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budge
         "wm-control cem, bf16": our_planner(copy.deepcopy(model).to(dtype=torch.bfloat16)),
     }
     if name.startswith("paper"):  # the fast configuration against Meta's paper budget
-        fast = yaml.safe_load((ROOT / "configs" / "planner" / "fast.yaml").read_text())
-        fast_config = PlannerConfig.from_dict(fast)
+        fast_config = planner_config("fast")
         runs[
             f"wm-control planner=fast ({fast_config.solver} {fast_config.samples}x"
             f"{fast_config.iterations})"

@@ -20,32 +20,32 @@ import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
-import numpy as np
 import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import envs  # noqa: E402, F401  (registers the tasks)
+from envs.config import EnvConfig, make_env  # noqa: E402
+from wm_control.cli.main import config_dir  # noqa: E402
 from wm_control.model_source import ModelSource  # noqa: E402
 from wm_control.planning.config import PlannerConfig  # noqa: E402
 from wm_control.runtime import tune_cpu_allocator  # noqa: E402
 
-TASK_IDS = {
-    "reach": "wm_control/Reach-v2",
-    "push": "wm_control/Push-v2",
-    "grasp": "wm_control/Grasp-v2",
-    "pick_place": "wm_control/PickPlace-v2",
-}
+ARM_TASKS = ("grasp", "pick_place", "push", "reach")
+
+
+def config_file(group: str, name: str) -> dict:
+    """``configs/<group>/<name>.yaml`` as a dict: what ``<group>=<name>`` selects in a command."""
+    return yaml.safe_load((config_dir() / group / f"{name}.yaml").read_text())
 
 
 def observations(tasks: list[str], seeds: int, first_seed: int) -> list[dict]:
-    """First frame, state, final goal image and goal state of ``seeds`` episodes per task."""
+    """First frame, state, final goal image and goal state of ``seeds`` episodes per task, the task
+    built from its config file as ``eval`` builds it."""
     found = []
     for task in tasks:
-        env = gym.make(TASK_IDS[task])
+        env = make_env(EnvConfig(**config_file("env", task)))
         for seed in range(first_seed, first_seed + seeds):
             observation, info = env.reset(seed=seed)
             found.append(
@@ -62,10 +62,9 @@ def observations(tasks: list[str], seeds: int, first_seed: int) -> list[dict]:
     return found
 
 
-def planner_config(name: str, overrides: dict) -> PlannerConfig:
-    """``configs/planner/<name>.yaml`` with ``overrides`` applied, validated."""
-    values = yaml.safe_load((ROOT / "configs" / "planner" / f"{name}.yaml").read_text())
-    return PlannerConfig.from_dict({**values, **overrides})
+def planner_config(name: str, overrides: dict | None = None) -> PlannerConfig:
+    """``planner=<name>`` (``configs/planner/<name>.yaml``) with ``overrides`` applied, validated."""
+    return PlannerConfig.from_dict({**config_file("planner", name), **(overrides or {})})
 
 
 def label(config: PlannerConfig) -> str:
@@ -80,7 +79,7 @@ def main() -> None:
     parser.add_argument(
         "--model", default="sim_default", help="a shipped model's name or a checkpoint path"
     )
-    parser.add_argument("--tasks", nargs="+", default=sorted(TASK_IDS), choices=sorted(TASK_IDS))
+    parser.add_argument("--tasks", nargs="+", default=list(ARM_TASKS), choices=ARM_TASKS)
     parser.add_argument("--seeds", type=int, default=3, help="episodes (observations) per task")
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument(
@@ -156,5 +155,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=3)
     main()

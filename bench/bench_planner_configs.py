@@ -63,7 +63,7 @@ def observations(tasks: list[str], seeds: int, first_seed: int) -> list[dict]:
 
 
 def planner_config(name: str, overrides: dict | None = None) -> PlannerConfig:
-    """``planner=<name>`` (``configs/planner/<name>.yaml``) with ``overrides`` applied, validated."""
+    """``planner=<name>`` (``configs/planner/<name>.yaml``) with ``overrides``, validated."""
     return PlannerConfig.from_dict({**config_file("planner", name), **(overrides or {})})
 
 

@@ -27,7 +27,7 @@ def _alive(pid: int) -> bool:
         return False
     try:  # a zombie (exited, not yet reaped by its new parent) is dead for our purpose
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped while we read its stat
         return False
 
 

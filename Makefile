@@ -65,7 +65,7 @@ clean:
 # action-conditioned predictor on them with the encoder frozen. On CPU with one torch thread (as
 # pinned here) the weights come out bit for bit as shipped; the check before the copy says whether
 # they did (CUDA, or another thread count, gives a model of the same quality, not the same bits).
-# About 2.5 hours on one core. Intermediate results go to $(MODEL_WORK); the finished model is
+# About 4 hours on one core. Intermediate results go to $(MODEL_WORK); the finished model is
 # copied to $(DEFAULT_MODEL).
 MODEL_WORK ?= runs/sim_default
 DEFAULT_MODEL := wm_control/pretrained/sim_default
@@ -91,7 +91,7 @@ default-model-data: install
 
 default-model: default-model-data
 	$(BIN)/wm-control pretrain data.root=$(firstword $(SIM_DATA)) 'extra_datasets=$(EXTRA_DATA)' \
-	  encoder=vit_mini image_size=64 steps=3000 batch_size=16 threads=1 \
+	  encoder=vit_mini image_size=128 steps=3000 batch_size=16 threads=1 \
 	  out_dir=$(MODEL_WORK)/encoder
 	$(BIN)/wm-control train model=pretrained_encoder model.path=$(MODEL_WORK)/encoder/model \
 	  predictor=ac_mini data.root=$(firstword $(SIM_DATA)) 'extra_datasets=$(EXTRA_DATA)' \

@@ -72,6 +72,19 @@ def label(config: PlannerConfig) -> str:
     return f"{config.solver} {config.samples}x{config.iterations} h{config.horizon}"
 
 
+def rerun_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """The command-line arguments that repeat this run: the configs, threads and seeds, and every
+    other setting that differs from its default."""
+    always = ("configs", "threads", "seeds")
+    parts = []
+    for name, value in vars(args).items():
+        if name == "out" or (name not in always and value == parser.get_default(name)):
+            continue
+        words = value if isinstance(value, list) else [value]
+        parts.append(f"--{name.replace('_', '-')} {' '.join(map(str, words))}")
+    return " ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["paper", "fast"])
@@ -132,11 +145,8 @@ def main() -> None:
             f"{args.first_seed + args.seeds - 1} of {', '.join(args.tasks)}, alternating order; "
             f"goal_state_weight {args.goal_state_weight}."
         ),
-        (
-            "Rerun: `.venv/bin/python bench/bench_planner_configs.py --configs "
-            f"{' '.join(args.configs)} --threads {' '.join(map(str, args.threads))} --seeds "
-            f"{args.seeds}`."
-        ),
+        "Rerun: `.venv/bin/python bench/bench_planner_configs.py "
+        f"{rerun_arguments(args, parser)}`.",
         "",
         f"| planner | threads | s / action (median) | min | time against `{reference}` |",
         "|---|---|---|---|---|",

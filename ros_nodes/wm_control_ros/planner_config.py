@@ -1,9 +1,10 @@
 """Parameters of the ``planner`` node: declarations (with descriptions) and validation.
 
 The planning parameters (``solver``, ``cem_samples``, ``cem_iterations``, ``cem_elites``,
-``horizon``, ``seed``, ``max_step``, ``gripper_limit``) map onto ``wm_control``'s planner config
-(:meth:`PlannerConfig.planning`), the one ``wm-control plan``/``eval``/``landscape`` use; it
-validates them, and its errors name the node's parameters."""
+``horizon``, ``seed``, ``max_step``, ``gripper_limit``, ``search_yaw``, ``max_rotation``) map onto
+``wm_control``'s planner config (:meth:`PlannerConfig.planning`), the one
+``wm-control plan``/``eval``/``landscape`` use; it validates them, and its errors name the node's
+parameters."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ PLANNING_FIELDS = {
     "seed": "seed",
     "max_step": "max_step",
     "gripper_limit": "gripper_limit",
+    "search_yaw": "search_yaw",
+    "max_rotation": "max_rotation",
 }
 """Node parameter → field of wm_control's planner config."""
 
@@ -108,6 +111,23 @@ PLANNER_PARAMS: tuple[ParamSpec, ...] = (
         "Largest planned gripper change per step.",
         0.0,
         1.0,
+        read_only=True,
+    ),
+    ParamSpec(
+        "search_yaw",
+        "bool",
+        True,
+        "Plan the hand's yaw too (within +/-max_rotation), e.g. to turn the jaws to an "
+        "object's faces; false keeps the orientation (Meta's planner).",
+        read_only=True,
+    ),
+    ParamSpec(
+        "max_rotation",
+        "float",
+        0.2,
+        "Largest planned yaw change per step (rad), when search_yaw is true.",
+        1e-4,
+        3.14,
         read_only=True,
     ),
     ParamSpec(
@@ -270,6 +290,8 @@ class PlannerConfig:
     seed: int
     max_step: float
     gripper_limit: float
+    search_yaw: bool
+    max_rotation: float
     control_rate: float
     command_rate: float
     command_mode: str

@@ -23,6 +23,8 @@ NODE = {
     "seed": 7,
     "max_step": 0.05,
     "gripper_limit": 0.5,
+    "search_yaw": True,
+    "max_rotation": 0.3,
 }
 
 

@@ -136,6 +136,8 @@ class PlannerNode(Node):
         self._watchdog = Watchdog(("camera", "pose"), self.config.watchdog_timeout, watchdog_clock)
         self._frame: np.ndarray | None = None
         self._pose: np.ndarray | None = None  # [6] xyz + Euler
+        # time.monotonic() at which the last camera frame and pose arrived
+        self._received = {"camera": -np.inf, "pose": -np.inf}
         self._pose_frame = ""
         self._gripper: float | None = None
         self._gripper_assumed = False  # planned without a gripper/state message (assumed open)
@@ -144,6 +146,7 @@ class PlannerNode(Node):
         self._autostart_pending = self.config.autostart
         self._generation = 0
         self._held: HeldCommand | None = None
+        self._last_command_end = (-1, 0.0)  # (run generation, time.monotonic() it ended)
         self._counters = {"step": 0, "overruns": 0, "rejected_commands": 0, "rejected_goals": 0}
         self._last_step: dict[str, Any] = {}
         self._reset_pending = True
@@ -214,6 +217,7 @@ class PlannerNode(Node):
             return
         with self._lock:
             self._frame = frame
+            self._received["camera"] = time.monotonic()
             self._watchdog.feed("camera")
 
     def _on_pose(self, msg: PoseStamped) -> None:
@@ -237,6 +241,7 @@ class PlannerNode(Node):
             return
         with self._lock:
             self._pose, self._pose_frame = pose, frame_id
+            self._received["pose"] = time.monotonic()
             self._watchdog.feed("pose")
 
     def _on_gripper(self, msg: Float64) -> None:
@@ -352,12 +357,15 @@ class PlannerNode(Node):
 
     # ------------------------------------------------------------------ planning
     def _tick(self) -> None:
-        """Each control period: hand the worker the latest observation, unless it is still busy."""
+        """Each control period: hand the worker the latest observation, unless it is still busy
+        or (``wait_for_outcome``) the inputs do not yet show the last command's outcome."""
         with self._lock:
             if self._state != "running" or self._frame is None or self._pose is None:
                 return
             if self._in_flight is not None:
                 self._counters["overruns"] += 1
+                return
+            if self.config.wait_for_outcome and not self._outcome_observed():
                 return
             if self._gripper is None:
                 # No gripper/state (yet): the model's state needs one, and an open gripper is the
@@ -374,6 +382,17 @@ class PlannerNode(Node):
             state = np.concatenate([self._pose, [gripper]]).astype(np.float32)
             self._in_flight = Observation(self._frame, state, self._generation)
             self._job_ready.notify()
+
+    def _outcome_observed(self) -> bool:
+        """Whether the camera frame and the pose arrived after the last command of this run ended
+        (caller holds the lock). The model imagines each action from an observation taken before
+        it and the next one after it; a plan from inputs taken while the last command still moved
+        the arm (when planning takes longer than a control period, even before it moved at all)
+        would repeat that command's correction, and the arm would overshoot and oscillate."""
+        generation, end = self._last_command_end
+        if generation != self._generation:
+            return True
+        return min(self._received.values()) >= end
 
     def _work(self) -> None:
         """The worker thread: one planning cycle per observation until the node closes. A failure
@@ -473,6 +492,7 @@ class PlannerNode(Node):
         self._held = HeldCommand(
             command, job.state, time.monotonic() + self.config.control_period, job.generation
         )
+        self._last_command_end = (job.generation, self._held.deadline)
         self._output.send(command, job.state, self._frame_id())
         self._output.send_gripper(command)
 

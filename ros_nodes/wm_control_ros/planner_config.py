@@ -265,6 +265,15 @@ PLANNER_PARAMS: tuple[ParamSpec, ...] = (
         1000,
     ),
     ParamSpec(
+        "wait_for_outcome",
+        "bool",
+        True,
+        "Plan only on a camera image and a pose received after the last command ended, so that "
+        "each plan sees the outcome of the action before it (the model's training data); false "
+        "plans on the latest inputs at every control tick while the arm still moves.",
+        read_only=True,
+    ),
+    ParamSpec(
         "autostart",
         "bool",
         False,
@@ -310,6 +319,7 @@ class PlannerConfig:
     subgoal_jaws: tuple[str, ...]
     subgoal_energy_threshold: float
     subgoal_energy_steps: int
+    wait_for_outcome: bool
     autostart: bool
 
     def __post_init__(self) -> None:

@@ -80,7 +80,13 @@ def test_watchdog_zero_command_and_pause_until_started(ros_context, ns):
         namespace=ns,
         controller_factory=lambda config: controller,
         watchdog_clock=clock,
-        parameter_overrides={"control_rate": 10.0, "autostart": True, "watchdog_timeout": TIMEOUT},
+        # planning on inputs as they age (not only on those newer than the last command)
+        parameter_overrides={
+            "control_rate": 10.0,
+            "autostart": True,
+            "watchdog_timeout": TIMEOUT,
+            "wait_for_outcome": False,
+        },
     )
     probe = Probe(ros_context, ns)
     with spinning(ros_context, planner, probe):
@@ -111,6 +117,35 @@ def test_watchdog_zero_command_and_pause_until_started(ros_context, ns):
         assert response.success, response.message
         assert wait_for(lambda: _moving(probe, resumed) >= 2, 5.0)
         stream.stop()
+
+
+@pytest.mark.parametrize("wait_for_outcome", [True, False])
+def test_each_plan_sees_the_outcome_of_the_last_command(ros_context, ns, wait_for_outcome):
+    """With ``wait_for_outcome`` (the default) every plan starts from a camera frame and a pose
+    that arrived after the last command ended, so it sees that command's outcome; without it, a
+    tick plans on the latest inputs while the last command still moves the arm."""
+    seen = []  # per plan: (last input arrival, end of the command before) (time.monotonic())
+    node: list[PlannerNode] = []
+
+    def act(state):
+        generation, end = node[0]._last_command_end
+        seen.append((min(node[0]._received.values()), end if generation >= 0 else -np.inf))
+        return MOVE
+
+    controller = FakeController(act)
+    planner = _planner(ros_context, ns, controller, wait_for_outcome=wait_for_outcome)
+    node.append(planner)
+    probe = Probe(ros_context, ns)
+    with spinning(ros_context, planner, probe):
+        probe.goal_pub.publish(array_to_image(GOAL, probe.get_clock().now().to_msg(), "camera"))
+        stream = InputStream(probe, FRAME, STATE)
+        assert wait_for(lambda: len(seen) >= 6, 15.0), probe.last_status()
+        stream.stop()
+    stale = [arrived < ended for arrived, ended in seen[1:6]]
+    if wait_for_outcome:
+        assert not any(stale), seen
+    else:
+        assert any(stale), seen
 
 
 def _set_goal_paths(probe: Probe, paths: list[str]):

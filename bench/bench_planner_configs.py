@@ -68,8 +68,9 @@ def planner_config(name: str, overrides: dict | None = None) -> PlannerConfig:
 
 
 def label(config: PlannerConfig) -> str:
-    """``icem 320x5 h1``: the solver and its budget."""
-    return f"{config.solver} {config.samples}x{config.iterations} h{config.horizon}"
+    """``icem 320x5 h1 yaw``: the solver, its budget and whether it turns the hand."""
+    turns = " yaw" if config.search_yaw else " rpy" if config.search_rotation else ""
+    return f"{config.solver} {config.samples}x{config.iterations} h{config.horizon}{turns}"
 
 
 def rerun_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:

@@ -166,6 +166,7 @@ class OGBenchCubeEnv(gym.Env):
         )
         self._goal: OGBenchConfiguration | None = None
         self._goal_image: np.ndarray | None = None
+        self._clear_subgoals()
         self._task_id: int | None = None
 
     # ----------------------------------------------------------------------------- gym API
@@ -182,6 +183,7 @@ class OGBenchCubeEnv(gym.Env):
         inner_seed = None if seed is None else int(self.np_random.integers(2**31))
         pixels, raw = self.scene.reset(seed=inner_seed, options=inner_options)
         self._goal = self._goal_image = None
+        self._clear_subgoals()
         if self.mode == "task":
             self._goal = OGBenchConfiguration(
                 qpos=self.scene.goal_qpos,
@@ -247,12 +249,37 @@ class OGBenchCubeEnv(gym.Env):
             renderer.close()
             self.scene._renderer = None
 
+    def _clear_subgoals(self) -> None:
+        self._subgoals: list[OGBenchConfiguration] = []
+        self._subgoal_images: list[np.ndarray] = []
+        self.subgoal_steps = self.subgoal_jaws = None
+
     # ----------------------------------------------------------------------------- task interface
     def goal_configurations(self) -> list[OGBenchConfiguration]:
-        """The goal configuration of the current evaluation task (``task`` mode, after reset)."""
+        """The goal configuration of the current evaluation task (``task`` mode, after reset),
+        after the episode's sub-goal configurations when :meth:`set_subgoals` gave some."""
         if self._goal is None:
             raise RuntimeError("goal_configurations() needs a task: reset() in 'task' mode first")
-        return [self._goal]
+        return [*self._subgoals, self._goal]
+
+    def set_subgoals(
+        self,
+        configurations: list[OGBenchConfiguration],
+        steps: tuple[int, ...],
+        jaws: tuple[str, ...],
+    ) -> None:
+        """Sub-goals of this episode before its goal (cleared by the next reset): their
+        configurations (rendered as goal images), the planner's steps on each goal (one more entry
+        than ``configurations``: the last is the final goal's) and its jaws on each."""
+        goals = len(configurations) + 1
+        if len(steps) != goals or len(jaws) != goals or any(n < 1 for n in steps):
+            raise ValueError(
+                f"set_subgoals: expected {goals} positive step counts and {goals} jaw states "
+                f"(the sub-goals and the goal), found steps {list(steps)} and jaws {list(jaws)}"
+            )
+        self._subgoals = list(configurations)
+        self._subgoal_images = [self.render_configuration(c.qpos, c.qvel) for c in configurations]
+        self.subgoal_steps, self.subgoal_jaws = tuple(steps), tuple(jaws)
 
     def goal_images(self, camera: str = "exterior") -> list[np.ndarray]:
         """OGBench's goal image of the current task (``reset(options=dict(task_id=k,
@@ -263,7 +290,7 @@ class OGBenchCubeEnv(gym.Env):
             )
         if self._goal_image is None:
             raise RuntimeError("goal_images() needs a task: reset() in 'task' mode first")
-        return [self._goal_image.copy()]
+        return [*(image.copy() for image in self._subgoal_images), self._goal_image.copy()]
 
     def render_configuration(self, qpos: np.ndarray, qvel: np.ndarray | None = None) -> np.ndarray:
         """Render the scene at ``qpos`` (and ``qvel``) without disturbing the simulation.

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from envs.ogbench_cube import NUM_TASKS, OGBENCH_CONTROL_HZ, OGBenchCubeEnv
+from envs.ogbench_cube import NUM_TASKS, OGBENCH_CONTROL_HZ, OGBenchConfiguration, OGBenchCubeEnv
 
 START_STREAM = 0x5357
 """Second word of the start-step generator's seed ``(seed, START_STREAM)``, so the start draw is
@@ -234,12 +234,81 @@ def task_of_seed(seed: int) -> int:
     return 1 + seed % NUM_TASKS
 
 
+GRIPPER_OPEN = 0.05
+"""Gripper closure (0 open .. 1 shut) below which the oracle's jaws count as open."""
+GRIPPER_HOLDING = 0.5
+"""Gripper closure at or above which the oracle's jaws count as closed on the cube (0.56 held)."""
+
+
+def oracle_subgoals(task: OGBenchCubeEnv, actions: int, seed: int) -> bool:
+    """Give the episode just reset on ``task`` sub-goals from OGBench's oracle solving it: run
+    :class:`~envs.ogbench_agents.OGBenchGoalOracle` from the start for up to ``actions`` actions,
+    recording the configuration before each of its 20 Hz control steps, then restore the start.
+    The sub-goals are four of those configurations: the open jaws around the cube (the last
+    before they close), the jaws closed on it (the first with the cube held, before the lift),
+    the cube at its highest while carried, and the cube held at its target (the last before the
+    jaws open). The planner's steps on each are the oracle's actions to it, times 1.5 and at least
+    2, the rest of the budget on the goal; its jaws are held open, closed, closed, closed and
+    open. Returns False, giving none, when the oracle did not grasp, carry and release the cube
+    within the budget."""
+    from envs.ogbench_agents import OGBenchGoalOracle
+
+    start_qpos, start_qvel = task.simulator_state()
+    start_raw = task._last_raw
+    control = OGBenchGoalOracle(task, seed)(None, {})
+    records: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = []  # qpos, qvel, state, z
+
+    def act(raw):  # before every control step of a block
+        qpos, qvel = task.simulator_state()
+        records.append((qpos, qvel, task._state(raw), float(raw["privileged/block_0_pos"][2])))
+        return control(raw)
+
+    try:
+        for _ in range(actions):
+            task.step_block(act)
+    finally:
+        task.scene.set_state(start_qpos, start_qvel)
+        task._last_raw = start_raw
+    closure = np.array([state[4] for _, _, state, _ in records])  # [T]
+    closing = np.flatnonzero(closure > GRIPPER_OPEN)
+    if len(closing) == 0 or closing[0] < 1:
+        return False
+    around = int(closing[0]) - 1
+    held = np.flatnonzero(closure[around:] >= GRIPPER_HOLDING)
+    if len(held) == 0:
+        return False
+    grasped = around + int(held[0])
+    opening = np.flatnonzero(closure[grasped:] < GRIPPER_HOLDING)
+    if len(opening) == 0 or opening[0] < 3:
+        return False
+    placed = grasped + int(opening[0]) - 1
+    lifted = grasped + 1 + int(np.argmax([z for *_, z in records[grasped + 1 : placed]]))
+    chosen = [around, grasped, lifted, placed]  # control steps (20 Hz)
+    configurations = [
+        OGBenchConfiguration(qpos=q.copy(), qvel=v.copy(), state=np.asarray(x, np.float32).copy())
+        for q, v, x, _ in (records[i] for i in chosen)
+    ]
+    block = task.block
+    reached = np.diff([0, *chosen]) / block  # the oracle's actions to each sub-goal
+    steps = [max(2, int(np.ceil(1.5 * n))) for n in reached]
+    if sum(steps) >= actions:
+        return False
+    task.set_subgoals(
+        configurations,
+        (*steps, actions - sum(steps)),
+        ("open", "closed", "closed", "closed", "open"),
+    )
+    return True
+
+
 class OGBenchTaskEpisodes(gym.Wrapper):
     """The OGBench cube task playing protocol (b): ``reset(seed=s)`` plays OGBench's evaluation
-    task :func:`task_of_seed` ``(s)`` with its goal image."""
+    task :func:`task_of_seed` ``(s)`` with its goal image, after the sub-goals of
+    :func:`oracle_subgoals` when ``subgoals`` is true (where the oracle's solution gives them)."""
 
-    def __init__(self, env: gym.Env) -> None:
+    def __init__(self, env: gym.Env, subgoals: bool = False) -> None:
         super().__init__(env)
+        self.subgoals = subgoals
         task = env.unwrapped
         if not isinstance(task, OGBenchCubeEnv) or task.mode != "task":
             raise ValueError(
@@ -253,7 +322,14 @@ class OGBenchTaskEpisodes(gym.Wrapper):
             raise ValueError(
                 "OGBenchTaskEpisodes.reset: expected a seed (it chooses the task), found None"
             )
-        return self.env.reset(seed=seed, options={**(options or {}), "task_id": task_of_seed(seed)})
+        observation, info = self.env.reset(
+            seed=seed, options={**(options or {}), "task_id": task_of_seed(seed)}
+        )
+        if self.subgoals:
+            info["subgoals"] = oracle_subgoals(
+                self.env.unwrapped, self.env.spec.max_episode_steps, seed
+            )
+        return observation, info
 
 
 OGBENCH_TASK_STEPS = 200
@@ -262,10 +338,14 @@ PROTOCOLS = ("trajectory_goals", "ogbench_tasks")
 
 
 def make_protocol_env(
-    config, protocol: str, trajectory_goals: TrajectoryGoalProtocol | None = None
+    config,
+    protocol: str,
+    trajectory_goals: TrajectoryGoalProtocol | None = None,
+    task_subgoals: bool = False,
 ) -> gym.Env:
     """The OGBench cube task of ``config`` (an ``envs.config.EnvConfig``) playing ``protocol``:
-    ``"trajectory_goals"`` (a) or ``"ogbench_tasks"`` (b), with its budget as the time limit."""
+    ``"trajectory_goals"`` (a) or ``"ogbench_tasks"`` (b, with the oracle's sub-goals when
+    ``task_subgoals``), with its budget as the time limit."""
     from envs.config import make_env
 
     if protocol not in PROTOCOLS:
@@ -281,4 +361,4 @@ def make_protocol_env(
     env = make_env(
         dataclasses.replace(config, mode="task", max_episode_steps=-(-OGBENCH_TASK_STEPS // block))
     )
-    return OGBenchTaskEpisodes(env)
+    return OGBenchTaskEpisodes(env, subgoals=task_subgoals)

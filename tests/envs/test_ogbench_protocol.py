@@ -160,6 +160,47 @@ def test_protocol_b_plays_ogbenchs_five_tasks_by_seed(env_b):
     assert result.success and result.final_goal_distance <= SUCCESS_DISTANCE
 
 
+def test_protocol_b_subgoals_come_from_the_oracle_and_leave_the_start_as_it_was(env_b):
+    """With ``task_subgoals`` the episode gets four sub-goals from OGBench's oracle solving it
+    (open jaws around the cube, jaws closed on it, cube carried high, cube held at its target)
+    before OGBench's goal, with a schedule that fits the budget; the episode itself starts and
+    moves exactly as without them."""
+    with_subgoals = make_protocol_env(_config(), "ogbench_tasks", task_subgoals=True)
+    try:
+        task, plain = with_subgoals.unwrapped, env_b.unwrapped
+        for seed in (1000, 1003):
+            observation, info = with_subgoals.reset(seed=seed)
+            expected, _ = env_b.reset(seed=seed)
+            assert info["subgoals"] is True
+            np.testing.assert_array_equal(observation["state"], expected["state"])
+            np.testing.assert_array_equal(observation["pixels"], expected["pixels"])
+            goals, images = task.goal_configurations(), task.goal_images()
+            assert len(goals) == len(images) == 5
+            assert goals[-1] is plain.goal_configurations()[0] or np.array_equal(
+                goals[-1].qpos, plain.goal_configurations()[0].qpos
+            )
+            cube = info["object_position"]  # [3] m, at rest on the table
+            around, grasped, carried, placed = (g.state for g in goals[:4])
+            assert around[4] < 0.05 and grasped[4] >= 0.5 and placed[4] >= 0.5  # jaws
+            assert np.linalg.norm(grasped[:2] - cube[:2]) < 0.03 and grasped[2] < 0.06
+            assert carried[2] > grasped[2] + 0.05  # lifted
+            target, _ = task.cube_target
+            assert np.linalg.norm(placed[:2] - target[:2]) < 0.05
+            for goal, image in zip(goals[:4], images[:4]):
+                render = task.render_configuration(goal.qpos, goal.qvel)
+                np.testing.assert_array_equal(image, render)
+            assert sum(task.subgoal_steps) == with_subgoals.spec.max_episode_steps == 40
+            assert task.subgoal_jaws == ("open", "closed", "closed", "closed", "open")
+            action = np.array([0.5, -0.3, 0.2, 0.1, 0.4], np.float32)
+            moved, *_ = with_subgoals.step(action)
+            moved_plain, *_ = env_b.step(action)
+            np.testing.assert_allclose(moved["state"], moved_plain["state"], atol=1e-6)
+        env_b.reset(seed=1001)
+        assert plain.goal_configurations()[:-1] == [] and plain.subgoal_steps is None
+    finally:
+        with_subgoals.close()
+
+
 def test_protocol_envs_refuse_the_wrong_mode_and_no_seed(env_a, env_b):
     from envs.ogbench_protocol import TrajectoryGoalEpisodes
 
@@ -167,3 +208,21 @@ def test_protocol_envs_refuse_the_wrong_mode_and_no_seed(env_a, env_b):
         env_a.reset()
     with pytest.raises(ValueError, match="data-collection mode"):
         TrajectoryGoalEpisodes(env_b.env, PROTOCOL)  # the task-mode env of protocol (b)
+
+
+def test_eval_setting_ogbench_task_subgoals_reaches_protocol_b():
+    """`eval ... ogbench.task_subgoals=true` builds protocol (b) with the oracle's sub-goals; the
+    default builds it without; protocol (a) takes the same settings."""
+    from wm_control.cli.eval_tasks import task_factory
+
+    settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
+    assert settings["task_subgoals"] is False
+    for value in (False, True):
+        ogbench = {**settings, "task_subgoals": value}
+        env = task_factory("ogbench_cube_single_tasks", _config(), ogbench)()
+        try:
+            assert env.subgoals is value
+        finally:
+            env.close()
+    env = task_factory("ogbench_cube_single", _config(), {**settings, "task_subgoals": True})()
+    env.close()

@@ -61,8 +61,10 @@ def task_factory(task: str, config, ogbench: dict[str, Any]) -> Callable[[], obj
         return lambda: make_env(config)
     from envs.ogbench_protocol import TrajectoryGoalProtocol, make_protocol_env
 
-    settings = TrajectoryGoalProtocol(**ogbench)
-    return lambda: make_protocol_env(config, protocol, settings)
+    settings = dict(ogbench)
+    subgoals = bool(settings.pop("task_subgoals", False))
+    trajectory_goals = TrajectoryGoalProtocol(**settings)
+    return lambda: make_protocol_env(config, protocol, trajectory_goals, subgoals)
 
 
 def is_ogbench(env) -> bool:

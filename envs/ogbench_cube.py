@@ -312,6 +312,12 @@ class OGBenchCubeEnv(gym.Env):
         data = self.scene._data
         return data.qpos.copy(), data.qvel.copy()
 
+    def restore_simulator_state(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        """Put the simulation back at a :meth:`simulator_state` of this episode (its goal, target
+        and sub-goals stay), e.g. after playing ahead in it."""
+        self.scene.set_state(np.asarray(qpos, np.float64), np.asarray(qvel, np.float64))
+        self._last_raw = self.scene.compute_ob_info()
+
     @property
     def cube_target(self) -> tuple[np.ndarray, np.ndarray]:
         """Position (m) and orientation (quaternion w, x, y, z) OGBench's success test wants the
@@ -351,9 +357,8 @@ class OGBenchCubeEnv(gym.Env):
             qpos=goal_qpos, qvel=goal_qvel, state=self._configuration_state(goal_qpos, goal_qvel)
         )
         self._goal_image = self.render_configuration(goal_qpos, goal_qvel)
-        self.scene.set_state(np.asarray(qpos, np.float64), np.asarray(qvel, np.float64))
-        raw = self.scene.compute_ob_info()
-        self._last_raw = raw
+        self.restore_simulator_state(qpos, qvel)
+        raw = self._last_raw
         info = self._info(raw, np.zeros(5, dtype=np.float32), False, False, success=False)
         return self._observation(self.scene.render(), raw), info
 
@@ -375,7 +380,8 @@ class OGBenchCubeEnv(gym.Env):
         return checked_action(action, ACTION_NAMES, "OGBenchCubeEnv", " in [-1, 1]")
 
     @staticmethod
-    def _state(raw: dict[str, Any]) -> np.ndarray:
+    def robot_state(raw: dict[str, Any]) -> np.ndarray:
+        """The robot state ``[x, y, z, yaw, gripper]`` (float32) in OGBench's ``info`` ``raw``."""
         return np.concatenate(
             [
                 raw["proprio/effector_pos"],
@@ -389,12 +395,12 @@ class OGBenchCubeEnv(gym.Env):
         saved = data.qpos.copy(), data.qvel.copy()
         try:
             self.scene.set_state(qpos, qvel)
-            return self._state(self.scene.compute_ob_info())
+            return self.robot_state(self.scene.compute_ob_info())
         finally:
             self.scene.set_state(*saved)
 
     def _observation(self, pixels: np.ndarray, raw: dict[str, Any]) -> dict[str, np.ndarray]:
-        return {"pixels": np.asarray(pixels, dtype=np.uint8), "state": self._state(raw)}
+        return {"pixels": np.asarray(pixels, dtype=np.uint8), "state": self.robot_state(raw)}
 
     def _goal_position(self) -> np.ndarray:
         scene = self.scene

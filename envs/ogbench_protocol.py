@@ -253,22 +253,20 @@ def oracle_subgoals(task: OGBenchCubeEnv, actions: int, seed: int) -> bool:
     within the budget."""
     from envs.ogbench_agents import OGBenchGoalOracle
 
-    start_qpos, start_qvel = task.simulator_state()
-    start_raw = task._last_raw
+    start = task.simulator_state()
     control = OGBenchGoalOracle(task, seed)(None, {})
     records: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = []  # qpos, qvel, state, z
 
     def act(raw):  # before every control step of a block
         qpos, qvel = task.simulator_state()
-        records.append((qpos, qvel, task._state(raw), float(raw["privileged/block_0_pos"][2])))
+        records.append((qpos, qvel, task.robot_state(raw), float(raw["privileged/block_0_pos"][2])))
         return control(raw)
 
     try:
         for _ in range(actions):
             task.step_block(act)
     finally:
-        task.scene.set_state(start_qpos, start_qvel)
-        task._last_raw = start_raw
+        task.restore_simulator_state(*start)
     closure = np.array([state[4] for _, _, state, _ in records])  # [T]
     closing = np.flatnonzero(closure > GRIPPER_OPEN)
     if len(closing) == 0 or closing[0] < 1:

@@ -79,14 +79,15 @@ def test_plan_json_holds_the_best_plan_found(tmp_path, reference):
     summary = json.loads((tmp_path / "plan.json").read_text())
     plan = torch.tensor(summary["plan"])  # [H, A]
     assert plan.shape == (2, 7) and summary["action"] == summary["plan"][0]
-    assert (plan[:, :3].abs() <= 0.075 + 1e-6).all() and (plan[:, 3:6] == 0).all()
+    assert (plan[:, :3].abs() <= 0.075 + 1e-6).all() and (plan[:, 3:5] == 0).all()
+    assert (plan[:, 5].abs() <= 0.2 + 1e-6).all()  # planner=fast turns the hand: yaw only
     assert (plan[:, 6].abs() <= 0.75 + 1e-6).all()
 
     state_t = torch.from_numpy(np.array(state, dtype=np.float32)).view(1, 1, 7)
     with torch.no_grad():
         tokens0, goal_tokens = model.encode(observation), model.encode(goal)
         replayed = energy(model.rollout(tokens0, state_t, plan[None]).tokens, goal_tokens)
-        box = torch.tensor([0.075] * 3 + [0.0] * 3 + [0.75])
+        box = torch.tensor([0.075] * 3 + [0.0] * 2 + [0.2, 0.75])
         random = (torch.rand(64, 2, 7, generator=torch.Generator().manual_seed(0)) * 2 - 1) * box
         energies = energy(model.rollout(tokens0, state_t, random).tokens, goal_tokens)
     assert replayed.item() == pytest.approx(summary["energy"], abs=1e-5)

@@ -100,13 +100,19 @@ def main() -> None:
         "--goal-state-weight", type=float, default=1.0, help="planner.goal_state_weight"
     )
     parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16"],
+        help="model.dtype (bfloat16 pays off on CPUs with AVX512-BF16 or AMX)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "planner_configs.md"
     )
     args = parser.parse_args()
     allocator = tune_cpu_allocator()
     shipped = ROOT / "wm_control" / "pretrained" / args.model
     path = str(shipped) if shipped.exists() else args.model  # a shipped name, or a checkpoint
-    model = ModelSource(path=path, device="cpu").load(ROOT)
+    model = ModelSource(path=path, device="cpu", dtype=args.dtype).load(ROOT)
     seen = observations(args.tasks, args.seeds, args.first_seed)
     overrides = {"goal_state_weight": args.goal_state_weight}
     configs = {name: planner_config(name, overrides) for name in args.configs}
@@ -140,7 +146,7 @@ def main() -> None:
         "",
         (
             f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-            f"allocator tuned: {allocator}. Model `{args.model}` (float32, CPU). "
+            f"allocator tuned: {allocator}. Model `{args.model}` ({args.dtype}, CPU). "
             f"{len(seen)} planning calls per row (goal encoding + one plan from a fresh "
             f"controller): the first frame of seeds {args.first_seed}-"
             f"{args.first_seed + args.seeds - 1} of {', '.join(args.tasks)}, alternating order; "

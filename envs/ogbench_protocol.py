@@ -30,7 +30,9 @@ control steps (5 at 4 Hz), so the budgets are 10 and 40 actions.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -145,6 +147,23 @@ def draw_start_step(protocol: TrajectoryGoalProtocol, seed: int) -> int:
     return int(rng.choice(protocol.start_steps))
 
 
+def play_recorded(
+    task: OGBenchCubeEnv, control: Callable[[dict[str, Any]], np.ndarray], control_steps: int
+) -> list[tuple[np.ndarray, np.ndarray, dict[str, Any]]]:
+    """Play ``control`` (OGBench ``info`` -> action [5], closed loop at OGBench's 20 Hz) from the
+    current scene in whole actions of ``task.block`` control steps until at least
+    ``control_steps`` were played; returns ``(qpos, qvel, info)`` before each control step."""
+    records: list[tuple[np.ndarray, np.ndarray, dict[str, Any]]] = []
+
+    def act(raw):  # called before every control step of a block
+        records.append((*task.simulator_state(), raw))
+        return control(raw)
+
+    while len(records) < control_steps:
+        task.step_block(act)
+    return records
+
+
 def record_expert_trajectory(
     env: gym.Env, seed: int, steps: int, protocol: TrajectoryGoalProtocol
 ) -> ExpertTrajectory:
@@ -162,14 +181,7 @@ def record_expert_trajectory(
     expert = OGBenchOracle(
         task, kind="oracle_noisy", seed=seed, p_random_action=protocol.p_random_action
     )
-    states: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def act(raw):  # called before every control step of a block, closed loop
-        states.append(task.simulator_state())
-        return expert(raw)
-
-    while len(states) < steps:
-        task.step_block(act)
+    states = [(q, v) for q, v, _ in play_recorded(task, expert, steps)]
     states.append(task.simulator_state())
     states = states[: steps + 1]
     return ExpertTrajectory(
@@ -255,18 +267,15 @@ def oracle_subgoals(task: OGBenchCubeEnv, actions: int, seed: int) -> bool:
 
     start = task.simulator_state()
     control = OGBenchGoalOracle(task, seed)(None, {})
-    records: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = []  # qpos, qvel, state, z
-
-    def act(raw):  # before every control step of a block
-        qpos, qvel = task.simulator_state()
-        records.append((qpos, qvel, task.robot_state(raw), float(raw["privileged/block_0_pos"][2])))
-        return control(raw)
-
     try:
-        for _ in range(actions):
-            task.step_block(act)
+        played = play_recorded(task, control, actions * task.block)
     finally:
         task.restore_simulator_state(*start)
+    # qpos, qvel, robot state [5], cube height (m) before each control step
+    records = [
+        (q, v, task.robot_state(raw), float(raw["privileged/block_0_pos"][2]))
+        for q, v, raw in played
+    ]
     closure = np.array([state[4] for _, _, state, _ in records])  # [T]
     closing = np.flatnonzero(closure > GRIPPER_OPEN)
     if len(closing) == 0 or closing[0] < 1:

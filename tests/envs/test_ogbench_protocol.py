@@ -226,3 +226,33 @@ def test_eval_setting_ogbench_task_subgoals_reaches_protocol_b():
             env.close()
     env = task_factory("ogbench_cube_single", _config(), {**settings, "task_subgoals": True})()
     env.close()
+
+
+def test_diagnosis_replays_the_episodes_expert_and_its_held_actions_reach_the_goal(env_a):
+    """bench/diagnose_trajectory_goals.py reads the expert's actions of an episode by running the
+    expert again: it must be the very expert the episode was drawn from (replayed from the reset
+    scene, its actions pass through the episode's start state), and here its actions, held per
+    block and played open-loop from the start, reach the goal."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from diagnose_trajectory_goals import expert_block_actions, expert_control_actions
+    from envs.ogbench_protocol import play_recorded
+
+    seed, start = 1, draw_start_step(PROTOCOL, 1)
+    recorded = iter(expert_control_actions(env_a, seed, PROTOCOL))
+    env_a.env.reset(seed=seed)
+    replayed = play_recorded(env_a.unwrapped, lambda raw: next(recorded), start + 1)
+    env_a.reset(seed=seed)
+    np.testing.assert_allclose(replayed[start][0], env_a.episode.start_qpos, atol=1e-9)
+    actions = expert_block_actions(env_a, seed, PROTOCOL)
+    assert actions.shape == (PROTOCOL.goal_offset_steps // env_a.unwrapped.block, 5)
+    env_a.reset(seed=seed)
+    reached = False
+    for action in actions:
+        *_, terminated, _, _ = env_a.step(action.astype(np.float32))
+        reached |= terminated
+        if terminated:
+            break
+    assert reached  # seed 1: the cube carried 25 cm and set down, open-loop from held actions

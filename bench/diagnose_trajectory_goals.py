@@ -1,0 +1,182 @@
+"""Why a planner fails an episode of OGBench protocol (a): the model, the search, or the actions?
+
+For each seed it rebuilds the episode of ``wm-control eval tasks=[ogbench_cube_single]`` (start
+and goal 25 control steps apart on the expert's trajectory) and prints:
+
+- what the episode asks: how far the cube moves, whether the hand holds it at the start (the cube
+  off the table) and at the goal;
+- ``held``: whether the expert's own motion, averaged over each block of control steps and held as
+  the stack's actions do, still reaches the goal when played open-loop from the start (if not, the
+  action parameterisation cannot express the expert's 25 steps);
+- the planning energy (image, and the goal state's term at ``--goal-state-weight``) of the
+  imagined outcome of those expert actions, against the energy of the plan the configured planner
+  finds from the same start. A plan of lower energy than the expert's that does not reach the goal
+  means the model rates a wrong outcome above the right one (the model is the limit); a plan of
+  higher energy means the search missed a better plan (the solver or its budget is the limit).
+
+    .venv/bin/python bench/diagnose_trajectory_goals.py --seeds 0 20 [--model ogbench_cube] \\
+        [--model-path PATH] [--horizon 5] [--samples 300] [--iterations 10] \\
+        [--goal-state-weight 1.0] [--set max_step=0.2 search_yaw=true max_rotation=1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from envs.config import EnvConfig  # noqa: E402
+from envs.ogbench_oracles import OGBenchOracle  # noqa: E402
+from envs.ogbench_protocol import (  # noqa: E402
+    TrajectoryGoalProtocol,
+    draw_start_step,
+    make_protocol_env,
+    play_recorded,
+)
+from wm_control.cli.main import config_dir  # noqa: E402
+from wm_control.energies import energy, state_energy  # noqa: E402
+from wm_control.model_source import ModelSource  # noqa: E402
+from wm_control.planning.config import PlannerConfig  # noqa: E402
+
+TABLE_HEIGHT = 0.03
+"""Cube centre height (m) above which the cube is off the table (it rests at 0.02)."""
+
+
+def expert_control_actions(env, seed: int, protocol: TrajectoryGoalProtocol) -> np.ndarray:
+    """The actions of the episode's expert (that of ``record_expert_trajectory``), one per OGBench
+    control step from the reset scene to at least the goal step: ``[T, 5]``, clipped to [-1, 1]."""
+    env.env.reset(seed=seed)
+    task = env.unwrapped
+    expert = OGBenchOracle(
+        task, kind="oracle_noisy", seed=seed, p_random_action=protocol.p_random_action
+    )
+    actions: list[np.ndarray] = []
+
+    def act(raw):
+        actions.append(np.clip(np.asarray(expert(raw), np.float64), -1.0, 1.0))
+        return actions[-1]
+
+    goal = draw_start_step(protocol, seed) + protocol.goal_offset_steps
+    play_recorded(task, act, goal)
+    return np.array(actions)
+
+
+def expert_block_actions(env, seed: int, protocol: TrajectoryGoalProtocol) -> np.ndarray:
+    """The expert's actions from the episode's start to its goal, averaged over each block of
+    control steps: ``[goal_offset / block, 5]``, the stack's actions that command its motion."""
+    start = draw_start_step(protocol, seed)
+    played = expert_control_actions(env, seed, protocol)[start : start + protocol.goal_offset_steps]
+    return played.reshape(-1, env.unwrapped.block, played.shape[-1]).mean(axis=1)  # [5, 5]
+
+
+def imagined_energy(controller, frame, state, actions: np.ndarray) -> tuple[float, float]:
+    """(image, state) energies of the imagined outcome of ``actions [H, A]`` from the frame."""
+    model = controller.model
+    with torch.inference_mode():
+        tokens = model.encode(frame)  # [1, 1, N, D]
+        states = torch.as_tensor(state, dtype=torch.float32).view(1, 1, -1)
+        plan = torch.as_tensor(actions, dtype=torch.float32).unsqueeze(0)  # [1, H, A]
+        imagined = model.rollout(tokens, states, plan)
+        image = float(energy(imagined.tokens, controller._goal))
+        goal_state = controller._goal_state
+        state_term = float(state_energy(imagined.states, goal_state, controller._angular))
+    return image, state_term
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs=2, default=(0, 20), metavar=("FIRST", "END"))
+    parser.add_argument("--model", default="ogbench_cube", help="configs/model/<name>.yaml")
+    parser.add_argument("--model-path", default=None, help="a checkpoint instead of the preset's")
+    parser.add_argument("--planner", default="paper", help="configs/planner/<name>.yaml")
+    parser.add_argument("--horizon", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--goal-state-weight", type=float, default=1.0)
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="other planner settings, e.g. max_step=0.2 search_yaw=true max_rotation=1.0",
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    source = yaml.safe_load((config_dir() / "model" / f"{args.model}.yaml").read_text())
+    if args.model_path:
+        source["path"] = args.model_path
+    model = ModelSource.from_dict(source).load(ROOT)
+    planner = yaml.safe_load((config_dir() / "planner" / f"{args.planner}.yaml").read_text())
+    planner.update(
+        horizon=args.horizon,
+        samples=args.samples,
+        iterations=args.iterations,
+        goal_state_weight=args.goal_state_weight,
+    )
+    for setting in args.set:
+        key, _, value = setting.partition("=")
+        if key not in planner:
+            parser.error(
+                f"--set: unknown planner setting {key!r}; expected one of {sorted(planner)}"
+            )
+        planner[key] = yaml.safe_load(value)
+    config = PlannerConfig(**planner)
+    env_config = EnvConfig(
+        **yaml.safe_load((config_dir() / "env" / "ogbench_cube_single.yaml").read_text())
+    )
+    protocol = TrajectoryGoalProtocol()
+    env = make_protocol_env(env_config, "trajectory_goals", protocol)
+    weight = args.goal_state_weight
+    print(
+        "seed | cube moves (cm) | held at start → goal | held expert actions reach the goal | "
+        "expert energy (image + state) | planner's energy (image + state)"
+    )
+    for seed in range(*args.seeds):
+        actions = expert_block_actions(env, seed, protocol)  # [H, A]
+        if args.horizon != len(actions):
+            parser.error(
+                f"--horizon: expected {len(actions)}, the expert's actions from start to goal "
+                f"(the energies of plans of other lengths do not compare), found {args.horizon}"
+            )
+        observation, _ = env.reset(seed=seed)
+        task = env.unwrapped
+        episode = env.episode
+        cube = task.scene._model.joint("object_joint_0").qposadr[0]
+        start_cube = episode.start_qpos[cube : cube + 3]
+        goal_cube = episode.goal_qpos[cube : cube + 3]
+        moved = 100 * np.linalg.norm(goal_cube - start_cube)
+        controller = config.controller(model)
+        goal = task.goal_configurations()[-1]
+        controller.set_goal(task.goal_images()[-1], goal.state)
+        step = controller.act(observation["pixels"], observation["state"])
+        plan_image, plan_state = imagined_energy(
+            controller, observation["pixels"], observation["state"], step.plan
+        )
+        expert_image, expert_state = imagined_energy(
+            controller, observation["pixels"], observation["state"], actions
+        )
+        reached = False
+        for action in actions:
+            *_, terminated, _, _ = env.step(action.astype(np.float32))
+            reached |= terminated
+            if terminated:
+                break
+        held = f"{start_cube[2] > TABLE_HEIGHT} → {goal_cube[2] > TABLE_HEIGHT}"
+        print(
+            f"{seed} | {moved:.1f} | {held} | {reached} | "
+            f"{expert_image + weight * expert_state:.4f} "
+            f"({expert_image:.4f} + {expert_state:.4f}) | "
+            f"{plan_image + weight * plan_state:.4f} ({plan_image:.4f} + {plan_state:.4f})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -28,35 +28,36 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from omegaconf import OmegaConf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from envs.config import EnvConfig  # noqa: E402
-from envs.ogbench_oracles import OGBenchOracle  # noqa: E402
-from envs.ogbench_protocol import (  # noqa: E402
-    TrajectoryGoalProtocol,
-    draw_start_step,
-    make_protocol_env,
-    play_recorded,
-)
+from bench_planner_configs import config_file  # noqa: E402
+from envs.ogbench_protocol import draw_start_step, play_recorded, protocol_expert  # noqa: E402
+from wm_control.cli.eval_tasks import env_config, task_factory  # noqa: E402
 from wm_control.cli.main import config_dir  # noqa: E402
-from wm_control.energies import energy, state_energy  # noqa: E402
 from wm_control.model_source import ModelSource  # noqa: E402
 from wm_control.planning.config import PlannerConfig  # noqa: E402
 
+TASK = "ogbench_cube_single"
+"""The evaluation task of protocol (a), built as ``wm-control eval`` builds it."""
 TABLE_HEIGHT = 0.03
 """Cube centre height (m) above which the cube is off the table (it rests at 0.02)."""
 
 
-def expert_control_actions(env, seed: int, protocol: TrajectoryGoalProtocol) -> np.ndarray:
-    """The actions of the episode's expert (that of ``record_expert_trajectory``), one per OGBench
-    control step from the reset scene to at least the goal step: ``[T, 5]``, clipped to [-1, 1]."""
-    env.env.reset(seed=seed)
-    task = env.unwrapped
-    expert = OGBenchOracle(
-        task, kind="oracle_noisy", seed=seed, p_random_action=protocol.p_random_action
-    )
+def protocol_env():
+    """Protocol (a)'s environment with ``configs/eval.yaml``'s settings, as ``eval`` makes it."""
+    settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml").ogbench)
+    return task_factory(TASK, env_config(TASK, {}), settings)()
+
+
+def expert_control_actions(env, seed: int) -> np.ndarray:
+    """The actions of the episode's expert, one per OGBench control step from the reset scene
+    to at least the goal step: ``[T, 5]``, clipped to [-1, 1]."""
+    protocol = env.protocol
+    env.env.reset(seed=seed)  # the scene the episode's expert starts from (see env.reset)
+    expert = protocol_expert(env.unwrapped, seed, protocol)
     actions: list[np.ndarray] = []
 
     def act(raw):
@@ -64,30 +65,27 @@ def expert_control_actions(env, seed: int, protocol: TrajectoryGoalProtocol) -> 
         return actions[-1]
 
     goal = draw_start_step(protocol, seed) + protocol.goal_offset_steps
-    play_recorded(task, act, goal)
+    play_recorded(env.unwrapped, act, goal)
     return np.array(actions)
 
 
-def expert_block_actions(env, seed: int, protocol: TrajectoryGoalProtocol) -> np.ndarray:
+def expert_block_actions(env, seed: int) -> np.ndarray:
     """The expert's actions from the episode's start to its goal, averaged over each block of
     control steps: ``[goal_offset / block, 5]``, the stack's actions that command its motion."""
+    protocol = env.protocol
     start = draw_start_step(protocol, seed)
-    played = expert_control_actions(env, seed, protocol)[start : start + protocol.goal_offset_steps]
+    played = expert_control_actions(env, seed)[start : start + protocol.goal_offset_steps]
     return played.reshape(-1, env.unwrapped.block, played.shape[-1]).mean(axis=1)  # [5, 5]
 
 
-def imagined_energy(controller, frame, state, actions: np.ndarray) -> tuple[float, float]:
-    """(image, state) energies of the imagined outcome of ``actions [H, A]`` from the frame."""
-    model = controller.model
-    with torch.inference_mode():
-        tokens = model.encode(frame)  # [1, 1, N, D]
-        states = torch.as_tensor(state, dtype=torch.float32).view(1, 1, -1)
-        plan = torch.as_tensor(actions, dtype=torch.float32).unsqueeze(0)  # [1, H, A]
-        imagined = model.rollout(tokens, states, plan)
-        image = float(energy(imagined.tokens, controller._goal))
-        goal_state = controller._goal_state
-        state_term = float(state_energy(imagined.states, goal_state, controller._angular))
-    return image, state_term
+def reaches_goal(env, actions: np.ndarray) -> bool:
+    """Play ``actions [H, 5]`` open-loop from the current scene; True once the episode's success
+    test passes (the protocol's episode ends there)."""
+    for action in actions:
+        *_, terminated, _, _ = env.step(action.astype(np.float32))
+        if terminated:
+            return True
+    return False
 
 
 def main() -> None:
@@ -110,11 +108,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    source = yaml.safe_load((config_dir() / "model" / f"{args.model}.yaml").read_text())
+    source = config_file("model", args.model)
     if args.model_path:
         source["path"] = args.model_path
     model = ModelSource.from_dict(source).load(ROOT)
-    planner = yaml.safe_load((config_dir() / "planner" / f"{args.planner}.yaml").read_text())
+    planner = config_file("planner", args.planner)
     planner.update(
         horizon=args.horizon,
         samples=args.samples,
@@ -129,46 +127,32 @@ def main() -> None:
             )
         planner[key] = yaml.safe_load(value)
     config = PlannerConfig(**planner)
-    env_config = EnvConfig(
-        **yaml.safe_load((config_dir() / "env" / "ogbench_cube_single.yaml").read_text())
-    )
-    protocol = TrajectoryGoalProtocol()
-    env = make_protocol_env(env_config, "trajectory_goals", protocol)
+    env = protocol_env()
     weight = args.goal_state_weight
     print(
         "seed | cube moves (cm) | held at start → goal | held expert actions reach the goal | "
         "expert energy (image + state) | planner's energy (image + state)"
     )
     for seed in range(*args.seeds):
-        actions = expert_block_actions(env, seed, protocol)  # [H, A]
+        actions = expert_block_actions(env, seed)  # [H, A]
         if args.horizon != len(actions):
             parser.error(
                 f"--horizon: expected {len(actions)}, the expert's actions from start to goal "
                 f"(the energies of plans of other lengths do not compare), found {args.horizon}"
             )
         observation, _ = env.reset(seed=seed)
-        task = env.unwrapped
-        episode = env.episode
+        task, episode = env.unwrapped, env.episode
         cube = task.scene._model.joint("object_joint_0").qposadr[0]
         start_cube = episode.start_qpos[cube : cube + 3]
         goal_cube = episode.goal_qpos[cube : cube + 3]
         moved = 100 * np.linalg.norm(goal_cube - start_cube)
         controller = config.controller(model)
-        goal = task.goal_configurations()[-1]
-        controller.set_goal(task.goal_images()[-1], goal.state)
-        step = controller.act(observation["pixels"], observation["state"])
-        plan_image, plan_state = imagined_energy(
-            controller, observation["pixels"], observation["state"], step.plan
-        )
-        expert_image, expert_state = imagined_energy(
-            controller, observation["pixels"], observation["state"], actions
-        )
-        reached = False
-        for action in actions:
-            *_, terminated, _, _ = env.step(action.astype(np.float32))
-            reached |= terminated
-            if terminated:
-                break
+        controller.set_goal(task.goal_images()[-1], task.goal_configurations()[-1].state)
+        frame, state = observation["pixels"], observation["state"]
+        step = controller.act(frame, state)
+        image, distance = controller.plan_energies(frame, state, np.stack([actions, step.plan]))
+        (expert_image, plan_image), (expert_state, plan_state) = image.tolist(), distance.tolist()
+        reached = reaches_goal(env, actions)
         held = f"{start_cube[2] > TABLE_HEIGHT} → {goal_cube[2] > TABLE_HEIGHT}"
         print(
             f"{seed} | {moved:.1f} | {held} | {reached} | "

@@ -164,23 +164,29 @@ def play_recorded(
     return records
 
 
+def protocol_expert(task: OGBenchCubeEnv, seed: int, protocol: TrajectoryGoalProtocol):
+    """The expert of the episode of ``seed`` (see the module docstring): OGBench's closed-loop
+    Markov oracle with its noise seeded by ``seed``, acting on ``task`` as just reset with it."""
+    from envs.ogbench_oracles import OGBenchOracle
+
+    return OGBenchOracle(
+        task, kind="oracle_noisy", seed=seed, p_random_action=protocol.p_random_action
+    )
+
+
 def record_expert_trajectory(
     env: gym.Env, seed: int, steps: int, protocol: TrajectoryGoalProtocol
 ) -> ExpertTrajectory:
     """Run stable-worldmodel's expert (see the module docstring) for ``steps`` control steps from
     the scene ``env`` was just reset to, recording the ``steps + 1`` states. The oracle's noise is
     seeded with ``seed``; the first ``k + 1`` states do not depend on ``steps >= k``."""
-    from envs.ogbench_oracles import OGBenchOracle
-
     task = _data_collection_task(env)
     if not 0 <= steps <= protocol.trajectory_steps:
         raise ValueError(
             f"record_expert_trajectory: expected 0 <= steps <= "
             f"{protocol.trajectory_steps} (trajectory_steps), found {steps}"
         )
-    expert = OGBenchOracle(
-        task, kind="oracle_noisy", seed=seed, p_random_action=protocol.p_random_action
-    )
+    expert = protocol_expert(task, seed, protocol)
     states = [(q, v) for q, v, _ in play_recorded(task, expert, steps)]
     states.append(task.simulator_state())
     states = states[: steps + 1]

@@ -146,3 +146,28 @@ def test_goal_state_weight_adds_the_imagined_state_distance(reference):
         weighted.set_goal(data["frames"][1, 2], np.zeros(5, np.float32))
     with pytest.raises(ValueError, match="state_weight >= 0"):
         MPCController(model, CEMPlanner(config), spec, state_weight=-1.0)
+
+
+def test_plan_energies_score_given_plans_as_act_scores_its_own(reference):
+    """plan_energies imagines plans from elsewhere as act imagines its candidates: the plan act
+    returns scores act's energy (image + weight · state), and batched plans score as each alone."""
+    data, model = reference
+    spec, config = ActionSpec.droid(max_step=0.05), CEMConfig(samples=64, iterations=3, elites=8)
+    frame, state = data["frames"][1, 0], data["states"][1, 0]
+    goal_state = state + np.array([0.04, 0, 0, 0, 0, 0, 0], np.float32)
+    ctrl = MPCController(model, CEMPlanner(config), spec, state_weight=10.0)
+    with pytest.raises(RuntimeError, match="no goal set"):
+        ctrl.plan_energies(frame, state, np.zeros((1, 1, 7), np.float32))
+    ctrl.set_goal(data["frames"][1, 2], goal_state)
+    step = ctrl.act(frame, state)
+    idle = np.zeros_like(step.plan)
+    image, distance = ctrl.plan_energies(frame, state, np.stack([step.plan, idle]))
+    assert image.shape == distance.shape == (2,)
+    assert step.energy == pytest.approx(float(image[0] + 10.0 * distance[0]), rel=1e-4)
+    alone, _ = ctrl.plan_energies(frame, state, idle[None])
+    assert float(alone[0]) == pytest.approx(float(image[1]), rel=1e-5)
+    assert float(distance[0]) < float(distance[1])  # the plan heads for the goal state
+    with pytest.raises(ValueError, match=r"plans \[S, H, 7\]"):
+        ctrl.plan_energies(frame, state, step.plan)
+    ctrl.set_goal(data["frames"][1, 2])  # no goal state: no state term
+    assert ctrl.plan_energies(frame, state, step.plan[None])[1] is None

@@ -163,30 +163,20 @@ class MPCController:
                 f"{state_t.tolist()}"
             )
         tokens0 = self.model.encode(frame)  # [1, 1, N, D]
-        goal = self._goal
-
-        def executed(actions: torch.Tensor) -> torch.Tensor:  # [S, H, A] -> [S, H, A]
-            if self.workspace is None:
-                return actions
-            per_unit = self.model.layout.translation_per_unit  # m per action unit (DROID: 1)
-            return self.workspace.executed(actions, state_t[:3], self.spec.names, per_unit)
-
+        goal = self._goal  # this plan's goal, should set_goal be called meanwhile
         goal_state = self._goal_state if self.state_weight > 0 else None
 
         def rollout_fn(actions: torch.Tensor) -> Rollout:  # [S, H, A] -> tokens [S, H, N, D]
-            return self.model.rollout(tokens0, state_t.view(1, 1, -1), executed(actions).to(dtype))
+            return self._imagine(tokens0, state_t, actions)
 
         def energy_fn(imagined: Rollout) -> torch.Tensor:  # -> [S]
-            total = energy(imagined.tokens, goal, self.discount)  # float32 or better
-            if goal_state is not None:
-                distance = state_energy(imagined.states, goal_state, self._angular, self.discount)
-                total = total + self.state_weight * distance
-            return total
+            image, distance = self._energy_terms(imagined, goal, goal_state)
+            return image if distance is None else image + self.state_weight * distance
 
         result: PlanResult = self.planner.plan(rollout_fn, energy_fn, self.spec, self._warm, device)
         if self.use_warm_start:
             self._warm = shift_warm_start(result, self.planner.initial(self.spec, device))
-        plan = executed(result.actions).float().cpu().numpy()  # [H, A]
+        plan = self._executed(result.actions, state_t).float().cpu().numpy()  # [H, A]
         return MPCStep(
             action=plan[0].copy(),
             plan=plan,
@@ -197,3 +187,56 @@ class MPCController:
                 energy(tokens0, goal)
             ),  # tokens0 [1, 1, N, D] read as [S=1, H=1, N, D]
         )
+
+    def plan_energies(
+        self,
+        frame: np.ndarray | torch.Tensor,
+        state: np.ndarray | torch.Tensor,
+        plans: np.ndarray | torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The two terms of the planning energy of given action plans ``[S, H, A]`` from the
+        frame ``[H, W, 3]`` and state ``[P]``, imagined as :meth:`act` imagines its candidates
+        (one encode, one batched rollout): the image term ``[S]`` and, where the goal came with
+        a state, the goal-state term ``[S]`` (unweighted; else None). For comparing plans from
+        elsewhere (an expert's, say) with the planner's own."""
+        if self._goal is None:
+            raise RuntimeError("MPCController.plan_energies: no goal set; call set_goal first")
+        device, dtype = self.model.device, self.model.dtype
+        state_t = torch.as_tensor(np.asarray(state, dtype=np.float32), device=device).to(dtype)
+        actions = torch.as_tensor(np.asarray(plans, dtype=np.float32), device=device)
+        if actions.dim() != 3 or actions.shape[-1] != self.spec.dim:
+            raise ValueError(
+                f"MPCController.plan_energies: expected plans [S, H, {self.spec.dim}], found "
+                f"{tuple(actions.shape)}"
+            )
+        with torch.inference_mode():
+            tokens0 = self.model.encode(frame)  # [1, 1, N, D]
+            imagined = self._imagine(tokens0, state_t, actions.to(dtype))
+            return self._energy_terms(imagined, self._goal, self._goal_state)
+
+    def _executed(self, actions: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """``actions [S, H, A]`` as the arm carries them out from ``state [P]`` (the workspace
+        box), or as planned without a workspace."""
+        if self.workspace is None:
+            return actions
+        per_unit = self.model.layout.translation_per_unit  # m per action unit (DROID: 1)
+        return self.workspace.executed(actions, state[:3], self.spec.names, per_unit)
+
+    def _imagine(
+        self, tokens0: torch.Tensor, state: torch.Tensor, actions: torch.Tensor
+    ) -> Rollout:
+        """The rollout of ``actions [S, H, A]`` as executed, from the encoded frame
+        ``tokens0 [1, 1, N, D]`` and ``state [P]``: tokens ``[S, H, N, D]``, states
+        ``[S, H, P]``."""
+        executed = self._executed(actions, state).to(self.model.dtype)
+        return self.model.rollout(tokens0, state.view(1, 1, -1), executed)
+
+    def _energy_terms(
+        self, imagined: Rollout, goal: torch.Tensor, goal_state: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Image term ``[S]`` (float32 or better) toward the goal tokens ``[N, D]`` and, given a
+        goal state, the state term ``[S]``."""
+        image = energy(imagined.tokens, goal, self.discount)
+        if goal_state is None:
+            return image, None
+        return image, state_energy(imagined.states, goal_state, self._angular, self.discount)

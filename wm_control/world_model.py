@@ -307,7 +307,7 @@ class WorldModel(nn.Module):
         def ext(start: int, stop: int) -> torch.Tensor | None:
             return None if extrinsics is None else extrinsics[:, start:stop]
 
-        cache = predictor.new_cache()
+        cache = predictor.new_cache() if H > 1 else None  # one step: nothing to keep
         out = predictor(
             tokens, step_actions, states, ext(0, C), grid=self.grid, cache=cache
         )  # [B, C, N, D]

@@ -1,6 +1,6 @@
-"""The predictor's shortcuts (shared first-block projection, patch-only last block, matmul attention
-for short CPU sequences) compute what the plain computation computes, with and without gradients,
-over multi-step rollouts that go through the key/value cache."""
+"""The predictor's shortcuts (shared first-block projection and frame attention, patch-only last
+block, matmul attention for short CPU sequences) compute what the plain computation computes, with
+and without gradients, over multi-step rollouts that go through the key/value cache."""
 
 import dataclasses
 
@@ -103,9 +103,9 @@ def test_rollout_matches_plain_step_by_step_prediction(model):
 
 def _one_step_flops(cfg, samples: int, N: int) -> int:
     """Matrix-product FLOPs of one imagined step (``rollout`` with H = 1) of ``samples`` samples
-    from one shared frame of N tokens, with the shortcuts: the frame embedded and projected by the
-    first block once, the last block's attention output and MLP for the N patch tokens only (K = 2
-    condition tokens)."""
+    from one shared frame of N tokens, with the shortcuts: the frame embedded, projected and
+    attended over itself by the first block once, the last block's attention output and MLP for
+    the N patch tokens only (K = 2 condition tokens)."""
     S, K, W, M, D = samples, 2, cfg.width, cfg.mlp_hidden, cfg.encoder_width
     L = K + N
 
@@ -117,9 +117,15 @@ def _one_step_flops(cfg, samples: int, N: int) -> int:
     flops = (
         2 * S * (cfg.action_dim + cfg.state_dim) * W + 2 * N * D * W
     )  # condition encoders, shared embed
-    flops += (
-        2 * S * K * W * 3 * W + 2 * N * W * 3 * W + rest(L)
-    )  # first block: shared frame qkv once
+    # first block: the shared frame's qkv, frame-on-frame attention and projected values once;
+    # per sample the condition tokens' qkv, attention and projection, the frame queries' scores on
+    # the condition keys, the condition values projected, the two mixes, and the MLP on every token
+    heads = cfg.num_heads
+    flops += 2 * S * K * W * 3 * W + 2 * N * W * 3 * W
+    flops += 2 * (2 * N * N * W + N * W * W)
+    flops += 2 * S * (2 * K * L * W + K * W * W)
+    flops += 2 * S * (N * K * W + K * W * W + N * heads * W + N * heads * K * W)
+    flops += 2 * S * 2 * L * W * M
     flops += (cfg.depth - 2) * (2 * S * L * W * 3 * W + rest(L))  # middle blocks
     flops += 2 * S * L * W * 3 * W + rest(N)  # last block: outputs for the patch tokens only
     flops += 2 * S * N * W * D  # predictor_proj of the patch tokens

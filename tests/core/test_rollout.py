@@ -100,7 +100,8 @@ def test_shared_observation_broadcasts_over_samples(model):
         expanded = model.rollout(
             tokens[:1].expand(4, -1, -1, -1), states[:1].expand(4, -1, -1), actions
         )
-    assert (shared.tokens - expanded.tokens).abs().max() < 1e-6
+    # the shared frame's first block is computed in another order (float rounding only)
+    assert (shared.tokens - expanded.tokens).abs().max() < 1e-5
 
 
 def test_rollout_is_differentiable_for_training(model):

@@ -14,6 +14,9 @@ whole sequence. :meth:`ACPredictor.forward` computes the same thing with less wo
 autograd; tests/core/test_fast_paths.py checks they agree):
 - the first block projects the frame tokens apart from the condition tokens, so one observed frame
   shared by all CEM samples is normalised, projected and rotated once, not once per sample;
+- when that shared frame is the whole sequence (a planning step from the observation), the first
+  block's frame-on-frame attention is also computed once, and each sample adds only its frame
+  queries' scores on its own condition keys (:func:`_first_block_over_shared_frame`);
 - the last block computes its attention output and MLP for the patch tokens only (the only outputs
   read); the condition tokens still contribute their keys and values, and the cache keeps them.
 """
@@ -121,19 +124,29 @@ class ACPredictor(nn.Module):
         K = len(cond)
         cond = torch.stack(cond, dim=2)  # [B, T, K, W]
         frames = linear(tokens, self.predictor_embed)  # [1 or B, T, N, W] (embedded once if shared)
-        x = torch.cat([cond, frames.expand(B, -1, -1, -1)], dim=2).flatten(1, 2)  # [B, T·(K+N), W]
-        positions = self._positions(t0, T, K, rows, cols, x.device)  # [T, K+N, 3]
+        positions = self._positions(t0, T, K, rows, cols, cond.device)  # [T, K+N, 3]
         rope = RotaryTables.from_positions(
-            positions.flatten(0, 1), cfg.width // cfg.num_heads, x.dtype
+            positions.flatten(0, 1), cfg.width // cfg.num_heads, cond.dtype
         )
-        mask = self._mask(t0, T, K + N, x.device)
+        mask = self._mask(t0, T, K + N, cond.device)
         last = len(self.predictor_blocks) - 1
+        # one shared frame alone in the sequence (a planning step from the observation): the first
+        # block's frame-on-frame attention is the same for every sample
+        one_shared_frame = frames.shape[0] == 1 and T == 1 and t0 == 0 and last > 0
+        if not one_shared_frame:
+            x = torch.cat([cond, frames.expand(B, -1, -1, -1)], dim=2).flatten(1, 2)
+            # x: [B, T·(K+N), W]
         for i, block in enumerate(self.predictor_blocks):
+            layer_cache = None if cache is None else cache.layers[i]
+            if i == 0 and one_shared_frame:
+                x = _first_block_over_shared_frame(
+                    block, cond[:, 0], frames[:, 0], positions[0], layer_cache
+                )  # [B, K+N, W]
+                continue
             if i == 0:
                 q, k, v = self._project_first_block(block, cond, frames, positions)
             else:
                 q, k, v = block.project(x, rope)  # 3×[B, heads, T·(K+N), head_dim]
-            layer_cache = None if cache is None else cache.layers[i]
             if i == last:
                 # only the patch tokens' outputs are read: the condition tokens end at their
                 # keys/values
@@ -244,6 +257,79 @@ class ACPredictor(nn.Module):
             mask = k_step.unsqueeze(0) <= q_step.unsqueeze(1)
             self._masks[key] = mask
         return mask
+
+
+def _first_block_over_shared_frame(
+    block: Block,
+    cond: torch.Tensor,
+    frame: torch.Tensor,
+    positions: torch.Tensor,
+    cache: LayerCache | None,
+) -> torch.Tensor:
+    """The first block's output ``[B, K+N, W]`` for a sequence of one step: the condition tokens
+    ``cond [B, K, W]`` of each sample and the frame tokens ``frame [1, N, W]`` that all samples
+    share (``positions [K+N, 3]``); ``cache``, if given, receives the step's keys and values.
+
+    A frame query attends to the N shared frame keys and to the sample's K condition keys. The
+    shared part of its softmax (the scores ``s_ff``, their maximum ``m``, the sum ``z`` of
+    ``exp(s_ff − m)`` and the weighted values ``u``) is computed once; per sample only the K scores
+    on the condition keys are new, and the output is the exact softmax average
+
+        ``(e^(m−M) u + Σ_c e^(s_fc−M) v_c) / (e^(m−M) z + Σ_c e^(s_fc−M))``,  ``M = max(m, s_fc)``.
+
+    The output projection is linear, so it is applied to ``u`` once and to the K condition values
+    per sample, and the two are mixed with the same weights. Per sample this costs O(N·K·width)
+    instead of O(N·(N+K)·width + N·width²); the MLP still runs on every token of every sample.
+    """
+    B, K, W = cond.shape
+    attn = block.attn
+    heads, head_dim = attn.num_heads, attn.head_dim
+    scale = head_dim**-0.5
+    q_c, k_c, v_c = block.project(
+        cond, RotaryTables.from_positions(positions[:K], head_dim, cond.dtype)
+    )  # 3×[B, h, K, hd]
+    q_f, k_f, v_f = block.project(
+        frame, RotaryTables.from_positions(positions[K:], head_dim, cond.dtype)
+    )  # 3×[1, h, N, hd]
+    if cache is not None:
+        cache.keys = torch.cat([k_c, k_f.expand(B, -1, -1, -1)], dim=2)  # [B, h, K+N, hd]
+        cache.values = torch.cat([v_c, v_f.expand(B, -1, -1, -1)], dim=2)
+    weight = attn.proj.weight.view(W, heads, head_dim).transpose(0, 1)  # [h, W_out, hd]
+
+    # condition queries: softmax over their own keys and the shared frame keys
+    scores = torch.cat(
+        [q_c @ k_c.transpose(-1, -2), q_c @ k_f.transpose(-1, -2)], dim=-1
+    ).mul(scale)  # [B, h, K, K+N]
+    p = scores.softmax(-1)
+    out_c = p[..., :K] @ v_c + p[..., K:] @ v_f  # [B, h, K, hd]
+    x_c = cond + linear(out_c.transpose(1, 2).reshape(B, K, W), attn.proj)  # [B, K, W]
+
+    # frame queries: the shared part once (scores laid out keys first, [h, keys, N]) ...
+    N = frame.shape[1]
+    s_ff = (k_f[0] @ q_f[0].transpose(-1, -2)).mul(scale)  # [h, N keys, N queries]
+    m = s_ff.amax(1, keepdim=True)  # [h, 1, N]
+    e_ff = (s_ff - m).exp()
+    z = e_ff.sum(1, keepdim=True)  # [h, 1, N]
+    u_proj = (e_ff.transpose(1, 2) @ v_f[0]) @ weight.transpose(1, 2)
+    # u_proj: [h, N, W], the projected softmax numerator (not normalised)
+    # ... then per sample the scores on its condition keys and the mixing weights
+    k_own = k_c.transpose(0, 1).reshape(heads, B * K, head_dim)  # [h, B·K, hd]
+    s_fc = (k_own @ q_f[0].transpose(-1, -2)).mul(scale).view(heads, B, K, N)  # [h, B, K, N]
+    top = torch.maximum(m.unsqueeze(1), s_fc.amax(2, keepdim=True))  # [h, B, 1, N]
+    w_u = (m.unsqueeze(1) - top).exp()  # [h, B, 1, N]
+    w_c = (s_fc - top).exp()  # [h, B, K, N]
+    norm = w_u * z.unsqueeze(1) + w_c.sum(2, keepdim=True)
+    w_u, w_c = w_u / norm, w_c / norm
+    v_own = v_c.transpose(0, 1).reshape(heads, B * K, head_dim) @ weight.transpose(1, 2)
+    # v_own: [h, B·K, W], each condition value projected by its head's slice of the projection
+    v_own = v_own.view(heads, B, K, W).transpose(0, 1).reshape(B, heads * K, W)
+    shared = (w_u[:, :, 0].permute(2, 1, 0) @ u_proj.transpose(0, 1)).transpose(0, 1)
+    # shared: [N, B, h] @ [N, h, W] → [B, N, W]
+    own = w_c.permute(1, 3, 0, 2).reshape(B, N, heads * K) @ v_own  # [B, N, W]
+    x_f = frame + attn.proj.bias + shared + own  # [B, N, W]
+
+    x = torch.cat([x_c, x_f], dim=1)  # [B, K+N, W]
+    return x + block.mlp(block.norm2(x))
 
 
 def _patch_tokens(x: torch.Tensor, T: int, K: int, dim: int = 1) -> torch.Tensor:

@@ -2,6 +2,7 @@
 block, matmul attention for short CPU sequences) compute what the plain computation computes, with
 and without gradients, over multi-step rollouts that go through the key/value cache."""
 
+import copy
 import dataclasses
 
 import pytest
@@ -237,3 +238,23 @@ def test_attention_matches_sdpa_with_and_without_mask(L):
         (grad,) = torch.autograd.grad(out.square().sum(), q)
         (expected_grad,) = torch.autograd.grad(expected.square().sum(), q)
         assert (grad - expected_grad).abs().max() < 1e-4
+
+
+def test_shared_frame_step_in_bfloat16_is_as_accurate_as_per_sample(model):
+    """In bfloat16 the shared-frame first block stays in bfloat16 and as close to the float32
+    result as the per-sample computation of the same bfloat16 model."""
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    tokens, states, actions, _ = _inputs(model, B=16, H=1)
+    B = actions.shape[0]
+    with torch.inference_mode():
+        exact = model.rollout(tokens, states, actions).tokens
+        shared = half.rollout(tokens.bfloat16(), states.bfloat16(), actions.bfloat16()).tokens
+        repeated = half.rollout(
+            tokens.bfloat16().expand(B, -1, -1, -1).contiguous(),
+            states.bfloat16().expand(B, -1, -1).contiguous(),
+            actions.bfloat16(),
+        ).tokens
+    assert shared.dtype == torch.bfloat16
+    shared_error = (shared.float() - exact).abs().mean()
+    repeated_error = (repeated.float() - exact).abs().mean()
+    assert shared_error < 1.5 * repeated_error

@@ -125,7 +125,7 @@ def test_sim_launch_graph_connects_the_nodes(ros_context, tiny_checkpoint):
         assert sim.config.image_size == 64 and sim.config.env_id == "wm_control/Reach-v2"
         assert planner.config.checkpoint == str(tiny_checkpoint) and planner.config.autostart
         assert planner.config.command_frame == sim.config.base_frame == "base"  # from sim.yaml
-        assert planner.config.watchdog_timeout == 0.5 and planner.config.cem_samples == 200
+        assert planner.config.watchdog_timeout == 0.5  # sim.yaml (the default is 0.3)
         assert {"/camera/image_raw", "/ee_pose", "/goal_image"} <= _topics(sim.publishers)
         assert _topics(planner.subscriptions) <= _topics(sim.publishers) | {"/parameter_events"}
         assert {"/delta_twist_cmds", "/gripper/command"} <= _topics(planner.publishers)

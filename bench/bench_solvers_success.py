@@ -55,6 +55,7 @@ def play(task: str, solver: str, samples: int, iterations: int, args, folder: Pa
             f"planner.iterations={iterations}",
             f"planner.elites={elites}",
             f"hydra.run.dir={run}",
+            *args.override,
         ]
     )
     return read_outcomes(run / "episodes.csv")
@@ -74,6 +75,12 @@ def main() -> None:
         "--planner", default="paper", help="the planner group file the budgets override"
     )
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--override",
+        nargs="*",
+        default=[],
+        help="further eval overrides for every run, e.g. planner.goal_state_weight=1.0",
+    )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "solvers_success.md"
     )
@@ -117,13 +124,16 @@ def main() -> None:
             f"--model {args.model}",
             f"--planner {args.planner}",
             f"--threads {args.threads}",
+            *([f"--override {' '.join(args.override)}"] if args.override else []),
         ]
     )
     lines = [
         "# Success against planning time, per solver and budget",
         "",
         f"Same seeded episodes ({args.seed} … {args.seed + args.episodes - 1}) for every row; "
-        f"model `{args.model}`, planner `{args.planner}` with the budget overridden; "
+        f"model `{args.model}`, planner `{args.planner}` with the budget overridden"
+        + (f" and {', '.join(args.override)}" if args.override else "")
+        + "; "
         f"{args.threads} torch thread(s); seconds per action: the median over episodes of each "
         "episode's mean. The machine was shared with other jobs (run under `nice`), so compare "
         "seconds within one run only.",

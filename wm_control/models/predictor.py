@@ -214,15 +214,8 @@ class ACPredictor(nn.Module):
         rotation once and are broadcast. Per-sample frames take the same route, so that a shared
         frame and the same frame repeated for every sample are computed alike."""
         B, T, K, _ = cond.shape
-        head_dim = block.attn.head_dim
-        own = block.project(
-            cond.flatten(1, 2),
-            RotaryTables.from_positions(positions[:, :K].flatten(0, 1), head_dim, cond.dtype),
-        )  # 3×[B, h, T·K, hd]
-        seen = block.project(
-            frames.flatten(1, 2),
-            RotaryTables.from_positions(positions[:, K:].flatten(0, 1), head_dim, cond.dtype),
-        )  # 3×[1 or B, h, T·N, hd]
+        own, seen = _project_groups(block, cond, frames, positions)
+        # own: 3×[B, h, T·K, hd]; seen: 3×[1 or B, h, T·N, hd]
         return tuple(
             torch.cat(
                 [c.unflatten(2, (T, K)), f.unflatten(2, (T, -1)).expand(B, -1, -1, -1, -1)], dim=3
@@ -259,6 +252,25 @@ class ACPredictor(nn.Module):
         return mask
 
 
+def _project_groups(
+    block: Block, cond: torch.Tensor, frames: torch.Tensor, positions: torch.Tensor
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """A block's queries, keys and values of the condition tokens ``cond [B, T, K, W]`` and, apart,
+    of the frame tokens ``frames [1 or B, T, N, W]`` (``positions [T, K+N, 3]``): before attention
+    each token is processed alone, so a frame shared by all samples is projected once.
+    Returns ``3×[B, h, T·K, hd]`` and ``3×[1 or B, h, T·N, hd]``."""
+    K, head_dim = cond.shape[2], block.attn.head_dim
+    own = block.project(
+        cond.flatten(1, 2),
+        RotaryTables.from_positions(positions[:, :K].flatten(0, 1), head_dim, cond.dtype),
+    )
+    seen = block.project(
+        frames.flatten(1, 2),
+        RotaryTables.from_positions(positions[:, K:].flatten(0, 1), head_dim, cond.dtype),
+    )
+    return own, seen
+
+
 def _first_block_over_shared_frame(
     block: Block,
     cond: torch.Tensor,
@@ -285,12 +297,9 @@ def _first_block_over_shared_frame(
     attn = block.attn
     heads, head_dim = attn.num_heads, attn.head_dim
     scale = head_dim**-0.5
-    q_c, k_c, v_c = block.project(
-        cond, RotaryTables.from_positions(positions[:K], head_dim, cond.dtype)
-    )  # 3×[B, h, K, hd]
-    q_f, k_f, v_f = block.project(
-        frame, RotaryTables.from_positions(positions[K:], head_dim, cond.dtype)
-    )  # 3×[1, h, N, hd]
+    (q_c, k_c, v_c), (q_f, k_f, v_f) = _project_groups(
+        block, cond.unsqueeze(1), frame.unsqueeze(1), positions.unsqueeze(0)
+    )  # 3×[B, h, K, hd] and 3×[1, h, N, hd]
     if cache is not None:
         cache.keys = torch.cat([k_c, k_f.expand(B, -1, -1, -1)], dim=2)  # [B, h, K+N, hd]
         cache.values = torch.cat([v_c, v_f.expand(B, -1, -1, -1)], dim=2)

@@ -69,7 +69,7 @@ PLANNER_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "cem_samples",
         "int",
-        160,
+        80,
         "Samples per solver iteration (planner.samples; gd: starts).",
         1,
         100000,

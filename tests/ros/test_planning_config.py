@@ -62,7 +62,7 @@ def test_node_parameters_give_the_config_the_cli_composes():
     "changes,match",
     [
         ({"solver": "adam"}, r"^solver: expected one of \['cem', 'gd', 'icem', 'mppi'\]"),
-        ({"cem_elites": 500}, r"^cem_elites: expected 2 <= elites <= samples \(160\)"),
+        ({"cem_elites": 500}, r"^cem_elites: expected 2 <= elites <= samples \(80\)"),
         ({"solver": "icem", "cem_elites": 400}, r"^cem_elites:"),
     ],
 )

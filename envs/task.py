@@ -17,8 +17,10 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
-JAW_STATES = ("open", "closed")
-"""Entries of ``Task.subgoal_jaws``."""
+JAW_STATES = ("open", "closed", "carry")
+"""Entries of ``Task.subgoal_jaws``: the planner holds the jaws open or closed on that goal, or
+carries what they hold to the goal state's hand position before it may open them (``"carry"``,
+``wm_control.episode.SCHEDULE_JAWS``)."""
 
 
 @runtime_checkable

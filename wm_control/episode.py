@@ -14,9 +14,23 @@ from typing import Any
 
 import numpy as np
 
-from .layouts import check_layouts, task_layout
+from .layouts import LAYOUTS, check_layouts, task_layout
 from .planning.action_spec import GRIPPER_DIMENSIONS, JAW_STATES, jaw_hold
 from .planning.mpc import MPCController
+
+SCHEDULE_JAWS = (*JAW_STATES, "carry")
+"""Entries of a jaw schedule: a jaw state for the planner's action box, or ``"carry"``: hold the
+jaws closed while they hold something (closure >= :data:`CARRY_CLOSURE`) and the hand is farther
+than :data:`CARRY_RADIUS` from the goal state's position, else search them. It keeps a held object
+in hand until it is where the goal's hand is, where a single goal image with open jaws would
+otherwise have the planner let go at once (it needs the goal's state)."""
+
+CARRY_CLOSURE = 0.3
+"""Gripper closure (0 open .. 1 closed) from which ``"carry"`` counts the jaws as holding."""
+
+CARRY_RADIUS = 0.02
+"""Distance (m) of the hand to the goal state's position within which ``"carry"`` lets the planner
+open the jaws."""
 
 
 def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -> list[int]:
@@ -35,10 +49,10 @@ def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -
 def check_jaw_schedule(jaws: Sequence[str], goals: int) -> list[str]:
     """A jaw schedule as a list, validated against the number of goal images."""
     jaws = list(jaws)
-    if len(jaws) != goals or any(j not in JAW_STATES for j in jaws):
+    if len(jaws) != goals or any(j not in SCHEDULE_JAWS for j in jaws):
         raise ValueError(
-            f"subgoal_jaws: expected {goals} entries (one per goal image) from {list(JAW_STATES)}, "
-            f"found {jaws}"
+            f"subgoal_jaws: expected {goals} entries (one per goal image) from "
+            f"{list(SCHEDULE_JAWS)}, found {jaws}"
         )
     return jaws
 
@@ -59,8 +73,9 @@ class MPCAgent:
     start for each.
 
     ``subgoal_jaws`` says per goal image whether the planner holds the jaws ``"open"`` or
-    ``"closed"`` (Δgripper held at the spec's bound) or searches Δgripper (``"search"``, the paper's
-    planner). ``None``: the task's own (``subgoal_jaws`` of the task, when its goal images are
+    ``"closed"`` (Δgripper held at the spec's bound), searches Δgripper (``"search"``, the paper's
+    planner) or carries what the jaws hold to the goal's hand position (``"carry"``, see
+    :data:`SCHEDULE_JAWS`; it needs the goal's state). ``None``: the task's own (``subgoal_jaws`` of the task, when its goal images are
     used), else search; ``"search"``: search for every goal.
 
     With the task's own goal images, the controller also gets each goal's state
@@ -87,6 +102,8 @@ class MPCAgent:
         self.subgoal_steps, self.fixed_goals, self.max_steps = subgoal_steps, goal_images, max_steps
         self.subgoal_jaws = jaw_setting(subgoal_jaws)
         self.jaws: list[str] = []  # per goal image, for this episode
+        self._hand, self._closure = _hand_and_closure(controller.model.layout.name)
+        self._held: str | None = None  # the jaw state the controller holds ("search": none)
         self.goals: list[np.ndarray] = []
         self.goal_states: list[np.ndarray] | None = None  # [P] per goal image, when known
         self.subgoal = 0
@@ -113,6 +130,11 @@ class MPCAgent:
         if jaws is None or jaws == "search":
             jaws = ["search"] * len(self.goals)
         self.jaws = check_jaw_schedule(jaws, len(self.goals))
+        if "carry" in self.jaws and self.goal_states is None:
+            raise ValueError(
+                "subgoal_jaws: 'carry' needs the goal's state (the task's own goal images), "
+                "found goal images given without states"
+            )
         self._step, self.subgoal, self.last_energy = 0, -1, None
 
     def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
@@ -120,13 +142,31 @@ class MPCAgent:
         if goal != self.subgoal:
             state = None if self.goal_states is None else self.goal_states[goal]
             self.controller.set_goal(self.goals[goal], state)
+            self.controller.reset()
+            self.subgoal, self._held = goal, None
+        jaws = self.jaws[goal]
+        if jaws == "carry":
+            jaws = self._carry(observation["state"], self.goal_states[goal])
+        if jaws != self._held:  # a new goal, or carry's choice changed (forgets the warm start)
             spec = self.controller.base_spec
             gripper = next(n for n in GRIPPER_DIMENSIONS if n in spec.names)
             limit = spec.high[spec.names.index(gripper)]
-            self.controller.hold(jaw_hold(self.jaws[goal], limit, spec.names))
-            self.controller.reset()
-            self.subgoal = goal
+            self.controller.hold(jaw_hold(jaws, limit, spec.names))
+            self._held = jaws
         decision = self.controller.act(observation["pixels"], observation["state"])
         self._step += 1
         self.last_energy = decision.energy
         return decision.action
+
+    def _carry(self, state: np.ndarray, goal_state: np.ndarray) -> str:
+        """``"carry"``'s jaw state for this step: ``"closed"`` while the jaws hold something and
+        the hand is away from the goal's position, else ``"search"``."""
+        holding = state[self._closure] >= CARRY_CLOSURE
+        away = np.linalg.norm(state[self._hand] - goal_state[self._hand]) > CARRY_RADIUS
+        return "closed" if holding and away else "search"
+
+
+def _hand_and_closure(layout: str) -> tuple[list[int], int]:
+    """Indices of the hand position (x, y, z) and of the gripper closure in a layout's state."""
+    names = LAYOUTS[layout].state_names
+    return [names.index(axis) for axis in ("x", "y", "z")], names.index("gripper")

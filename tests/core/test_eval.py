@@ -246,3 +246,18 @@ def test_eval_refuses_episodes_played_on_another_simulator_version(tmp_path, mon
     (first / "simulator.json").unlink()  # a run folder from before versions were recorded
     with pytest.raises(ValueError, match=r"simulator a version before 2 \(none recorded\)"):
         _eval(tmp_path / "older", "agents=[random]", "episodes=1", f"resume=[{first}]")
+
+
+def test_ogbench_runs_recorded_before_ogbench_jaws_count_as_searching_them():
+    """Protocol (a)'s planner searched the jaws before ``ogbench.jaws`` (default: carry) existed;
+    such runs compare as ``search``, so ``resume=`` refuses to mix their episodes with carry's."""
+    from omegaconf import OmegaConf
+
+    from wm_control.cli.eval import _compared_settings
+    from wm_control.cli.main import config_dir
+
+    settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
+    old = {k: v for k, v in settings.items() if k != "jaws"}
+    here = _compared_settings(OmegaConf.create({"ogbench": settings}))["ogbench"]
+    there = _compared_settings(OmegaConf.create({"ogbench": old}))["ogbench"]
+    assert here["jaws"] == "carry" and there["jaws"] == "search" and here != there

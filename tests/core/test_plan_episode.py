@@ -207,3 +207,44 @@ def test_plan_reports_the_jaws_it_held(tmp_path, capsys):
         == ["search"] * 4
     )
     assert "jaws per goal image: searched" in capsys.readouterr().out
+
+
+def test_carry_holds_the_jaws_closed_on_what_they_hold_until_the_hand_is_at_the_goal(reference):
+    """``"carry"``: jaws that hold something stay closed while the hand is away from the goal
+    state's position; at the goal, or with open jaws, the planner searches them."""
+    from wm_control.episode import CARRY_CLOSURE, CARRY_RADIUS
+
+    _, model = reference
+    env = gym.make("wm_control/Grasp-v2", image_size=32)
+    try:
+        controller = MPCController(
+            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
+        )
+        agent = MPCAgent(env, controller, subgoal_jaws=["carry"] * 4, subgoal_steps=[9, 1, 1, 1])
+        observation, info = env.reset(seed=0)
+        agent.reset(0)
+        goal = agent.goal_states[0]
+        away = observation["state"].copy()
+        away[:3] = goal[:3] + [2 * CARRY_RADIUS, 0.0, 0.0]
+        at_goal = away.copy()
+        at_goal[:3] = goal[:3] + [CARRY_RADIUS / 2, 0.0, 0.0]
+        for hand, closure, jaws in [
+            (away, 1.0, "closed"),  # holding, away: carried closed
+            (away, CARRY_CLOSURE + 0.05, "closed"),  # the hold's measured closure counts
+            (at_goal, 1.0, "search"),  # at the goal: the planner may open them
+            (away, CARRY_CLOSURE - 0.05, "search"),  # nothing held: searched
+            (away, 1.0, "closed"),  # and back
+        ]:
+            state = hand.copy()
+            state[6] = closure
+            action = agent({**observation, "state": state}, info)
+            assert controller.spec.searched[6] == (jaws == "search"), (closure, jaws)
+            if jaws == "closed":
+                assert action[6] == pytest.approx(0.75)
+        with pytest.raises(ValueError, match="'carry' needs the goal's state"):
+            given = MPCAgent(
+                env, controller, subgoal_jaws=["carry"], goal_images=[agent.goals[-1]]
+            )
+            given.reset(0)
+    finally:
+        env.close()

@@ -267,6 +267,8 @@ def _compared_settings(cfg: DictConfig) -> dict:
     )  # {} means the tasks' own, as null does
     # runs from before the jaw schedule searched the gripper everywhere
     values["subgoal_jaws"] = values.get("subgoal_jaws", "search") or None
+    if isinstance(values.get("ogbench"), dict):  # runs from before ogbench.jaws searched them
+        values["ogbench"].setdefault("jaws", "search")
     if isinstance(
         values.get("planner"), dict
     ):  # runs from before planner.solver: CEM, the defaults

@@ -63,8 +63,9 @@ def task_factory(task: str, config, ogbench: dict[str, Any]) -> Callable[[], obj
 
     settings = dict(ogbench)
     subgoals = bool(settings.pop("task_subgoals", False))
+    jaws = settings.pop("jaws", "carry")
     trajectory_goals = TrajectoryGoalProtocol(**settings)
-    return lambda: make_protocol_env(config, protocol, trajectory_goals, subgoals)
+    return lambda: make_protocol_env(config, protocol, trajectory_goals, subgoals, jaws)
 
 
 def is_ogbench(env) -> bool:

@@ -223,8 +223,8 @@ down elsewhere with the jaws open. Chosen on seeds 0-29: 18 of 30 against 13."""
 class TrajectoryGoalEpisodes(gym.Wrapper):
     """The OGBench cube task playing protocol (a): ``reset(seed=s)`` records the expert trajectory
     of seed ``s``, draws its start and goal and starts there (``info["protocol"]`` names the
-    steps), with ``jaws`` (one of :data:`PROTOCOL_JAWS`) as the task's jaw schedule. Wraps ``gym.make`` of the task
-    in ``data_collection`` mode whose time limit is the budget in actions
+    steps), with ``jaws`` (one of :data:`PROTOCOL_JAWS`) as the task's jaw schedule. Wraps
+    ``gym.make`` of the task in ``data_collection`` mode whose time limit is the budget in actions
     (:func:`make_protocol_env` builds it)."""
 
     def __init__(

@@ -75,8 +75,9 @@ class MPCAgent:
     ``subgoal_jaws`` says per goal image whether the planner holds the jaws ``"open"`` or
     ``"closed"`` (Δgripper held at the spec's bound), searches Δgripper (``"search"``, the paper's
     planner) or carries what the jaws hold to the goal's hand position (``"carry"``, see
-    :data:`SCHEDULE_JAWS`; it needs the goal's state). ``None``: the task's own (``subgoal_jaws`` of the task, when its goal images are
-    used), else search; ``"search"``: search for every goal.
+    :data:`SCHEDULE_JAWS`; it needs the goal's state). ``None``: the task's own (``subgoal_jaws``
+    of the task, when its goal images are used), else search; ``"search"``: search for every
+    goal.
 
     With the task's own goal images, the controller also gets each goal's state
     (``goal_configurations()``), which it weighs by ``planner.goal_state_weight``; given

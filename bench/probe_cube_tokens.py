@@ -29,9 +29,11 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_planner_configs import config_file  # noqa: E402
 from envs.config import EnvConfig, make_env  # noqa: E402
 from wm_control import WorldModel  # noqa: E402
 from wm_control.cli.main import config_dir  # noqa: E402
+from wm_control.model_source import ModelSource  # noqa: E402
 
 RIDGE_WEIGHTS = (1.0, 10.0, 100.0, 1e3, 1e4)
 """Ridge penalties tried on standardised token features; the best held-out error is reported."""
@@ -57,6 +59,14 @@ def render_frames(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np
     finally:
         env.close()
     return np.stack(frames), np.asarray(cubes, np.float64), np.asarray(hands, np.float64)
+
+
+def load_model(name: str) -> WorldModel:
+    """``model=<name>`` as the commands load it (``configs/model/<name>.yaml``), else a path."""
+    shipped = (config_dir() / "model" / f"{name}.yaml").is_file()
+    return ModelSource.from_dict(config_file("model", name) if shipped else {"path": name}).load(
+        ROOT
+    )
 
 
 def token_features(model: WorldModel, frames: np.ndarray, batch: int = 50) -> np.ndarray:
@@ -102,8 +112,7 @@ def main() -> None:
     }
     rows = []
     for name in args.models:
-        path = ROOT / "wm_control" / "pretrained" / name
-        model = WorldModel.from_pretrained(path if path.is_dir() else name)
+        model = load_model(name)
         features = token_features(model, frames)
         cube = ridge_error(features, cubes, args.train)
         hand = ridge_error(features, hands, args.train)

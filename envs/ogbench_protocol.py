@@ -212,7 +212,7 @@ def draw_start_goal(env: gym.Env, seed: int, protocol: TrajectoryGoalProtocol) -
     )
 
 
-PROTOCOL_JAWS = ("carry", "search")
+PROTOCOL_JAWS = ("carry", "search")  # the first is the default
 """The planner's jaws on protocol (a)'s goal image (``ogbench.jaws`` of ``wm-control eval``):
 ``"carry"`` (the default) holds them closed on a held cube until the hand is at the goal state's
 position, then searches them (``wm_control.episode.SCHEDULE_JAWS``); ``"search"`` searches them
@@ -228,7 +228,7 @@ class TrajectoryGoalEpisodes(gym.Wrapper):
     (:func:`make_protocol_env` builds it)."""
 
     def __init__(
-        self, env: gym.Env, protocol: TrajectoryGoalProtocol, jaws: str = "carry"
+        self, env: gym.Env, protocol: TrajectoryGoalProtocol, jaws: str = PROTOCOL_JAWS[0]
     ) -> None:
         super().__init__(env)
         _check_jaws(jaws)
@@ -372,7 +372,7 @@ def make_protocol_env(
     protocol: str,
     trajectory_goals: TrajectoryGoalProtocol | None = None,
     task_subgoals: bool = False,
-    jaws: str = "carry",
+    jaws: str = PROTOCOL_JAWS[0],
 ) -> gym.Env:
     """The OGBench cube task of ``config`` (an ``envs.config.EnvConfig``) playing ``protocol``:
     ``"trajectory_goals"`` (a, the planner's jaws on its goal: ``jaws``) or ``"ogbench_tasks"``

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .layouts import LAYOUTS, check_layouts, task_layout
+from .layouts import check_layouts, get_layout, task_layout
 from .planning.action_spec import GRIPPER_DIMENSIONS, JAW_STATES, jaw_hold
 from .planning.mpc import MPCController
 
@@ -169,5 +169,5 @@ class MPCAgent:
 
 def _hand_and_closure(layout: str) -> tuple[list[int], int]:
     """Indices of the hand position (x, y, z) and of the gripper closure in a layout's state."""
-    names = LAYOUTS[layout].state_names
+    names = get_layout(layout).state_names
     return [names.index(axis) for axis in ("x", "y", "z")], names.index("gripper")

@@ -59,11 +59,11 @@ def task_factory(task: str, config, ogbench: dict[str, Any]) -> Callable[[], obj
     protocol = OGBENCH_PROTOCOL_TASKS.get(task)
     if protocol is None:
         return lambda: make_env(config)
-    from envs.ogbench_protocol import TrajectoryGoalProtocol, make_protocol_env
+    from envs.ogbench_protocol import PROTOCOL_JAWS, TrajectoryGoalProtocol, make_protocol_env
 
     settings = dict(ogbench)
     subgoals = bool(settings.pop("task_subgoals", False))
-    jaws = settings.pop("jaws", "carry")
+    jaws = settings.pop("jaws", PROTOCOL_JAWS[0])
     trajectory_goals = TrajectoryGoalProtocol(**settings)
     return lambda: make_protocol_env(config, protocol, trajectory_goals, subgoals, jaws)
 

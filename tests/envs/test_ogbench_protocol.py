@@ -275,3 +275,37 @@ def test_diagnosis_replays_the_episodes_expert_and_its_held_actions_reach_the_go
     env_a.reset(seed=seed)
     # seed 1: the cube carried 25 cm and set down, open-loop from held actions
     assert reaches_goal(env_a, actions)
+
+
+def test_phase_analysis_sorts_episodes_by_what_the_cube_does(env_a, tmp_path):
+    """bench/protocol_a_phases.py sorts protocol (a)'s episodes by the cube's state at start and
+    goal (read from the simulator), and counts each run's solved episodes per kind."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from protocol_a_phases import _solved, episode_kind, episode_phase, read_runs
+
+    table, lifted = np.array([0.4, 0.0, 0.02]), np.array([0.4, 0.0, 0.12])
+    assert episode_kind(table, table + [0.03, 0.0, 0.0]) == "already there"
+    assert episode_kind(table, lifted) == "pick up"
+    assert episode_kind(lifted, table + [0.1, 0.0, 0.0]) == "set down"
+    assert episode_kind(lifted, lifted + [0.1, 0.0, 0.0]) == "carry"
+    assert episode_kind(table, table + [0.1, 0.0, 0.0]) == "slide"
+    # seed 1: the held cube carried 25 cm and set down, the goal's hand 2 cm from it
+    one = episode_phase(env_a, 1)
+    assert one.kind == "set down" and 0.24 < one.cube_moves < 0.26 and one.goal_hand_xy < 0.03
+    # seed 2: the cube on the table 18 cm from the hand, lifted in the goal's hand
+    two = episode_phase(env_a, 2)
+    assert two.kind == "pick up" and 0.17 < two.start_hand_xy < 0.19 and two.goal_hand_xy < 0.01
+
+    episodes = tmp_path / "episodes.csv"
+    episodes.write_text(
+        "task,agent,seed,success\nogbench_cube_single,planner,1,True\n"
+        "ogbench_cube_single,planner,2,False\nogbench_cube_single,random,1,False\n"
+    )
+    with pytest.raises(SystemExit, match="PATH@AGENT"):
+        read_runs([str(episodes)])
+    runs = read_runs([f"mine={episodes}@planner"])
+    assert runs == {"mine": {1: True, 2: False}}
+    assert _solved(runs["mine"], [1, 2, 3]) == "1 of 2"

@@ -128,8 +128,10 @@ def main() -> None:
     env.close()
 
     labels = list(runs)
-    print("| seed | kind | cube moves (cm) | goal hand to goal cube (cm) | start hand to cube (cm) |"
-          + "".join(f" {label} |" for label in labels))
+    columns = (
+        "seed | kind | cube moves (cm) | goal hand to goal cube (cm) | start hand to cube (cm)"
+    )
+    print(f"| {columns} |" + "".join(f" {label} |" for label in labels))
     print("|---" * (5 + len(labels)) + "|")
     for phase in phases:
         solved = [_mark(runs[label].get(phase.seed)) for label in labels]

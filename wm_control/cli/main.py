@@ -171,9 +171,9 @@ def _hydra_errors_raised() -> Iterator[None]:
 def console_main() -> None:
     """The `wm-control` executable: process-level settings first (allocator, headless rendering),
     then :func:`main`. A user error (bad input, unknown option, missing file) ends in one line on
-    stderr and exit status 2, Ctrl-C in ``interrupted`` and status 130 (the shell's 128 + SIGINT);
-    ``WM_CONTROL_DEBUG=1`` shows the traceback instead. Tests and
-    embedding code call :func:`main` and keep their process as it is."""
+    stderr and exit status 2, Ctrl-C in ``interrupted`` and status 130 (the shell's 128 + SIGINT),
+    a training run's SIGTERM in ``terminated`` and 143; ``WM_CONTROL_DEBUG=1`` shows the traceback
+    instead. Tests and embedding code call :func:`main` and keep their process as it is."""
     from envs.headless import headless_rendering_default
 
     from ..runtime import tune_cpu_allocator
@@ -186,13 +186,16 @@ def console_main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     try:
         main()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         if debug_enabled():
             raise
-        # What a command keeps on Ctrl-C (collect's finished episodes, train's last checkpoint)
-        # it has already saved and logged; a traceback would only bury that.
-        print(f"wm-control {command}: interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+        # What a command keeps on Ctrl-C (collect's finished episodes, train's checkpoint of its
+        # last update) it has already saved and logged; a traceback would only bury that. Training
+        # also stops this way on SIGTERM (TrainingStopped), which the shell expects as 143.
+        signum = getattr(stop, "signum", signal.SIGINT)
+        said = "terminated" if signum == signal.SIGTERM else "interrupted"
+        print(f"wm-control {command}: {said}", file=sys.stderr)
+        raise SystemExit(128 + signum) from None
     except Exception as error:
         if not is_user_error(error) or debug_enabled():
             raise

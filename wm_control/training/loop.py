@@ -16,12 +16,14 @@ every run:
 - at the end: ``<out_dir>/model`` and ``summary.json``.
 
 Under several processes only the main one logs and writes; all meet at a barrier after each
-validation and checkpoint. Ctrl-C (``KeyboardInterrupt``) is not caught: the run stops where it is
-and its newest complete checkpoint is what ``resume`` continues from.
+validation and checkpoint. Ctrl-C or SIGTERM stops the run after the update in hand, with a
+checkpoint of it (:mod:`wm_control.training.stop_request`); a second Ctrl-C stops at once, and
+the newest complete checkpoint is then what ``resume`` continues from.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from wm_control.training import checkpointing
 from wm_control.training.distributed import DistributedContext
 from wm_control.training.optim import OptimConfig, learning_rate, set_learning_rate
 from wm_control.training.run_log import RunLog
+from wm_control.training.stop_request import StopRequests, TrainingStopped
 from wm_control.world_model import WorldModel
 
 Scalars = dict[str, float]
@@ -178,40 +181,56 @@ def run_loop(
         ctx.barrier()
         return metrics
 
+    def checkpoint(done: int, metrics: Scalars) -> Path:
+        if ctx.is_main:
+            state = {  # first: it holds the RNG states before model()
+                **parts.training_state(),
+                "optimizer": parts.optimizer.state_dict(),
+                "rng": checkpointing.rng_state(),
+                "run": config.run_identity(),
+            }
+            checkpointing.save_checkpoint(
+                start.checkpoints,
+                done,
+                parts.model(),
+                parts.metadata(done, metrics),
+                state,
+                keep_last=config.keep_last,
+            )
+        ctx.barrier()
+        return start.checkpoints / checkpointing.checkpoint_name(done)
+
     first_metrics = validate(start.step) if start.step == 0 else {}
     metrics = dict(first_metrics)
     logged: Scalars = {}
     started = time.perf_counter()
-    for step in range(start.step, config.steps):
-        lr = learning_rate(config.optim, step, config.steps)
-        set_learning_rate(parts.optimizer, lr)
-        scalars = parts.update(step, lr)
-        done = step + 1
-        if due(done, config.log_every):
-            logged = scalars()
-            log.step(done, (done - start.step) * config.batch_size, logged)
-        log.advance()
-        if due(done, parts.val_every):
-            metrics = validate(done)
-        if due(done, config.checkpoint_every):
-            if ctx.is_main:
-                state = {  # first: it holds the RNG states before model()
-                    **parts.training_state(),
-                    "optimizer": parts.optimizer.state_dict(),
-                    "rng": checkpointing.rng_state(),
-                    "run": config.run_identity(),
-                }
-                checkpointing.save_checkpoint(
-                    start.checkpoints,
-                    done,
-                    parts.model(),
-                    parts.metadata(done, metrics),
-                    state,
-                    keep_last=config.keep_last,
-                )
-            ctx.barrier()
-        if step_hook is not None:
-            step_hook(done)
+    with StopRequests(announce=ctx.is_main) as stops:
+        for step in range(start.step, config.steps):
+            lr = learning_rate(config.optim, step, config.steps)
+            set_learning_rate(parts.optimizer, lr)
+            scalars = parts.update(step, lr)
+            done = step + 1
+            if due(done, config.log_every):
+                logged = scalars()
+                log.step(done, (done - start.step) * config.batch_size, logged)
+            log.advance()
+            if due(done, parts.val_every):
+                metrics = validate(done)
+            saved = checkpoint(done, metrics) if due(done, config.checkpoint_every) else None
+            signum = stops.agreed(ctx) if done < config.steps else None
+            if signum is not None:
+                saved = saved or checkpoint(done, metrics)
+                log.close()
+                if ctx.is_main:
+                    print(
+                        f"{name}: stopped after update {done}; its checkpoint {saved} is what "
+                        "resume=true continues from",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                raise TrainingStopped(signum, done, str(saved))
+            if step_hook is not None:
+                step_hook(done)
     seconds = time.perf_counter() - started
     final = out / "model"
     if ctx.is_main:

@@ -331,6 +331,20 @@ def test_ctrl_c_during_collect_overwrite_keeps_the_old_dataset(tmp_path):
 
 
 @pytest.mark.slow
+def test_sigterm_during_collect_keeps_the_finished_episodes_as_ctrl_c_does(tmp_path):
+    output = tmp_path / "ds"
+    collect = _Collect(output)
+    collect.wait_for(r"\b([3-9]|\d\d+)/500\b")
+    collect.process.send_signal(signal.SIGTERM)  # a `kill`, a cluster's preemption
+    assert collect.finish() == 143  # 128 + SIGTERM, one line, no traceback
+    assert "wm-control collect: terminated" in collect.log and "Traceback" not in collect.log, (
+        collect.log[-3000:]
+    )
+    assert _load(output).num_episodes >= 3
+    assert not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.slow
 def test_second_ctrl_c_while_saving_keeps_the_episodes_in_place(tmp_path):
     output = tmp_path / "ds"
     collect = _Collect(output)

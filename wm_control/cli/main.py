@@ -168,12 +168,22 @@ def _hydra_errors_raised() -> Iterator[None]:
             os.environ["HYDRA_FULL_ERROR"] = saved
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it stops as on Ctrl-C."""
+
+    signum = signal.SIGTERM
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def console_main() -> None:
     """The `wm-control` executable: process-level settings first (allocator, headless rendering),
     then :func:`main`. A user error (bad input, unknown option, missing file) ends in one line on
     stderr and exit status 2, Ctrl-C in ``interrupted`` and status 130 (the shell's 128 + SIGINT),
-    a training run's SIGTERM in ``terminated`` and 143; ``WM_CONTROL_DEBUG=1`` shows the traceback
-    instead. Tests and embedding code call :func:`main` and keep their process as it is."""
+    SIGTERM stops it as Ctrl-C does, in ``terminated`` and 143; ``WM_CONTROL_DEBUG=1`` shows the
+    traceback instead. Tests and embedding code call :func:`main` and keep their process as it is."""
     from envs.headless import headless_rendering_default
 
     from ..runtime import tune_cpu_allocator
@@ -181,17 +191,18 @@ def console_main() -> None:
     tune_cpu_allocator()
     headless_rendering_default()
     # Ctrl-C (SIGINT) must stop a command even when it was started from a script's background job,
-    # which inherits SIGINT ignored (POSIX shells without job control do that).
+    # which inherits SIGINT ignored (POSIX shells without job control do that). SIGTERM (a `kill`,
+    # a cluster's preemption) stops it the same way, so it keeps what Ctrl-C keeps.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     try:
         main()
     except KeyboardInterrupt as stop:
         if debug_enabled():
             raise
-        # What a command keeps on Ctrl-C (collect's finished episodes, train's checkpoint of its
-        # last update) it has already saved and logged; a traceback would only bury that. Training
-        # also stops this way on SIGTERM (TrainingStopped), which the shell expects as 143.
+        # What a command keeps on Ctrl-C or SIGTERM (collect's finished episodes, train's checkpoint
+        # of its last update) it has already saved and logged; a traceback would only bury that.
         signum = getattr(stop, "signum", signal.SIGINT)
         said = "terminated" if signum == signal.SIGTERM else "interrupted"
         print(f"wm-control {command}: {said}", file=sys.stderr)

@@ -91,6 +91,14 @@ def reaches_goal(env, actions: np.ndarray) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs=2, default=(0, 20), metavar=("FIRST", "END"))
+    parser.add_argument(
+        "--only",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="SEED",
+        help="these seeds instead of the range (e.g. the pick-ups protocol_a_phases.py lists)",
+    )
     parser.add_argument("--model", default="ogbench_cube", help="configs/model/<name>.yaml")
     parser.add_argument("--model-path", default=None, help="a checkpoint instead of the preset's")
     parser.add_argument("--planner", default="paper", help="configs/planner/<name>.yaml")
@@ -133,7 +141,7 @@ def main() -> None:
         "seed | cube moves (cm) | held at start → goal | held expert actions reach the goal | "
         "expert energy (image + state) | planner's energy (image + state)"
     )
-    for seed in range(*args.seeds):
+    for seed in args.only or range(*args.seeds):
         actions = expert_block_actions(env, seed)  # [H, A]
         if args.horizon != len(actions):
             parser.error(

@@ -191,8 +191,8 @@ def console_main() -> None:
     tune_cpu_allocator()
     headless_rendering_default()
     # Ctrl-C (SIGINT) must stop a command even when it was started from a script's background job,
-    # which inherits SIGINT ignored (POSIX shells without job control do that). SIGTERM (a `kill`,
-    # a cluster's preemption) stops it the same way, so it keeps what Ctrl-C keeps.
+    # which inherits SIGINT ignored (POSIX shells without job control do that). SIGTERM (a `kill`, a
+    # cluster's preemption) stops it the same way, so it keeps what Ctrl-C keeps.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_terminated)
     command = sys.argv[1] if len(sys.argv) > 1 else ""
@@ -201,8 +201,9 @@ def console_main() -> None:
     except KeyboardInterrupt as stop:
         if debug_enabled():
             raise
-        # What a command keeps on Ctrl-C or SIGTERM (collect's finished episodes, train's checkpoint
-        # of its last update) it has already saved and logged; a traceback would only bury that.
+        # What a command keeps on Ctrl-C or SIGTERM (collect's finished episodes, train's
+        # checkpoint of its last update) it has already saved and logged; a traceback would only
+        # bury that.
         signum = getattr(stop, "signum", signal.SIGINT)
         said = "terminated" if signum == signal.SIGTERM else "interrupted"
         print(f"wm-control {command}: {said}", file=sys.stderr)

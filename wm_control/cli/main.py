@@ -183,7 +183,8 @@ def console_main() -> None:
     then :func:`main`. A user error (bad input, unknown option, missing file) ends in one line on
     stderr and exit status 2, Ctrl-C in ``interrupted`` and status 130 (the shell's 128 + SIGINT),
     SIGTERM stops it as Ctrl-C does, in ``terminated`` and 143; ``WM_CONTROL_DEBUG=1`` shows the
-    traceback instead. Tests and embedding code call :func:`main` and keep their process as it is."""
+    traceback instead. Tests and embedding code call :func:`main` and keep their process as it
+    is."""
     from envs.headless import headless_rendering_default
 
     from ..runtime import tune_cpu_allocator

@@ -22,7 +22,6 @@ read for this analysis only; no agent sees it.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +31,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diagnose_trajectory_goals import TABLE_HEIGHT, TASK, protocol_env  # noqa: E402
 
-SUCCESS_RADIUS = 0.04
-"""OGBench's success test: the cube's centre within 4 cm of its goal position (m)."""
+from envs.ogbench_cube import SUCCESS_DISTANCE  # noqa: E402
+from wm_control.evaluation import read_outcomes  # noqa: E402
+
 KINDS = ("already there", "pick up", "set down", "carry", "slide")
 
 
@@ -52,7 +52,7 @@ class EpisodePhase:
 def episode_kind(start_cube: np.ndarray, goal_cube: np.ndarray) -> str:
     """The kind (one of :data:`KINDS`) of an episode whose cube centre goes from ``start_cube``
     to ``goal_cube`` ([3] each, m)."""
-    if np.linalg.norm(goal_cube - start_cube) < SUCCESS_RADIUS:
+    if np.linalg.norm(goal_cube - start_cube) < SUCCESS_DISTANCE:
         return "already there"
     lifted = (start_cube[2] > TABLE_HEIGHT, goal_cube[2] > TABLE_HEIGHT)
     return {
@@ -92,9 +92,8 @@ def read_runs(specs: list[str]) -> dict[str, dict[int, bool]]:
         label, _, rest = spec.rpartition("=")
         path, _, agent = rest.partition("@")
         path = Path(path)
-        with path.open() as file:
-            rows = [row for row in csv.DictReader(file) if row["task"] == TASK]
-        agents = sorted({row["agent"] for row in rows})
+        rows = [outcome for outcome in read_outcomes(path) if outcome.task == TASK]
+        agents = sorted({row.agent for row in rows})
         if not agent and len(agents) == 1:
             agent = agents[0]
         if agent not in agents:
@@ -103,7 +102,7 @@ def read_runs(specs: list[str]) -> dict[str, dict[int, bool]]:
                 f"{agent or 'one agent'} (name it as PATH@AGENT), found agents {agents}"
             )
         label = label or f"{path.parent.name} {agent}"
-        runs[label] = {int(r["seed"]): r["success"] == "True" for r in rows if r["agent"] == agent}
+        runs[label] = {row.seed: row.success for row in rows if row.agent == agent}
     return runs
 
 

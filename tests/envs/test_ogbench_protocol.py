@@ -300,9 +300,13 @@ def test_phase_analysis_sorts_episodes_by_what_the_cube_does(env_a, tmp_path):
     assert two.kind == "pick up" and 0.17 < two.start_hand_xy < 0.19 and two.goal_hand_xy < 0.01
 
     episodes = tmp_path / "episodes.csv"
+    header = (
+        "task,agent,seed,success,final_goal_distance,final_ee_distance,seconds_per_action,steps"
+    )
+    rest = ",0.1,0.1,0.2,10\n"
     episodes.write_text(
-        "task,agent,seed,success\nogbench_cube_single,planner,1,True\n"
-        "ogbench_cube_single,planner,2,False\nogbench_cube_single,random,1,False\n"
+        f"{header}\nogbench_cube_single,planner,1,True{rest}"
+        f"ogbench_cube_single,planner,2,False{rest}ogbench_cube_single,random,1,False{rest}"
     )
     with pytest.raises(SystemExit, match="PATH@AGENT"):
         read_runs([str(episodes)])

@@ -78,7 +78,8 @@ def test_resume_accepts_equal_and_allowed_arguments_and_refuses_conflicts(
         _resume(out, "train.batch_size=2", "data.rate_hz=2.0")
     with pytest.raises(ValueError, match=r"train\.optim\.lr: recorded 0\.001, given 0\.000425"):
         _resume(out, "train=recipe")  # a whole group swapped: every differing setting is named
-    _resume(out, f"data.root={toy_dataset}", "train.steps=6", "train.log_every=2")  # equal, allowed
+    # equal, or allowed to change (how long, how often it logs, on how many threads)
+    _resume(out, f"data.root={toy_dataset}", "train.steps=6", "train.log_every=2", "threads=1")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["resumed_from_step"] == 4 and summary["steps"] == 6
     _resume(out)  # the record now holds steps=6: nothing left to train

@@ -29,6 +29,7 @@ RESUME_CHANGES = (
     "bf16",
     "device",
     "progress",
+    "threads",
 )
 """Settings that may differ from the run's recorded configuration on ``resume=true`` (the
 learning-rate and EMA schedules follow the new ``steps``)."""

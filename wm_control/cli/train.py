@@ -39,6 +39,7 @@ RESUME_CHANGES = (
     "cache.encode_batch",
     "device",
     "progress",
+    "threads",
 )
 """Settings that may differ from the run's recorded configuration on ``resume=true``: how long
 it trains (the learning-rate schedule follows the new ``train.steps``), how often it logs,

@@ -313,3 +313,34 @@ def test_phase_analysis_sorts_episodes_by_what_the_cube_does(env_a, tmp_path):
     runs = read_runs([f"mine={episodes}@planner"])
     assert runs == {"mine": {1: True, 2: False}}
     assert _solved(runs["mine"], [1, 2, 3]) == "1 of 2"
+
+
+def test_cube_signal_plays_the_expert_with_and_without_the_grasp():
+    """bench/cube_signal.py: on a pick-up (seed 2) the expert's held motion lifts the cube and the
+    same motion with the jaws held open leaves it on the table; the cube's share of the energy
+    (goal pose, cube left) is below the start frame's, and the empty hand ends farther from the
+    goal than the expert."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "bench"))
+    from bench_planner_configs import config_file
+    from cube_signal import jaws_open, last_frame, seed_energies
+    from diagnose_trajectory_goals import TABLE_HEIGHT, expert_block_actions, protocol_env
+
+    from wm_control.model_source import ModelSource
+
+    env = protocol_env()
+    expert = expert_block_actions(env, 2)  # [5, 5]
+
+    def cube_height(actions: np.ndarray) -> float:
+        last_frame(env, 2, actions)
+        return float(env.unwrapped.scene.compute_ob_info()["privileged/block_0_pos"][2])
+
+    assert cube_height(expert) > TABLE_HEIGHT + 0.05
+    assert cube_height(jaws_open(expert)) < TABLE_HEIGHT
+    model = ModelSource.from_dict(config_file("model", "ogbench_cube")).load(root)
+    cube_left, start, real_expert, real_open, *imagined = seed_energies(env, model, 2)
+    assert 0.0 < cube_left < start and real_open > real_expert
+    assert len(imagined) == 2 and all(np.isfinite(imagined))

@@ -12,7 +12,8 @@ and goal 25 control steps apart on the expert's trajectory) and prints:
   imagined outcome of those expert actions, against the energy of the plan the configured planner
   finds from the same start. A plan of lower energy than the expert's that does not reach the goal
   means the model rates a wrong outcome above the right one (the model is the limit); a plan of
-  higher energy means the search missed a better plan (the solver or its budget is the limit).
+  higher energy means the search missed a better plan (the solver or its budget is the limit);
+- whether the planner's plan, played open-loop from the start, reaches the goal.
 
     .venv/bin/python bench/diagnose_trajectory_goals.py --seeds 0 20 [--model ogbench_cube] \\
         [--model-path PATH] [--horizon 5] [--samples 300] [--iterations 10] \\
@@ -139,7 +140,8 @@ def main() -> None:
     weight = args.goal_state_weight
     print(
         "seed | cube moves (cm) | held at start → goal | held expert actions reach the goal | "
-        "expert energy (image + state) | planner's energy (image + state)"
+        "expert energy (image + state) | planner's energy (image + state) | "
+        "planner's plan reaches the goal"
     )
     for seed in args.only or range(*args.seeds):
         actions = expert_block_actions(env, seed)  # [H, A]
@@ -161,12 +163,15 @@ def main() -> None:
         image, distance = controller.plan_energies(frame, state, np.stack([actions, step.plan]))
         (expert_image, plan_image), (expert_state, plan_state) = image.tolist(), distance.tolist()
         reached = reaches_goal(env, actions)
+        env.reset(seed=seed)
+        plan_reached = reaches_goal(env, step.plan)
         held = f"{start_cube[2] > TABLE_HEIGHT} → {goal_cube[2] > TABLE_HEIGHT}"
         print(
             f"{seed} | {moved:.1f} | {held} | {reached} | "
             f"{expert_image + weight * expert_state:.4f} "
             f"({expert_image:.4f} + {expert_state:.4f}) | "
-            f"{plan_image + weight * plan_state:.4f} ({plan_image:.4f} + {plan_state:.4f})"
+            f"{plan_image + weight * plan_state:.4f} ({plan_image:.4f} + {plan_state:.4f}) | "
+            f"{plan_reached}"
         )
 
 

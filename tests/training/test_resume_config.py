@@ -86,3 +86,20 @@ def test_resume_accepts_equal_and_allowed_arguments_and_refuses_conflicts(
     assert json.loads((out / "summary.json").read_text())["resumed_from_step"] == 6
     with pytest.raises(ValueError, match="the run is at step 6, beyond steps=5"):
         _resume(out, "train.steps=5")
+
+
+@pytest.mark.parametrize("command", ["train", "pretrain"])
+def test_resume_accepts_another_thread_count(command: str, tmp_path: Path) -> None:
+    """How many cores a run uses may change between sessions: ``threads=`` is not refused on
+    resume (train and pretrain), and the new value is the one the run continues with."""
+    from importlib import import_module
+
+    from omegaconf import OmegaConf
+
+    from wm_control.cli.run_record import record_path, resumed_config
+
+    changeable = import_module(f"wm_control.cli.{command}").RESUME_CHANGES
+    OmegaConf.save({"threads": None, "out_dir": None, "resume": False}, record_path(tmp_path))
+    given = OmegaConf.create({"threads": 1, "out_dir": str(tmp_path), "resume": True})
+    merged = resumed_config(given, tmp_path, ["threads=1", "resume=true"], changeable)
+    assert merged.threads == 1

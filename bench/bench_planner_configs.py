@@ -40,6 +40,15 @@ def config_file(group: str, name: str) -> dict:
     return yaml.safe_load((config_dir() / group / f"{name}.yaml").read_text())
 
 
+def model_preset(name: str, path: str | None = None) -> dict:
+    """What ``model=<name>`` selects (``configs/model/<name>.yaml``), with its weights read from
+    ``path`` (a checkpoint file or folder) instead of the preset's where given."""
+    source = config_file("model", name)
+    if path:
+        source["path"] = path
+    return source
+
+
 def observations(tasks: list[str], seeds: int, first_seed: int) -> list[dict]:
     """First frame, state, final goal image and goal state of ``seeds`` episodes per task, the task
     built from its config file as ``eval`` builds it."""

@@ -36,7 +36,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_planner_configs import config_file  # noqa: E402
+from bench_planner_configs import model_preset  # noqa: E402
 from diagnose_trajectory_goals import expert_block_actions, protocol_env  # noqa: E402
 from protocol_a_phases import episode_phase  # noqa: E402
 from wm_control.energies import energy  # noqa: E402
@@ -71,16 +71,20 @@ def seed_energies(env, model, seed: int) -> list[float]:
     cube_left = episode.goal_qpos.copy()
     cube_left[cube : cube + 7] = episode.start_qpos[cube : cube + 7]
     at_rest = np.zeros(task.scene._model.nv)
-    frames = [
-        task.render_configuration(cube_left, at_rest),
-        observation["pixels"],
-        last_frame(env, seed, expert),
-        last_frame(env, seed, opened),
-    ]
+    frames = np.stack(
+        [
+            task.goal_images()[-1],
+            task.render_configuration(cube_left, at_rest),
+            observation["pixels"],
+            last_frame(env, seed, expert),
+            last_frame(env, seed, opened),
+        ]
+    )  # [5, H, W, 3]: the goal, then the four real frames of COLUMNS
     with torch.inference_mode():
-        goal = model.encode(task.goal_images()[-1])[0, 0]  # [N, D]
-        real = [float(energy(model.encode(frame), goal)) for frame in frames]
-        start = model.encode(observation["pixels"])  # [1, 1, N, D]
+        tokens = model.encode(frames)[0]  # [5, N, D], one encoder pass
+        goal = tokens[0]  # [N, D]
+        real = energy(tokens[1:].unsqueeze(1), goal).tolist()  # [4], read as [S, H=1, N, D]
+        start = tokens[2].view(1, 1, *goal.shape)  # [1, 1, N, D], the start frame's
         state = torch.as_tensor(observation["state"], dtype=torch.float32).view(1, 1, -1)
         plans = torch.as_tensor(np.stack([expert, opened]), dtype=torch.float32)  # [2, H, 5]
         imagined = model.rollout(start, state, plans.to(model.dtype)).tokens  # [2, H, N, D]
@@ -96,9 +100,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the table here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    source = config_file("model", args.model)
-    if args.model_path:
-        source["path"] = args.model_path
+    source = model_preset(args.model, args.model_path)
     model = ModelSource.from_dict(source).load(ROOT)
     weights = ROOT / source["path"]
     folder = weights if weights.is_dir() else weights.parent

@@ -34,7 +34,7 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_planner_configs import config_file  # noqa: E402
+from bench_planner_configs import config_file, model_preset  # noqa: E402
 from envs.ogbench_protocol import draw_start_step, play_recorded, protocol_expert  # noqa: E402
 from wm_control.cli.eval_tasks import env_config, task_factory  # noqa: E402
 from wm_control.cli.main import config_dir  # noqa: E402
@@ -117,10 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    source = config_file("model", args.model)
-    if args.model_path:
-        source["path"] = args.model_path
-    model = ModelSource.from_dict(source).load(ROOT)
+    model = ModelSource.from_dict(model_preset(args.model, args.model_path)).load(ROOT)
     planner = config_file("planner", args.planner)
     planner.update(
         horizon=args.horizon,

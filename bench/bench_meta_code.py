@@ -16,6 +16,12 @@ AMX, slow elsewhere). At the paper budget, ``planner=fast`` (configs/planner/fas
 them too: the time Meta's code spends on its budget against the time the fast configuration spends.
 Each plan's energy is recomputed with the project's rollout, so the two plans are compared on
 one scale. The random streams differ, so the plans are close but not identical.
+
+On a GPU (``--device cuda``) the same comparison runs with both planners on the GPU, and
+``--scale released`` replaces the tiny model by the released configuration (ViT-g encoder, 24 x
+1024 predictor) with random weights, Meta's predictor loaded with the same weights as ours. At
+that scale both run in bfloat16: ours with bfloat16 weights, Meta's float32 predictor under
+``torch.autocast`` (how Meta's apps run it); float32 at that scale is not timed.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import argparse
 import copy
 import json
 import logging
+import os
 import platform
 import statistics
 import sys
@@ -31,7 +38,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_planner import ROOT, gemm_gflops, tiny_reference
+from bench_planner import ROOT, _sync, gemm_gflops, released_scale_gpu, tiny_reference
 from bench_planner_configs import planner_config
 
 from wm_control import WorldModel, energy
@@ -48,8 +55,9 @@ BUDGETS = [  # (name, samples, iterations, horizon, max_step)
 def meta_planner(
     repo: Path, model: WorldModel, samples: int, iterations: int, horizon: int, max_step: float
 ):
-    """Meta's notebook world-model wrapper around Meta's AC predictor, loaded with the tiny
-    reference weights, configured with the budget (momenta 0.15 on every dimension, top-10)."""
+    """Meta's notebook world-model wrapper around Meta's AC predictor, loaded with our model's
+    predictor weights (the keys are Meta's), in float32 on our model's device, configured with
+    the budget (momenta 0.15 on every dimension, top-10)."""
     sys.path.insert(0, str(repo))
     try:
         from notebooks.utils.world_model_wrapper import WorldModel as MetaWrapper
@@ -75,14 +83,8 @@ def meta_planner(
         is_frame_causal=True,
         use_rope=True,
     )
-    checkpoint = torch.load(
-        ROOT / "tests" / "fixtures" / "vjepa2_tiny_official.pt",
-        map_location="cpu",
-        weights_only=False,
-    )
-    weights = {k.removeprefix("module."): v for k, v in checkpoint["predictor"].items()}
-    predictor.load_state_dict(weights, strict=True)
-    predictor.eval()
+    predictor.load_state_dict(model.predictor.state_dict(), strict=True)
+    predictor.to(model.device).eval()
     mpc_args = {
         "rollout": horizon,
         "samples": samples,
@@ -101,17 +103,28 @@ def meta_planner(
         tokens_per_frame=model.tokens_per_frame,
         transform=None,
         mpc_args=mpc_args,
-        device="cpu",
+        device=str(model.device),
     )
 
 
 def plan_energy(model: WorldModel, tokens, state, goal, actions: torch.Tensor) -> float:
     """The energy of ``actions [H, 7]`` under the project's rollout (one scale for both plans)."""
-    imagined = model.rollout(tokens, state, actions.view(1, -1, 7).to(model.dtype))
+    imagined = model.rollout(tokens, state, actions.view(1, -1, 7).to(model.device, model.dtype))
     return float(energy(imagined.tokens, goal)[0])
 
 
-def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budget, rounds: int):
+def compare(
+    model: WorldModel,
+    repo: Path,
+    frame,
+    goal_frame,
+    state_array,
+    budget,
+    rounds: int,
+    float32: bool = True,
+):
+    """Meta's planner and ours at one budget, timed in alternating order. ``float32=False`` (the
+    released scale): ``model`` is bfloat16 and Meta's predictor runs under bfloat16 autocast."""
     name, samples, iterations, horizon, max_step = budget
     meta = meta_planner(repo, model, samples, iterations, horizon, max_step)
     config = PlannerConfig(
@@ -122,7 +135,9 @@ def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budge
     with torch.inference_mode():
         tokens = model.encode(frame)  # [1, 1, N, D]
         goal = model.encode(goal_frame)[0, 0]  # [N, D]
-        state = torch.as_tensor(state_array, dtype=model.dtype).view(1, 1, -1)  # [1, 1, 7]
+        state = torch.as_tensor(state_array, dtype=model.dtype, device=model.device)
+        state = state.view(1, 1, -1)  # [1, 1, 7]
+    autocast = torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=not float32)
 
     def our_planner(m: WorldModel, solver=solver):
         """Our planner (CEM at the budget, or another solver) over model ``m`` (float32 or
@@ -145,14 +160,18 @@ def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budge
 
     def theirs():
         torch.manual_seed(0)
-        with torch.no_grad():
-            return meta.infer_next_action(tokens, state, goal.view(1, 1, *goal.shape))[0]  # [H, 7]
+        start, state0, goal0 = tokens.float(), state.float(), goal.float()
+        with torch.no_grad(), autocast:
+            return meta.infer_next_action(start, state0, goal0.view(1, 1, *goal.shape))[0]  # [H, 7]
 
-    runs = {
-        "meta's notebook code": theirs,
-        "wm-control cem": our_planner(model),
-        "wm-control cem, bf16": our_planner(copy.deepcopy(model).to(dtype=torch.bfloat16)),
-    }
+    if float32:
+        runs = {
+            "meta's notebook code": theirs,
+            "wm-control cem": our_planner(model),
+            "wm-control cem, bf16": our_planner(copy.deepcopy(model).to(dtype=torch.bfloat16)),
+        }
+    else:
+        runs = {"meta's notebook code": theirs, "wm-control cem, bf16": our_planner(model)}
     if name.startswith("paper"):  # the fast configuration against Meta's paper budget
         fast_config = planner_config("fast")
         runs[
@@ -163,8 +182,10 @@ def compare(model: WorldModel, repo: Path, frame, goal_frame, state_array, budge
     times: dict[str, list[float]] = {label: [] for label in runs}
     for i in range(rounds):
         for label, fn in list(runs.items())[:: 1 if i % 2 == 0 else -1]:
+            _sync(model.device)
             start = time.perf_counter()
             fn()
+            _sync(model.device)
             times[label].append(time.perf_counter() - start)
     with torch.inference_mode():
         energies = {label: plan_energy(model, tokens, state, goal, p) for label, p in plans.items()}
@@ -192,31 +213,59 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--actions", type=int, default=5, help="planning calls timed per planner")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "meta_code.md")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument(
+        "--scale",
+        choices=["tiny", "released"],
+        default="tiny",
+        help="tiny reference weights, or the released configuration with random weights (cuda)",
+    )
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("bench_meta_code: --device cuda asked for, but torch sees no CUDA device")
+    if args.scale == "released" and args.device != "cuda":
+        raise SystemExit("bench_meta_code: --scale released needs --device cuda (bfloat16 ViT-g)")
     torch.set_num_threads(args.threads)
     allocator = tune_cpu_allocator()
-    model, frame, goal_frame, state = tiny_reference()
-    gemm = gemm_gflops(torch.device("cpu"), torch.float32)
+    device = torch.device(args.device)
+    if args.scale == "released":
+        model, frame, goal_frame, state = released_scale_gpu()
+        weights = "the released configuration's shapes (ViT-g, 24 x 1024) with random weights"
+    else:
+        model, frame, goal_frame, state = tiny_reference()
+        model = model.to(device)
+        weights = "the tiny reference weights"
+    dtype = torch.float32 if args.scale == "tiny" else torch.bfloat16
+    gemm = gemm_gflops(device, dtype, size=2048 if args.device == "cpu" else 8192)
+    float32 = dtype is torch.float32
     results = [
-        compare(model, args.meta_repo, frame, goal_frame, state, budget, args.actions)
+        compare(model, args.meta_repo, frame, goal_frame, state, budget, args.actions, float32)
         for budget in BUDGETS
     ]
+    where = (
+        f"CPU x{args.threads} threads"
+        if args.device == "cpu"
+        else f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda})"
+    )
     lines = [
         "# The planner against Meta's own notebook code",
         "",
         (
-            f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-            f"CPU x{args.threads} threads, GEMM rate {gemm:.0f} GFLOP/s, allocator tuned: "
-            f"{allocator}. Median of {args.actions} planning calls per row, alternating order."
+            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+            f"{torch.__version__}, {where}, {str(dtype).removeprefix('torch.')} GEMM rate "
+            f"{gemm:.0f} GFLOP/s, allocator tuned: {allocator}. Median of {args.actions} planning "
+            "calls per row, alternating order."
         ),
         (
             "Meta's planner: `notebooks/utils/world_model_wrapper.WorldModel.infer_next_action` "
-            "of facebookresearch/vjepa2 over its `vit_ac_predictor`, loaded with the tiny "
-            "reference weights. Energy: each plan's energy under the project's rollout."
+            f"of facebookresearch/vjepa2 over its `vit_ac_predictor`, loaded with {weights}"
+            + ("" if float32 else ", run under bfloat16 autocast")
+            + ". Energy: each plan's energy under the project's rollout."
         ),
         (
             "Rerun (with timm installed): `.venv/bin/python bench/bench_meta_code.py --meta-repo "
-            f"<vjepa2 checkout> --threads {args.threads} --actions {args.actions}`."
+            f"<vjepa2 checkout> --threads {args.threads} --actions {args.actions} --device "
+            f"{args.device} --scale {args.scale}`."
         ),
         "",
         "| budget | planner | s / action | speed-up over Meta's code | plan energy |",
@@ -231,7 +280,7 @@ def main() -> None:
     lines += [
         "",
         "```json",
-        json.dumps({"gemm_gflops": gemm, "results": results}, indent=2),
+        json.dumps({"gemm_gflops": gemm, "device": where, "results": results}, indent=2),
         "```",
         "",
     ]

@@ -480,13 +480,19 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="solvers at 80 x 3 only (a smoke test of the bench)"
     )
+    parser.add_argument(
+        "--only-gpu", action="store_true", help="only the released-scale row on the CUDA device"
+    )
     args = parser.parse_args()
+    if args.only_gpu and not torch.cuda.is_available():
+        raise SystemExit("bench_planner: --only-gpu asked for, but torch sees no CUDA device")
     torch.set_num_threads(args.threads)
     allocator = "glibc defaults" if args.default_allocator else f"tuned: {tune_cpu_allocator()}"
     model, frame, goal, state = tiny_reference()
     if not args.only_solvers:
         main_budgets(args, allocator, model, frame, goal, state)
-    main_solvers(args, allocator, model, frame, goal, state)
+    if not args.only_gpu:
+        main_solvers(args, allocator, model, frame, goal, state)
 
 
 def main_solvers(
@@ -547,16 +553,18 @@ def main_budgets(
     rows, raw = [], {}
     gemm = {"cpu float32": gemm_gflops(torch.device("cpu"), torch.float32)}
     print(f"GEMM rate, CPU float32: {gemm['cpu float32']:.0f} GFLOP/s", flush=True)
-    r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)
-    raw["cpu tiny shortcuts 800 samples"] = r
-    shortcuts = (
-        f"Predictor shortcuts, one rollout step of 800 samples (CPU x{args.threads} threads, "
-        f"median of {4 * args.actions + 1}, interleaved): {r['rollout_seconds'] * 1e3:.1f} ms "
-        f"against {r['plain_seconds'] * 1e3:.1f} ms for the plain computation, "
-        f"**{r['speedup']:.2f}x** (max abs difference {r['max_abs_difference']:.1e})."
-    )
-    print(shortcuts, flush=True)
-    for name, samples, iterations, horizon, max_step in BUDGETS:
+    shortcuts = ""
+    if not args.only_gpu:
+        r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)
+        raw["cpu tiny shortcuts 800 samples"] = r
+        shortcuts = (
+            f"Predictor shortcuts, one rollout step of 800 samples (CPU x{args.threads} threads, "
+            f"median of {4 * args.actions + 1}, interleaved): {r['rollout_seconds'] * 1e3:.1f} ms "
+            f"against {r['plain_seconds'] * 1e3:.1f} ms for the plain computation, "
+            f"**{r['speedup']:.2f}x** (max abs difference {r['max_abs_difference']:.1e})."
+        )
+        print(shortcuts, flush=True)
+    for name, samples, iterations, horizon, max_step in [] if args.only_gpu else BUDGETS:
         r = measure(model, frame, goal, state, samples, iterations, horizon, max_step, args.actions)
         raw[f"cpu tiny {name}"] = r
         rss = r["rss_mib_first_last"]
@@ -603,7 +611,8 @@ def main_budgets(
         "GFLOP: the matrix products of one plan (CEM iterations + the plan's evaluation), counted "
         "by torch's FLOP counter; the last column is the time they would take at the GEMM rate "
         "(the arithmetic limit).",
-        "Rerun: `.venv/bin/python bench/bench_planner.py` (add `--threads N`).",
+        "Rerun: `.venv/bin/python bench/bench_planner.py` (add `--threads N`; `--only-gpu` for "
+        "the CUDA row alone).",
         "",
         "| device | model | budget | s / action | bare predictor passes (s) | overhead ratio "
         "| memory first → last call | GFLOP / action | GFLOP/s (share of GEMM rate) "

@@ -96,6 +96,36 @@ def bare_forward_seconds(
     return time.perf_counter() - start
 
 
+def rollout_profile(
+    model: WorldModel,
+    frame: np.ndarray,
+    state: np.ndarray,
+    samples: int,
+    horizon: int,
+    rows: int = 25,
+) -> str:
+    """torch.profiler's operator table (the ``rows`` costliest by device time, or CPU time on a
+    CPU) of one rollout of ``samples`` and its energies, after a warm-up: where a plan's time
+    goes, operator by operator."""
+    from torch.profiler import ProfilerActivity, profile
+
+    device, dtype = model.device, model.dtype
+    tokens0, state0 = observed(model, frame, state)
+    goal = tokens0[0, 0]
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    with torch.inference_mode():
+        actions = torch.zeros(samples, horizon, 7, device=device, dtype=dtype)
+        energy(model.rollout(tokens0, state0, actions).tokens, goal)  # warm-up
+        _sync(device)
+        with profile(activities=activities) as prof:
+            energy(model.rollout(tokens0, state0, actions).tokens, goal)
+            _sync(device)
+    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    return prof.key_averages().table(sort_by=key, row_limit=rows, max_name_column_width=60)
+
+
 def predictor_gflop(
     model: WorldModel,
     frame: np.ndarray,
@@ -483,6 +513,11 @@ def main() -> None:
     parser.add_argument(
         "--only-gpu", action="store_true", help="only the released-scale row on the CUDA device"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="add torch.profiler's operator table of one 800-sample rollout to each model's rows",
+    )
     args = parser.parse_args()
     if args.only_gpu and not torch.cuda.is_available():
         raise SystemExit("bench_planner: --only-gpu asked for, but torch sees no CUDA device")
@@ -554,6 +589,7 @@ def main_budgets(
     gemm = {"cpu float32": gemm_gflops(torch.device("cpu"), torch.float32)}
     print(f"GEMM rate, CPU float32: {gemm['cpu float32']:.0f} GFLOP/s", flush=True)
     shortcuts = ""
+    profiles: dict[str, str] = {}
     if not args.only_gpu:
         r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)
         raw["cpu tiny shortcuts 800 samples"] = r
@@ -564,6 +600,10 @@ def main_budgets(
             f"**{r['speedup']:.2f}x** (max abs difference {r['max_abs_difference']:.1e})."
         )
         print(shortcuts, flush=True)
+    if args.profile and not args.only_gpu:
+        profiles[f"CPU x{args.threads} threads, tiny reference, one rollout of 800 samples, h1"] = (
+            rollout_profile(model, frame, state, 800, 1)
+        )
     for name, samples, iterations, horizon, max_step in [] if args.only_gpu else BUDGETS:
         r = measure(model, frame, goal, state, samples, iterations, horizon, max_step, args.actions)
         raw[f"cpu tiny {name}"] = r
@@ -596,6 +636,10 @@ def main_budgets(
             )
         )
         print(rows[-1], flush=True)
+        if args.profile:
+            profiles["cuda released-scale, one rollout of 800 samples, h1"] = rollout_profile(
+                model, frame, state, 800, 1
+            )
     gemm_after = gemm_gflops(torch.device("cpu"), torch.float32)
     raw["gemm_gflops"] = {**gemm, "cpu float32 after the runs": gemm_after}
 
@@ -624,6 +668,7 @@ def main_budgets(
         "\n".join(header + rows)
         + "\n\n"
         + shortcuts
+        + "".join(f"\n\n{title}:\n\n```\n{table}\n```" for title, table in profiles.items())
         + "\n\n```json\n"
         + json.dumps(raw, indent=2)
         + "\n```\n"

@@ -8,7 +8,9 @@ config; the episodes' success and seconds per action are read back from its epis
         --budgets 200x4 50x4 --threads 1
 
 Writes bench/results/solvers_success.md (table + the command) and solvers_success.png (success
-rate against seconds per action, one line per solver and task).
+rate against seconds per action, one line per solver and task). Runs split across processes (one
+per core, e.g. the gradient solver apart) are put into one table and plot with
+``--combine part_a.md part_b.md --out ...``.
 """
 
 from __future__ import annotations
@@ -84,7 +86,16 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "solvers_success.md"
     )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        help="write the rows of earlier outputs of this bench into one table and plot; run nothing",
+    )
     args = parser.parse_args()
+    if args.combine:
+        combine(args.combine, args.out)
+        return
     tune_cpu_allocator()
     rows = []
     with tempfile.TemporaryDirectory(prefix="solvers-success-") as tmp:
@@ -143,15 +154,58 @@ def main() -> None:
         "| task | solver | samples x iterations | success | 95 % interval | s / action |",
         "|---|---|---|---|---|---|",
     ]
-    lines += [
+    lines += table_rows(rows)
+    write(lines, rows, args.out)
+
+
+def table_rows(rows: list[dict]) -> list[str]:
+    return [
         f"| {r['task']} | {r['solver']} | {r['budget']} | {r['successes']}/{r['episodes']} | "
         f"{r['success_low']:.0%}–{r['success_high']:.0%} | {r['seconds_per_action']:.3f} |"
         for r in rows
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n\n```json\n" + json.dumps(rows, indent=2) + "\n```\n")
-    plot(rows, args.out.with_suffix(".png"))
-    print(f"written: {args.out} and {args.out.with_suffix('.png')}")
+
+
+def write(lines: list[str], rows: list[dict], out: Path) -> None:
+    """The markdown ``lines`` with the rows' JSON appended to ``out``, and the plot beside it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n\n```json\n" + json.dumps(rows, indent=2) + "\n```\n")
+    plot(rows, out.with_suffix(".png"))
+    print(f"written: {out} and {out.with_suffix('.png')}")
+
+
+def combine(parts: list[Path], out: Path) -> None:
+    """One table and plot of the rows of earlier outputs of this bench (each a markdown file with
+    its description, its rerun command and its rows' JSON)."""
+    descriptions, commands, rows = [], [], []
+    for part in parts:
+        text = part.read_text()
+        if "```json" not in text or "Rerun: `" not in text:
+            raise SystemExit(
+                f"bench_solvers_success: expected an output of this bench (a table, a 'Rerun:' "
+                f"line and a json block) in {part}, found a file without them"
+            )
+        found = json.loads(text.split("```json", 1)[1].split("```", 1)[0])
+        if not isinstance(found, list) or not all("solver" in r for r in found):
+            raise SystemExit(f"bench_solvers_success: expected a list of rows in {part}'s json")
+        rows += found
+        for line in text.splitlines():
+            if line.startswith("Same seeded episodes") and line not in descriptions:
+                descriptions.append(line)
+            if line.startswith("Rerun: `"):
+                commands.append(line.removeprefix("Rerun: ").strip())
+    lines = [
+        "# Success against planning time, per solver and budget",
+        "",
+        *descriptions,
+        "",
+        f"Run in {len(parts)} processes side by side; rerun: " + "; ".join(commands) + ".",
+        "",
+        "| task | solver | samples x iterations | success | 95 % interval | s / action |",
+        "|---|---|---|---|---|---|",
+        *table_rows(rows),
+    ]
+    write(lines, rows, out)
 
 
 def plot(rows: list[dict], path: Path) -> None:

@@ -1,4 +1,4 @@
-"""bench/bench_solvers_success.py --combine: runs split across processes become one table and plot."""
+"""bench_solvers_success.py --combine: runs split across processes become one table and plot."""
 
 from __future__ import annotations
 

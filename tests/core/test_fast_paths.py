@@ -202,10 +202,14 @@ def _meta_rotate(x, positions):
 def test_rotation_matches_the_reference():
     torch.manual_seed(0)
     L, heads, head_dim = 5, 3, 20  # 3 segments of 6 channels and 2 channels left as they are
-    qk = torch.randn(2, 4, heads, L, head_dim)  # [2, B, h, L, hd]
+    qkv = torch.randn(4, L, 3, heads, head_dim)  # [B, L, 3, h, hd], as the projection leaves it
     positions = torch.rand(L, 3) * 8
     rope = RotaryTables.from_positions(positions, head_dim, torch.float32)
-    assert (rope.rotate(qk) - _meta_rotate(qk, positions)).abs().max() < 1e-5
+    rotated = rope.rotate(qkv[:, :, :2]).permute(2, 0, 3, 1, 4)  # [2, B, h, L, hd]
+    expected = _meta_rotate(qkv[:, :, :2].permute(2, 0, 3, 1, 4), positions)
+    assert (rotated - expected).abs().max() < 1e-5
+    per_sample = RotaryTables.from_positions(positions.expand(4, -1, -1), head_dim, torch.float32)
+    assert (per_sample.rotate(qkv[:, :, :2]).permute(2, 0, 3, 1, 4) - expected).abs().max() < 1e-5
 
 
 def test_block_matches_the_textbook_computation():

@@ -13,7 +13,8 @@ the AC predictor relies on for its action/state tokens (only their time segment 
 For speed the three segments are applied at once with full-width tables computed once per forward
 pass: ``x' = x · cos + swap(x) · sin±`` where ``swap`` exchanges the channels of each adjacent pair
 and ``sin±`` carries the sign (−sin on even channels, +sin on odd ones); unrotated channels get
-cos 1, sin 0.
+cos 1, sin 0. The tables are laid out token-major, to rotate queries and keys where the qkv
+projection leaves them (``[B, L, 3, heads, head_dim]``) instead of after a transposing copy.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def grid_positions(
 
 @dataclass(frozen=True)
 class RotaryTables:
-    """Full-width tables ``cos``, ``sin±`` of shape ``[L, head_dim]`` or ``[B, 1, L, head_dim]``
-    (broadcast over heads in the ``[B, heads, L, head_dim]`` layout)."""
+    """Full-width tables ``cos``, ``sin±`` of shape ``[L, 1, 1, head_dim]`` or
+    ``[B, L, 1, 1, head_dim]``: broadcast over the query/key and head axes of the token-major
+    layout ``[B, L, 2, heads, head_dim]`` that :meth:`rotate` takes."""
 
     cos: torch.Tensor
     sin: torch.Tensor
@@ -68,13 +70,19 @@ class RotaryTables:
         if rest:
             cos = torch.cat([cos, cos.new_ones(*cos.shape[:-1], rest)], dim=-1)
             sin = torch.cat([sin, sin.new_zeros(*sin.shape[:-1], rest)], dim=-1)
-        if cos.dim() == 3:  # per-sample positions [B, L, ·]: broadcast over heads
-            cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+        cos, sin = cos[..., None, None, :], sin[..., None, None, :]  # [(B,) L, 1, 1, hd]
         return cls(cos=cos.to(dtype), sin=sin.to(dtype))
 
     def rotate(self, x: torch.Tensor) -> torch.Tensor:
-        """Rotate queries and/or keys ``[..., B, heads, L, head_dim]`` (contiguous is fastest)."""
-        swapped = (
-            x.unflatten(-1, (-1, 2)).roll(1, -1).flatten(-2)
-        )  # (x1, x0, x3, x2, …); roll copies faster than flip
-        return torch.addcmul(x * self.cos, swapped, self.sin)
+        """Rotate queries and keys ``x [B, L, G, heads, head_dim]`` (any strides, e.g. the first
+        ``G = 2`` of a qkv projection's three) → a new contiguous tensor of the same shape.
+
+        ``swap(x) · sin±`` is added pair half by pair half through strided views rather than by
+        materialising ``swap(x)``: on a GPU that one copy cost as much as the rest of the
+        rotation."""
+        out = x * self.cos  # [B, L, G, h, hd]
+        pairs, out_pairs = x.unflatten(-1, (-1, 2)), out.unflatten(-1, (-1, 2))
+        sin = self.sin.unflatten(-1, (-1, 2))
+        out_pairs[..., 0].addcmul_(pairs[..., 1], sin[..., 0])  # x'_2j   += x_2j+1 · (−sin)
+        out_pairs[..., 1].addcmul_(pairs[..., 0], sin[..., 1])  # x'_2j+1 += x_2j · sin
+        return out

@@ -65,14 +65,11 @@ class RopeAttention(nn.Module):
         """Queries, keys (rotated) and values ``[B, heads, L, head_dim]`` of the tokens
         ``x [B, L, width]``."""
         B, L, _ = x.shape
-        qkv = (
-            linear(x, self.qkv)
-            .view(B, L, 3, self.num_heads, self.head_dim)
-            .permute(2, 0, 3, 1, 4)
-            .contiguous()
-        )
-        qk = rope.rotate(qkv[:2])  # [2, B, h, L, hd]: queries and keys rotated in one pass
-        return qk[0], qk[1], qkv[2]
+        qkv = linear(x, self.qkv).view(B, L, 3, self.num_heads, self.head_dim)
+        qk = rope.rotate(qkv[:, :, :2])  # [B, L, 2, h, hd]: queries and keys rotated in one pass
+        # views [B, h, L, hd], token-major in memory (attention takes any strides)
+        q, k, v = qk[:, :, 0], qk[:, :, 1], qkv[:, :, 2]  # 3×[B, L, h, hd]
+        return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
 
     def attend(
         self,

@@ -235,9 +235,9 @@ def main() -> None:
         model, frame, goal_frame, state = tiny_reference()
         model = model.to(device)
         weights = "the tiny reference weights"
-    dtype = torch.float32 if args.scale == "tiny" else torch.bfloat16
+    float32 = args.scale == "tiny"  # the released scale runs in bfloat16
+    dtype = torch.float32 if float32 else torch.bfloat16
     gemm = gemm_gflops(device, dtype, size=2048 if args.device == "cpu" else 8192)
-    float32 = dtype is torch.float32
     results = [
         compare(model, args.meta_repo, frame, goal_frame, state, budget, args.actions, float32)
         for budget in BUDGETS

@@ -590,7 +590,7 @@ def main_budgets(
     print(f"GEMM rate, CPU float32: {gemm['cpu float32']:.0f} GFLOP/s", flush=True)
     shortcuts = ""
     profiles: dict[str, str] = {}
-    if not args.only_gpu:
+    if not args.only_gpu:  # the CPU rows: shortcuts, (profile,) Meta's budgets
         r = shortcut_speedup(model, frame, state, 800, 4 * args.actions + 1)
         raw["cpu tiny shortcuts 800 samples"] = r
         shortcuts = (
@@ -600,25 +600,26 @@ def main_budgets(
             f"**{r['speedup']:.2f}x** (max abs difference {r['max_abs_difference']:.1e})."
         )
         print(shortcuts, flush=True)
-    if args.profile and not args.only_gpu:
-        profiles[f"CPU x{args.threads} threads, tiny reference, one rollout of 800 samples, h1"] = (
-            rollout_profile(model, frame, state, 800, 1)
-        )
-    for name, samples, iterations, horizon, max_step in [] if args.only_gpu else BUDGETS:
-        r = measure(model, frame, goal, state, samples, iterations, horizon, max_step, args.actions)
-        raw[f"cpu tiny {name}"] = r
-        rss = r["rss_mib_first_last"]
-        rows.append(
-            table_row(
-                f"CPU x{args.threads} threads",
-                "tiny reference",
-                name,
-                r,
-                gemm["cpu float32"],
-                f"{rss[0]:.0f} → {rss[1]:.0f} MiB RSS",
+        if args.profile:
+            title = f"CPU x{args.threads} threads, tiny reference, one rollout of 800 samples, h1"
+            profiles[title] = rollout_profile(model, frame, state, 800, 1)
+        for name, samples, iterations, horizon, max_step in BUDGETS:
+            r = measure(
+                model, frame, goal, state, samples, iterations, horizon, max_step, args.actions
             )
-        )
-        print(rows[-1], flush=True)
+            raw[f"cpu tiny {name}"] = r
+            rss = r["rss_mib_first_last"]
+            rows.append(
+                table_row(
+                    f"CPU x{args.threads} threads",
+                    "tiny reference",
+                    name,
+                    r,
+                    gemm["cpu float32"],
+                    f"{rss[0]:.0f} → {rss[1]:.0f} MiB RSS",
+                )
+            )
+            print(rows[-1], flush=True)
     if torch.cuda.is_available():
         model, frame, goal, state = released_scale_gpu()
         gemm["cuda bfloat16"] = gemm_gflops(model.device, model.dtype, size=8192)

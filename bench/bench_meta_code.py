@@ -21,7 +21,9 @@ On a GPU (``--device cuda``) the same comparison runs with both planners on the 
 ``--scale released`` replaces the tiny model by the released configuration (ViT-g encoder, 24 x
 1024 predictor) with random weights, Meta's predictor loaded with the same weights as ours. At
 that scale both run in bfloat16: ours with bfloat16 weights, Meta's float32 predictor under
-``torch.autocast`` (how Meta's apps run it); float32 at that scale is not timed.
+``torch.autocast`` (how Meta's apps run it); float32 at that scale is not timed. ``--compile`` also
+times each of our planners with compiled blocks (``model.compile=true``); the table's last column
+is each planner's first call, which includes the compilation.
 """
 
 from __future__ import annotations
@@ -122,9 +124,11 @@ def compare(
     budget,
     rounds: int,
     float32: bool = True,
+    compiled: bool = False,
 ):
     """Meta's planner and ours at one budget, timed in alternating order. ``float32=False`` (the
-    released scale): ``model`` is bfloat16 and Meta's predictor runs under bfloat16 autocast."""
+    released scale): ``model`` is bfloat16 and Meta's predictor runs under bfloat16 autocast.
+    ``compiled``: each of our planners also runs with compiled blocks (``model.compile=true``)."""
     name, samples, iterations, horizon, max_step = budget
     meta = meta_planner(repo, model, samples, iterations, horizon, max_step)
     config = PlannerConfig(
@@ -139,12 +143,13 @@ def compare(
         state = state.view(1, 1, -1)  # [1, 1, 7]
     autocast = torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=not float32)
 
-    def our_planner(m: WorldModel, solver=solver):
+    def our_planner(m: WorldModel, solver=solver, compiled: bool = False):
         """Our planner (CEM at the budget, or another solver) over model ``m`` (float32 or
-        bfloat16), from the shared observation."""
+        bfloat16), from the shared observation, with eager or compiled blocks."""
         start, state0, goal0 = tokens.to(m.dtype), state.to(m.dtype), goal.to(m.dtype)
 
         def plan() -> torch.Tensor:
+            m.use_compiled_blocks(compiled)
             solver.reset()
             with torch.inference_mode():
                 result = solver.plan(
@@ -164,21 +169,31 @@ def compare(
         with torch.no_grad(), autocast:
             return meta.infer_next_action(start, state0, goal0.view(1, 1, *goal.shape))[0]  # [H, 7]
 
+    ours = {"wm-control cem": (model, solver)}  # label -> (model, solver)
     if float32:
-        runs = {
-            "meta's notebook code": theirs,
-            "wm-control cem": our_planner(model),
-            "wm-control cem, bf16": our_planner(copy.deepcopy(model).to(dtype=torch.bfloat16)),
-        }
+        ours["wm-control cem, bf16"] = (copy.deepcopy(model).to(dtype=torch.bfloat16), solver)
     else:
-        runs = {"meta's notebook code": theirs, "wm-control cem, bf16": our_planner(model)}
+        ours = {"wm-control cem, bf16": (model, solver)}
     if name.startswith("paper"):  # the fast configuration against Meta's paper budget
         fast_config = planner_config("fast")
-        runs[
+        label = (
             f"wm-control planner=fast ({fast_config.solver} {fast_config.samples}x"
             f"{fast_config.iterations})"
-        ] = our_planner(model, fast_config.planner())
-    plans = {label: fn() for label, fn in runs.items()}  # also the warm-up
+        )
+        ours[label] = (model, fast_config.planner())
+    runs = {"meta's notebook code": theirs}
+    runs.update({label: our_planner(m, sol) for label, (m, sol) in ours.items()})
+    if compiled:
+        runs.update(
+            {f"{label}, compiled": our_planner(m, sol, True) for label, (m, sol) in ours.items()}
+        )
+    plans, first_call = {}, {}
+    for label, fn in runs.items():  # the warm-up (and, compiled, the compilation)
+        _sync(model.device)
+        start = time.perf_counter()
+        plans[label] = fn()
+        _sync(model.device)
+        first_call[label] = time.perf_counter() - start
     times: dict[str, list[float]] = {label: [] for label in runs}
     for i in range(rounds):
         for label, fn in list(runs.items())[:: 1 if i % 2 == 0 else -1]:
@@ -197,6 +212,7 @@ def compare(
                 "seconds_per_action": statistics.median(times[label]),
                 "all_seconds": times[label],
                 "speedup_over_meta": meta_s / statistics.median(times[label]),
+                "first_call_seconds": first_call[label],
                 "plan": plans[label].tolist(),
                 "plan_energy": energies[label],
             }
@@ -220,6 +236,11 @@ def main() -> None:
         default="tiny",
         help="tiny reference weights, or the released configuration with random weights (cuda)",
     )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also time each of our planners with compiled blocks (model.compile=true)",
+    )
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("bench_meta_code: --device cuda asked for, but torch sees no CUDA device")
@@ -239,7 +260,10 @@ def main() -> None:
     dtype = torch.float32 if float32 else torch.bfloat16
     gemm = gemm_gflops(device, dtype, size=2048 if args.device == "cpu" else 8192)
     results = [
-        compare(model, args.meta_repo, frame, goal_frame, state, budget, args.actions, float32)
+        compare(
+            model, args.meta_repo, frame, goal_frame, state, budget, args.actions, float32,
+            args.compile,
+        )
         for budget in BUDGETS
     ]
     where = (
@@ -265,17 +289,19 @@ def main() -> None:
         (
             "Rerun (with timm installed): `.venv/bin/python bench/bench_meta_code.py --meta-repo "
             f"<vjepa2 checkout> --threads {args.threads} --actions {args.actions} --device "
-            f"{args.device} --scale {args.scale}`."
+            f"{args.device} --scale {args.scale}" + (" --compile`." if args.compile else "`.")
         ),
         "",
-        "| budget | planner | s / action | speed-up over Meta's code | plan energy |",
-        "|---|---|---|---|---|",
+        "| budget | planner | s / action | speed-up over Meta's code | plan energy "
+        "| first call s |",
+        "|---|---|---|---|---|---|",
     ]
     for result in results:
         for label, row in result["rows"].items():
             lines.append(
                 f"| {result['budget']} | {label} | {row['seconds_per_action']:.3f} | "
-                f"**{row['speedup_over_meta']:.2f}x** | {row['plan_energy']:.4f} |"
+                f"**{row['speedup_over_meta']:.2f}x** | {row['plan_energy']:.4f} | "
+                f"{row['first_call_seconds']:.1f} |"
             )
     lines += [
         "",
@@ -286,7 +312,7 @@ def main() -> None:
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
-    print("\n".join(lines[: 10 + 2 * len(results)]))
+    print("\n".join(lines[: lines.index("```json")]))
 
 
 if __name__ == "__main__":

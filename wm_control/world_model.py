@@ -117,7 +117,25 @@ class WorldModel(nn.Module):
         model = WorldModel(WorldModelConfig(encoder=self.config.encoder, predictor=predictor))
         model.encoder.load_state_dict(self.encoder.state_dict())
         model.metadata = dict(self.metadata)
+        model.use_compiled_blocks(self.compiled_blocks)
         return model.to(device=self.device, dtype=self.dtype)
+
+    def use_compiled_blocks(self, enabled: bool = True) -> WorldModel:
+        """Run the predictor's blocks through compiled, fused kernels (:mod:`.models.fused`), or
+        back through the eager path. The same computation up to float rounding; the first rollout
+        of each new shape pays for compilation (tens of seconds). Faster on GPUs; on CPUs the
+        eager path is as fast (bench/RESULTS.md). Returns the model."""
+        if self.predictor is not None:
+            for block in self.predictor.predictor_blocks:
+                block.compiled = enabled
+        return self
+
+    @property
+    def compiled_blocks(self) -> bool:
+        """Whether the predictor's blocks run compiled (:meth:`use_compiled_blocks`)."""
+        return self.predictor is not None and all(
+            block.compiled for block in self.predictor.predictor_blocks
+        )
 
     # -------------------------------------------------------------------------------- properties
     @property

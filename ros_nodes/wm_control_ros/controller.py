@@ -31,14 +31,16 @@ def build_controller(config: PlannerConfig) -> Controller:
     bfloat16 when present, else CPU in float32) + the planner config the parameters map onto
     (solver, budget, action box) + MPC, imagining each action as the safety filter lets it through
     the workspace box. Torch's threads are set first (``torch_threads``; 0: one per physical
-    core)."""
+    core); ``compile_model`` compiles the predictor's blocks."""
     from wm_control.model_source import ModelSource
     from wm_control.runtime import set_torch_threads
 
     if not config.checkpoint:
         raise ValueError("checkpoint: expected the path of a world model checkpoint, found ''")
     set_torch_threads(config.torch_threads or None, key="torch_threads")
-    source = ModelSource(path=config.checkpoint, device=config.device or "auto")
+    source = ModelSource(
+        path=config.checkpoint, device=config.device or "auto", compile=config.compile_model
+    )
     model = source.load(Path.cwd())
     if model.layout.name != "droid":
         raise ValueError(

@@ -58,6 +58,15 @@ PLANNER_PARAMS: tuple[ParamSpec, ...] = (
         read_only=True,
     ),
     ParamSpec(
+        "compile_model",
+        "bool",
+        False,
+        "Run the world model's predictor blocks as compiled, fused kernels (wm-control's "
+        "model.compile): about 1.2x faster planning on a GPU after a warm-up of about 10 s at "
+        "the first plan; no faster on CPUs.",
+        read_only=True,
+    ),
+    ParamSpec(
         "solver",
         "str",
         "icem",
@@ -291,6 +300,7 @@ class PlannerConfig:
     checkpoint: str
     device: str
     torch_threads: int
+    compile_model: bool
     solver: str
     cem_samples: int
     cem_iterations: int

@@ -94,3 +94,12 @@ def test_built_controller_plans_with_the_configured_solver(
     assert controller.planner.config == _config(**values).planning().solver_config()
     assert controller.planner.config.samples == 16 and controller.planner.config.horizon == 2
     assert controller.model.dtype == torch.float32  # CPU: float32 (CUDA: bfloat16, as wm-control)
+
+
+@pytest.mark.parametrize("compile_model", [False, True])
+def test_compile_model_parameter_reaches_the_world_model(
+    tiny_checkpoint, one_torch_thread, compile_model
+):
+    values = {"checkpoint": str(tiny_checkpoint), "device": "cpu", "torch_threads": 1}
+    controller = build_controller(_config(**values, compile_model=compile_model))
+    assert controller.model.compiled_blocks is compile_model

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import fused
 from .config import EncoderConfig
 from .linear import linear
 from .rope import RotaryTables, grid_positions
@@ -83,6 +84,18 @@ class RopeAttention(nn.Module):
         ``q [B, heads, Lq, head_dim]`` over the keys/values ``k, v [B, heads, L, head_dim]`` (and
         the cached ones before them). ``attn_mask`` boolean ``[Lq, L_past + L]`` (True = may attend)
         or None for full attention. With a ``cache`` the keys/values are appended to it."""
+        return linear(self.mix(q, k, v, attn_mask, cache), self.proj)
+
+    def mix(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        cache: LayerCache | None = None,
+    ) -> torch.Tensor:
+        """:meth:`attend` before the output projection: the heads' outputs concatenated,
+        ``[B, Lq, width]``."""
         B, _, Lq, _ = q.shape
         if cache is not None:
             if cache.keys is not None:
@@ -90,7 +103,7 @@ class RopeAttention(nn.Module):
                 v = torch.cat([cache.values, v], dim=2)
             cache.keys, cache.values = k, v
         out = attention(q, k, v, attn_mask)  # [B, h, Lq, hd]
-        return linear(out.transpose(1, 2).reshape(B, Lq, -1), self.proj)
+        return out.transpose(1, 2).reshape(B, Lq, -1)
 
 
 class Mlp(nn.Module):
@@ -112,6 +125,9 @@ class Block(nn.Module):
         self.attn = RopeAttention(width, num_heads)
         self.norm2 = nn.LayerNorm(width, eps=norm_eps)
         self.mlp = Mlp(width, mlp_hidden)
+        # run the per-token halves as compiled, fused kernels (models/fused.py); set by
+        # WorldModel.use_compiled_blocks
+        self.compiled = False
 
     def forward(
         self,
@@ -133,6 +149,8 @@ class Block(nn.Module):
         """Queries, keys and values ``[B, heads, L, head_dim]`` of the tokens ``x [B, L, width]``:
         the block's first half, which sees each token alone (so tokens may be projected in separate
         groups)."""
+        if self.compiled:
+            return fused.project(self, x, rope)
         return self.attn.project(self.norm1(x), rope)
 
     def attend(
@@ -148,6 +166,8 @@ class Block(nn.Module):
         given: their input ``x [B, Lq, width]`` → output ``[B, Lq, width]``;
         ``k, v [B, heads, L, head_dim]`` of all new tokens (Lq may be fewer than L when only some
         outputs are needed)."""
+        if self.compiled:
+            return fused.tail(self, x, self.attn.mix(q, k, v, attn_mask, cache))
         x = x + self.attn.attend(q, k, v, attn_mask, cache)
         return x + self.mlp(self.norm2(x))
 

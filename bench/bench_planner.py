@@ -137,13 +137,16 @@ def predictor_gflop(
     """Matrix-product GFLOP (linears and attention; 2 per multiply-add) of the passes a plan makes,
     counted by torch's FLOP counter. Counted with gradients enabled, where CPU linears take the
     plain ``F.linear`` the counter knows (the same products as the oneDNN path), and with the
-    parameters frozen meanwhile, so that nothing is recorded for a backward pass."""
+    parameters frozen meanwhile, so that nothing is recorded for a backward pass. Compiled blocks
+    are counted eager (the same products)."""
     device, dtype = model.device, model.dtype
     tokens0, state0 = observed(model, frame, state)
     trainable = [p for p in model.parameters() if p.requires_grad]
+    compiled = model.compiled_blocks
     counts = []
     try:
         model.requires_grad_(False)
+        model.use_compiled_blocks(False)
         for batch in (samples, 1):  # one rollout of all samples, and the plan's own evaluation
             actions = torch.zeros(batch, horizon, 7, device=device, dtype=dtype)
             with torch.enable_grad(), FlopCounterMode(display=False) as counter:
@@ -152,6 +155,7 @@ def predictor_gflop(
     finally:
         for p in trainable:
             p.requires_grad_(True)
+        model.use_compiled_blocks(compiled)
     return (iterations * counts[0] + counts[1]) / 1e9
 
 
@@ -518,6 +522,11 @@ def main() -> None:
         action="store_true",
         help="add torch.profiler's operator table of one 800-sample rollout to each model's rows",
     )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also measure the CUDA row with compiled blocks (model.compile=true)",
+    )
     args = parser.parse_args()
     if args.only_gpu and not torch.cuda.is_available():
         raise SystemExit("bench_planner: --only-gpu asked for, but torch sees no CUDA device")
@@ -623,24 +632,26 @@ def main_budgets(
     if torch.cuda.is_available():
         model, frame, goal, state = released_scale_gpu()
         gemm["cuda bfloat16"] = gemm_gflops(model.device, model.dtype, size=8192)
-        r = measure(model, frame, goal, state, 800, 10, 1, 0.075, args.actions)
-        raw["cuda released-scale paper 800x10 h1"] = r
-        peak = r["cuda_peak_mib_first_last"]
-        rows.append(
-            table_row(
-                f"{torch.cuda.get_device_name()} bf16",
-                "ViT-g + 24x1024 predictor",
-                "paper 800x10 h1",
-                r,
-                gemm["cuda bfloat16"],
-                f"{peak[0]:.0f} → {peak[1]:.0f} MiB peak",
+        for compiled in (False, True) if args.compile else (False,):
+            model.use_compiled_blocks(compiled)
+            suffix = ", compiled" if compiled else ""
+            r = measure(model, frame, goal, state, 800, 10, 1, 0.075, args.actions)
+            raw[f"cuda released-scale paper 800x10 h1{suffix}"] = r
+            peak = r["cuda_peak_mib_first_last"]
+            rows.append(
+                table_row(
+                    f"{torch.cuda.get_device_name()} bf16{suffix}",
+                    "ViT-g + 24x1024 predictor",
+                    "paper 800x10 h1",
+                    r,
+                    gemm["cuda bfloat16"],
+                    f"{peak[0]:.0f} → {peak[1]:.0f} MiB peak",
+                )
             )
-        )
-        print(rows[-1], flush=True)
-        if args.profile:
-            profiles["cuda released-scale, one rollout of 800 samples, h1"] = rollout_profile(
-                model, frame, state, 800, 1
-            )
+            print(rows[-1], flush=True)
+            if args.profile:
+                title = f"cuda released-scale{suffix}, one rollout of 800 samples, h1"
+                profiles[title] = rollout_profile(model, frame, state, 800, 1)
     gemm_after = gemm_gflops(torch.device("cpu"), torch.float32)
     raw["gemm_gflops"] = {**gemm, "cpu float32 after the runs": gemm_after}
 
@@ -657,7 +668,7 @@ def main_budgets(
         "by torch's FLOP counter; the last column is the time they would take at the GEMM rate "
         "(the arithmetic limit).",
         "Rerun: `.venv/bin/python bench/bench_planner.py` (add `--threads N`; `--only-gpu` for "
-        "the CUDA row alone).",
+        "the CUDA row alone, `--compile` for it also with compiled blocks).",
         "",
         "| device | model | budget | s / action | bare predictor passes (s) | overhead ratio "
         "| memory first → last call | GFLOP / action | GFLOP/s (share of GEMM rate) "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import torch
 
 from .world_model import WorldModel
+
+log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -73,6 +76,12 @@ class ModelSource:
             device=self.torch_device(),
             dtype=self.torch_dtype(),
         )
+        if self.compile and model.device.type != "cuda":
+            log.warning(
+                "model.compile=true on %s: compiled blocks speed up GPUs; on CPUs they were "
+                "measured slower than the eager path (bench/RESULTS.md)",
+                model.device,
+            )
         return model.use_compiled_blocks(self.compile)
 
     @classmethod

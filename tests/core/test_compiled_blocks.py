@@ -100,3 +100,13 @@ def test_the_compile_setting_reaches_the_blocks_and_a_new_predictor(model, tmp_p
     assert loaded.with_new_predictor(loaded.config.predictor).compiled_blocks
     with pytest.raises(ValueError, match="ModelSource.compile: expected true or false"):
         ModelSource(path=str(path), compile="yes")
+
+
+def test_compiling_on_a_cpu_warns_that_it_is_slower_there(model, tmp_path, caplog):
+    path = model.save_pretrained(tmp_path / "m")
+    with caplog.at_level("WARNING", logger="wm_control.model_source"):
+        ModelSource(path=str(path), device="cpu").load(tmp_path)
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="wm_control.model_source"):
+        ModelSource(path=str(path), device="cpu", compile=True).load(tmp_path)
+    assert "measured slower than the eager path" in caplog.text

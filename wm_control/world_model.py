@@ -123,8 +123,8 @@ class WorldModel(nn.Module):
     def use_compiled_blocks(self, enabled: bool = True) -> WorldModel:
         """Run the predictor's blocks through compiled, fused kernels (:mod:`.models.fused`), or
         back through the eager path. The same computation up to float rounding; the first rollout
-        of each new shape pays for compilation (tens of seconds). Faster on GPUs; on CPUs the
-        eager path is as fast (bench/RESULTS.md). Returns the model."""
+        of each new shape pays for compilation (seconds on a GPU, tens of seconds on a CPU).
+        Faster on GPUs; on CPUs the eager path is faster (bench/RESULTS.md). Returns the model."""
         if self.predictor is not None:
             for block in self.predictor.predictor_blocks:
                 block.compiled = enabled

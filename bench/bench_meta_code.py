@@ -8,7 +8,8 @@ facebookresearch/vjepa2 (its ``notebooks/utils`` planner and ``src/models`` pred
     .venv/bin/python bench/bench_meta_code.py --meta-repo ../vjepa2 [--threads 1] [--actions 5]
 
 Both planners run on the same weights (the tiny reference model of tests/fixtures, saved by Meta's
-code), from the same encoded frame, state and goal, at the same budgets, measured in alternating
+code; with ``--scale shipped`` the shipped default model, 64 tokens per frame, on a frame of
+Reach), from the same encoded frame, state and goal, at the same budgets, measured in alternating
 order round after round. Meta's planner is its notebook wrapper's ``infer_next_action`` (CEM over
 its predictor, with its pose integration); ours is ``planner.solver=cem`` through the one rollout,
 in float32 like Meta's, and in bfloat16 (``model.dtype=bfloat16``; fast on CPUs with AVX512-BF16 or
@@ -39,11 +40,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from bench_planner import ROOT, _sync, gemm_gflops, released_scale_gpu, tiny_reference
-from bench_planner_configs import planner_config
+from bench_planner_configs import model_preset, observations, planner_config
 
 from wm_control import WorldModel, energy
+from wm_control.model_source import ModelSource
 from wm_control.planning import ActionSpec
 from wm_control.planning.config import PlannerConfig
 from wm_control.runtime import tune_cpu_allocator
@@ -107,6 +110,14 @@ def meta_planner(
         mpc_args=mpc_args,
         device=str(model.device),
     )
+
+
+def shipped_reference() -> tuple[WorldModel, np.ndarray, np.ndarray, np.ndarray]:
+    """The shipped default model (float32, CPU) with the first frame, final goal image and state of
+    Reach, seed 0."""
+    (first,) = observations(["reach"], 1, 0)
+    model = ModelSource.from_dict(model_preset("sim_default")).load(ROOT)
+    return model.to("cpu", torch.float32), first["frame"], first["goal"], first["state"]
 
 
 def plan_energy(model: WorldModel, tokens, state, goal, actions: torch.Tensor) -> float:
@@ -232,9 +243,10 @@ def main() -> None:
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument(
         "--scale",
-        choices=["tiny", "released"],
+        choices=["tiny", "shipped", "released"],
         default="tiny",
-        help="tiny reference weights, or the released configuration with random weights (cuda)",
+        help="tiny reference weights, the shipped default model (model=sim_default) on a Reach "
+        "frame, or the released configuration with random weights (cuda)",
     )
     parser.add_argument(
         "--compile",
@@ -252,11 +264,15 @@ def main() -> None:
     if args.scale == "released":
         model, frame, goal_frame, state = released_scale_gpu()
         weights = "the released configuration's shapes (ViT-g, 24 x 1024) with random weights"
+    elif args.scale == "shipped":
+        model, frame, goal_frame, state = shipped_reference()
+        model = model.to(device)
+        weights = "the shipped default model's weights (model=sim_default, 64 tokens per frame)"
     else:
         model, frame, goal_frame, state = tiny_reference()
         model = model.to(device)
         weights = "the tiny reference weights"
-    float32 = args.scale == "tiny"  # the released scale runs in bfloat16
+    float32 = args.scale != "released"  # the released scale runs in bfloat16
     dtype = torch.float32 if float32 else torch.bfloat16
     gemm = gemm_gflops(device, dtype, size=2048 if args.device == "cpu" else 8192)
     results = [

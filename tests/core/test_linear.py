@@ -70,3 +70,15 @@ def test_gradients_use_the_plain_path():
     assert _onednn_route(x) is None
     linear(x, layer, gelu=True).sum().backward()
     assert x.grad is not None and layer.weight.grad is not None
+
+
+@pytest.mark.parametrize("rows", [4096, 64])  # reordered weight / weight as it is
+def test_residual_is_added_to_the_product(rows):
+    torch.manual_seed(4)
+    layer = nn.Linear(384, 96)
+    x, residual = torch.randn(rows, 384), torch.randn(rows, 96)
+    with torch.no_grad():
+        fused = linear(x, layer, residual=residual)
+    assert (fused - residual - F.linear(x, layer.weight, layer.bias)).abs().max() < 1e-5
+    with pytest.raises(ValueError, match="gelu and residual"):
+        linear(x, layer, gelu=True, residual=residual)

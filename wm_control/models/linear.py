@@ -43,15 +43,29 @@ def _onednn_route(x: torch.Tensor) -> str | None:
     return None
 
 
-def linear(x: torch.Tensor, layer: nn.Linear, *, gelu: bool = False) -> torch.Tensor:
-    """``layer(x)`` (followed by the exact GELU if ``gelu``), ``x [..., in]`` → ``[..., out]``."""
+def linear(
+    x: torch.Tensor,
+    layer: nn.Linear,
+    *,
+    gelu: bool = False,
+    residual: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``layer(x)``, followed by the exact GELU if ``gelu``, or added to ``residual [..., out]``
+    (a residual connection; oneDNN adds it as the product is written, saving a pass over the
+    output): ``x [..., in]`` → ``[..., out]``."""
+    if gelu and residual is not None:
+        raise ValueError("linear: gelu and residual are not taken together")
     route = _onednn_route(x)
     if route is None:
         y = F.linear(x, layer.weight, layer.bias)
-        return F.gelu(y) if gelu else y
+        if gelu:
+            return F.gelu(y)
+        return y if residual is None else residual + y
     weight = layer.weight  # [out, in]
     if route == "packed":
         weight = torch.ops.mkldnn._reorder_linear_weight(weight, None)  # oneDNN's blocked layout
     if gelu:
         return torch.ops.mkldnn._linear_pointwise(x, weight, layer.bias, "gelu", [], "none")
+    if residual is not None:
+        return torch.ops.mkldnn._linear_pointwise.binary(x, residual, weight, layer.bias, "add")
     return torch.ops.mkldnn._linear_pointwise(x, weight, layer.bias, "none", [], "")

@@ -311,7 +311,7 @@ def _first_block_over_shared_frame(
     ).mul(scale)  # [B, h, K, K+N]
     p = scores.softmax(-1)
     out_c = p[..., :K] @ v_c + p[..., K:] @ v_f  # [B, h, K, hd]
-    x_c = cond + linear(out_c.transpose(1, 2).reshape(B, K, W), attn.proj)  # [B, K, W]
+    x_c = linear(out_c.transpose(1, 2).reshape(B, K, W), attn.proj, residual=cond)  # [B, K, W]
 
     # frame queries: the shared part once (scores laid out keys first, [h, keys, N]) ...
     N = frame.shape[1]
@@ -338,7 +338,7 @@ def _first_block_over_shared_frame(
     x_f = frame + attn.proj.bias + shared + own  # [B, N, W]
 
     x = torch.cat([x_c, x_f], dim=1)  # [B, K+N, W]
-    return x + block.mlp(block.norm2(x))
+    return block.mlp(block.norm2(x), residual=x)
 
 
 def _patch_tokens(x: torch.Tensor, T: int, K: int, dim: int = 1) -> torch.Tensor:

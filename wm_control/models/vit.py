@@ -79,12 +79,14 @@ class RopeAttention(nn.Module):
         v: torch.Tensor,
         attn_mask: torch.Tensor | None = None,
         cache: LayerCache | None = None,
+        residual: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Attention output ``[B, Lq, width]`` (after ``proj``) of the queries
         ``q [B, heads, Lq, head_dim]`` over the keys/values ``k, v [B, heads, L, head_dim]`` (and
-        the cached ones before them). ``attn_mask`` boolean ``[Lq, L_past + L]`` (True = may attend)
-        or None for full attention. With a ``cache`` the keys/values are appended to it."""
-        return linear(self.mix(q, k, v, attn_mask, cache), self.proj)
+        the cached ones before them), added to ``residual [B, Lq, width]`` if given. ``attn_mask``
+        boolean ``[Lq, L_past + L]`` (True = may attend) or None for full attention. With a
+        ``cache`` the keys/values are appended to it."""
+        return linear(self.mix(q, k, v, attn_mask, cache), self.proj, residual=residual)
 
     def mix(
         self,
@@ -112,8 +114,9 @@ class Mlp(nn.Module):
         self.fc1 = nn.Linear(width, hidden)
         self.fc2 = nn.Linear(hidden, width)  # exact (erf) GELU between the two
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return linear(linear(x, self.fc1, gelu=True), self.fc2)
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """``fc2(gelu(fc1(x)))`` ``[..., width]``, added to ``residual`` if given."""
+        return linear(linear(x, self.fc1, gelu=True), self.fc2, residual=residual)
 
 
 class Block(nn.Module):
@@ -168,8 +171,8 @@ class Block(nn.Module):
         outputs are needed)."""
         if self.compiled:
             return fused.tail(self, x, self.attn.mix(q, k, v, attn_mask, cache))
-        x = x + self.attn.attend(q, k, v, attn_mask, cache)
-        return x + self.mlp(self.norm2(x))
+        x = self.attn.attend(q, k, v, attn_mask, cache, residual=x)
+        return self.mlp(self.norm2(x), residual=x)
 
 
 class PatchEmbed3D(nn.Module):

@@ -180,10 +180,10 @@ def compare(
         with torch.no_grad(), autocast:
             return meta.infer_next_action(start, state0, goal0.view(1, 1, *goal.shape))[0]  # [H, 7]
 
-    ours = {"wm-control cem": (model, solver)}  # label -> (model, solver)
-    if float32:
-        ours["wm-control cem, bf16"] = (copy.deepcopy(model).to(dtype=torch.bfloat16), solver)
-    else:
+    if float32:  # label -> (model, solver)
+        bf16 = copy.deepcopy(model).to(dtype=torch.bfloat16)
+        ours = {"wm-control cem": (model, solver), "wm-control cem, bf16": (bf16, solver)}
+    else:  # the released scale runs in bfloat16 only
         ours = {"wm-control cem, bf16": (model, solver)}
     if name.startswith("paper"):  # the fast configuration against Meta's paper budget
         fast_config = planner_config("fast")

@@ -26,6 +26,12 @@ from .layouts import ControlLayout, get_layout
 from .preprocess import PREPROCESSING_ID, as_frame_batch, to_model_input
 
 ENCODE_CHUNK = 64  # frames encoded per forward pass: bounds memory when encoding long videos
+CPU_BLOCK_BYTES = 32 * 1024 * 1024
+"""Largest activation a CPU inference rollout makes in one pass. glibc serves bigger blocks by a
+fresh ``mmap`` at every allocation (32 MiB is the most its threshold can be raised to), so each one
+is page-faulted and zeroed again; larger batches are imagined in chunks of samples instead
+(:meth:`WorldModel.rollout`: the same results up to float rounding, 1.1–1.3× faster at 800
+samples of 64 tokens)."""
 
 
 @dataclass
@@ -322,6 +328,29 @@ class WorldModel(nn.Module):
                 f"{tuple(teacher_states.shape)}"
             )
 
+        chunk = self._cpu_chunk(B, C)
+        if chunk < B:  # each sample's imagination is its own (chunks differ by float rounding)
+
+            def rows(x: torch.Tensor | None, start: int) -> torch.Tensor | None:
+                shared = x is None or x.shape[0] == 1
+                return x if shared else x[start : start + chunk]
+
+            parts = [
+                self.rollout(
+                    rows(tokens, start),
+                    rows(states, start),
+                    actions[start : start + chunk],
+                    context_actions=rows(context_actions, start),
+                    teacher_states=rows(teacher_states, start),
+                    extrinsics=rows(extrinsics, start),
+                )
+                for start in range(0, B, chunk)
+            ]
+            return Rollout(
+                tokens=torch.cat([part.tokens for part in parts]),
+                states=torch.cat([part.states for part in parts]),
+            )
+
         def ext(start: int, stop: int) -> torch.Tensor | None:
             return None if extrinsics is None else extrinsics[:, start:stop]
 
@@ -351,6 +380,24 @@ class WorldModel(nn.Module):
             tokens=torch.cat(imagined, dim=1), states=torch.stack(imagined_states, dim=1)
         )
 
+
+    def _cpu_chunk(self, samples: int, context: int) -> int:
+        """Samples per pass of a rollout of ``samples`` from ``context`` frames: all of them, unless
+        on CPU without gradients the predictor's largest activation (its MLP's hidden layer over
+        the first pass's tokens) would exceed :data:`CPU_BLOCK_BYTES`; then equal chunks that
+        fit."""
+        if self.device.type != "cpu" or torch.is_grad_enabled():
+            return samples
+        cfg = self._require_predictor().config
+        conditions = 3 if cfg.use_extrinsics else 2
+        per_sample = (
+            context * (self.tokens_per_frame + conditions) * cfg.mlp_hidden * self.dtype.itemsize
+        )
+        fit = max(1, CPU_BLOCK_BYTES // per_sample)
+        if samples <= fit:
+            return samples
+        chunks = -(-samples // fit)
+        return -(-samples // chunks)
 
 def _own_cpu_tensors(module: nn.Module) -> None:
     """Copy every CPU parameter and buffer into memory of this process. The checkpoint readers map

@@ -72,22 +72,6 @@ class RopeAttention(nn.Module):
         q, k, v = qk[:, :, 0], qk[:, :, 1], qkv[:, :, 2]  # 3×[B, L, h, hd]
         return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
 
-    def attend(
-        self,
-        q: torch.Tensor,
-        k: torch.Tensor,
-        v: torch.Tensor,
-        attn_mask: torch.Tensor | None = None,
-        cache: LayerCache | None = None,
-        residual: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Attention output ``[B, Lq, width]`` (after ``proj``) of the queries
-        ``q [B, heads, Lq, head_dim]`` over the keys/values ``k, v [B, heads, L, head_dim]`` (and
-        the cached ones before them), added to ``residual [B, Lq, width]`` if given. ``attn_mask``
-        boolean ``[Lq, L_past + L]`` (True = may attend) or None for full attention. With a
-        ``cache`` the keys/values are appended to it."""
-        return linear(self.mix(q, k, v, attn_mask, cache), self.proj, residual=residual)
-
     def mix(
         self,
         q: torch.Tensor,
@@ -96,8 +80,11 @@ class RopeAttention(nn.Module):
         attn_mask: torch.Tensor | None = None,
         cache: LayerCache | None = None,
     ) -> torch.Tensor:
-        """:meth:`attend` before the output projection: the heads' outputs concatenated,
-        ``[B, Lq, width]``."""
+        """Attention of the queries ``q [B, heads, Lq, head_dim]`` over the keys/values
+        ``k, v [B, heads, L, head_dim]`` (and the cached ones before them), the heads' outputs
+        concatenated before the output projection ``proj``: ``[B, Lq, width]``. ``attn_mask``
+        boolean ``[Lq, L_past + L]`` (True = may attend) or None for full attention. With a
+        ``cache`` the keys/values are appended to it."""
         B, _, Lq, _ = q.shape
         if cache is not None:
             if cache.keys is not None:
@@ -141,7 +128,7 @@ class Block(nn.Module):
     ) -> torch.Tensor:
         """x ``[B, L, width]`` → ``[B, L, width]``. ``rope``: tables from
         :meth:`RotaryTables.from_positions` (computed once for all blocks) or positions ``[L, 3]`` /
-        ``[B, L, 3]``. See :meth:`RopeAttention.attend` for the mask and the cache."""
+        ``[B, L, 3]``. See :meth:`RopeAttention.mix` for the mask and the cache."""
         if not isinstance(rope, RotaryTables):
             rope = RotaryTables.from_positions(rope, self.attn.head_dim, x.dtype)
         return self.attend(x, *self.project(x, rope), attn_mask, cache)
@@ -171,7 +158,7 @@ class Block(nn.Module):
         outputs are needed)."""
         if self.compiled:
             return fused.tail(self, x, self.attn.mix(q, k, v, attn_mask, cache))
-        x = self.attn.attend(q, k, v, attn_mask, cache, residual=x)
+        x = linear(self.attn.mix(q, k, v, attn_mask, cache), self.attn.proj, residual=x)
         return self.mlp(self.norm2(x), residual=x)
 
 

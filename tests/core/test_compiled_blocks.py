@@ -2,26 +2,20 @@
 one shared observation and from context frames (through the key/value cache), teacher-forced
 prediction under the block-causal mask, and gradients (the gd solver), on CPU."""
 
-import dataclasses
-
 import pytest
 import torch
 
-from wm_control import WorldModel
 from wm_control.model_source import ModelSource
-from wm_control.models.config import WorldModelConfig
-from wm_control.models.presets import encoder_preset, predictor_preset
 from wm_control.world_model import layer_norm
+
+from mini_models import mini_world_model
 
 TOL = 2e-5
 
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    encoder = encoder_preset("vit_tiny")
-    predictor = dataclasses.replace(predictor_preset("ac_mini", encoder), depth=3)
-    model = WorldModel(WorldModelConfig(encoder=encoder, predictor=predictor)).eval()
+    model = mini_world_model(depth=3)
     with torch.no_grad():  # non-trivial affines and biases, so that a dropped one shows
         for name, p in model.predictor.named_parameters():
             if "norm" in name or "bias" in name:

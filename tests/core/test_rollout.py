@@ -4,20 +4,15 @@ gradients."""
 import pytest
 import torch
 
-from wm_control import WorldModel
-from wm_control.models.config import WorldModelConfig
-from wm_control.models.presets import encoder_preset, predictor_preset
 from wm_control.pose import integrate_state
 from wm_control.world_model import layer_norm
+
+from mini_models import mini_world_model
 
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    encoder = encoder_preset("vit_tiny")
-    return WorldModel(
-        WorldModelConfig(encoder=encoder, predictor=predictor_preset("ac_mini", encoder))
-    ).eval()
+    return mini_world_model()
 
 
 def _inputs(model, B=3, C=1, H=3, seed=0):

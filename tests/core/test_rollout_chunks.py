@@ -4,18 +4,10 @@ may pick other kernels for fewer rows)."""
 
 import torch
 
-from wm_control import WorldModel, world_model
-from wm_control.models.config import WorldModelConfig
-from wm_control.models.presets import encoder_preset, predictor_preset
+from wm_control import world_model
 from wm_control.world_model import layer_norm
 
-
-def _model():
-    torch.manual_seed(0)
-    encoder = encoder_preset("vit_tiny")
-    return WorldModel(
-        WorldModelConfig(encoder=encoder, predictor=predictor_preset("ac_mini", encoder))
-    ).eval()
+from mini_models import mini_world_model
 
 
 def _rollout(model, monkeypatch, block_bytes, **inputs):
@@ -35,7 +27,7 @@ def _rollout(model, monkeypatch, block_bytes, **inputs):
 
 
 def test_chunked_rollout_equals_one_pass_from_a_shared_observation(monkeypatch):
-    model = _model()
+    model = mini_world_model()
     g = torch.Generator().manual_seed(1)
     N, D = model.tokens_per_frame, model.token_dim
     inputs = dict(
@@ -53,7 +45,7 @@ def test_chunked_rollout_equals_one_pass_from_a_shared_observation(monkeypatch):
 
 
 def test_chunked_rollout_equals_one_pass_with_context_and_teacher_states(monkeypatch):
-    model = _model()
+    model = mini_world_model()
     g = torch.Generator().manual_seed(2)
     N, D = model.tokens_per_frame, model.token_dim
     B = 12
@@ -72,7 +64,7 @@ def test_chunked_rollout_equals_one_pass_with_context_and_teacher_states(monkeyp
 
 
 def test_no_chunks_under_autograd_or_for_what_fits(monkeypatch):
-    model = _model()
+    model = mini_world_model()
     monkeypatch.setattr(world_model, "CPU_BLOCK_BYTES", 1)
     with torch.enable_grad():
         assert model._cpu_chunk(800, 1) == 800

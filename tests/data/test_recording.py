@@ -57,10 +57,12 @@ def _load(root: Path) -> LeRobotDataset:
     return LeRobotDataset(REPO_ID, root=root, video_backend="pyav")
 
 
-def _record(tmp_path: Path, episodes: int, fail_at=None, fail=None):
+def _record(tmp_path: Path, episodes: int, fail_at=None, fail=None, frames: str = "video"):
     env = gym.make("wm_control/Push-v2", image_size=SIZE, wrist_camera=True, max_episode_steps=12)
     spy = _Spy(make_policy("expert", env, noise=0.1, seed=0), fail_at, fail)
-    spec = DatasetSpec(repo_id=REPO_ID, fps=4, image_size=SIZE, cameras=("exterior", "wrist"))
+    spec = DatasetSpec(
+        repo_id=REPO_ID, fps=4, image_size=SIZE, cameras=("exterior", "wrist"), frames=frames
+    )
     output = tmp_path / "ds"
     try:
         with SafeDatasetWriter(output, spec) as writer:
@@ -101,6 +103,41 @@ def test_round_trip_gives_the_recorded_states_actions_and_frames(tmp_path):
             errors.append(np.abs(decoded - original).mean())
     assert max(errors) < 0.03, f"mean absolute decoding error per frame up to {max(errors):.4f}"
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_png_frames_round_trip_bit_for_bit(tmp_path):
+    """``frames="png"`` stores the camera frames losslessly: LeRobot and the project's own reader
+    (what training's token and frame caches read) give back exactly the rendered pixels, where
+    the default video differs by its compression."""
+    from wm_control.data.trajectories import DatasetConfig, TrajectoryReader
+
+    output, spy, summary = _record(tmp_path, episodes=2, frames="png")
+    dataset = _load(output)
+    assert dataset.meta.video_keys == [] and not (output / "videos").exists()
+    assert dataset.num_frames == summary.frames == len(spy.states)
+    for i in range(dataset.num_frames):
+        stored = dataset[i]["observation.images.wrist"].numpy()  # (3, H, W) float in [0, 1]
+        np.testing.assert_array_equal(
+            np.round(stored * 255.0).astype(np.uint8),
+            spy.frames[i]["wrist_pixels"].transpose(2, 0, 1),
+        )
+    reader = TrajectoryReader(
+        DatasetConfig(
+            repo_id=REPO_ID, root=str(output), camera_key="observation.images.exterior"
+        )
+    )
+    rows = 0
+    for episode in reader.episode_indices:
+        frames = reader.read(episode).frames  # [T, H, W, 3] uint8
+        expected = np.stack([f["pixels"] for f in spy.frames[rows : rows + len(frames)]])
+        np.testing.assert_array_equal(frames, expected)
+        rows += len(frames)
+    assert rows == len(spy.frames)
+
+
+def test_unknown_frame_storage_is_refused():
+    with pytest.raises(ValueError, match=r"frames must be one of \('video', 'png'\), found 'jpeg'"):
+        DatasetSpec(repo_id=REPO_ID, fps=4, image_size=SIZE, frames="jpeg")
 
 
 class _Boom(Exception):
@@ -178,6 +215,14 @@ def test_collect_config_is_validated(tmp_path):
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         config = config_from_hydra(compose("collect", overrides=["env=grasp"]), tmp_path)
     assert config.env.id == "wm_control/Grasp-v2" and config.output_dir == tmp_path / "dataset"
+    assert config.frames == "video"
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose("collect", overrides=["env=push", "frames=jpeg"])
+    with pytest.raises(ValueError, match=r"frames must be one of \('video', 'png'\), found 'jpeg'"):
+        config_from_hydra(cfg, tmp_path)
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose("collect", overrides=["frames=png"])
+    assert config_from_hydra(cfg, tmp_path).frames == "png"
 
 
 def test_interruption_inside_save_episode_never_leaves_a_corrupt_dataset(tmp_path, monkeypatch):

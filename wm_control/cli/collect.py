@@ -23,6 +23,7 @@ from envs.config import EnvConfig, make_env
 from envs.experts import make_policy
 from wm_control.cli import task_config
 from wm_control.data.recording import (
+    FRAME_STORAGE,
     DatasetSpec,
     RecordingSummary,
     SafeDatasetWriter,
@@ -56,6 +57,8 @@ class CollectConfig:
             run to the time limit (what the oracles do: OGBench's play episodes chain a new
             target whenever one is reached).
         repo_id: dataset name stored in the metadata.
+        frames: ``"video"`` (LeRobot's AV1, lossy) or ``"png"`` (lossless images; what small
+            frames need, see :class:`~wm_control.data.recording.DatasetSpec`).
         overwrite: replace an existing dataset at ``output_dir`` once the new one is complete.
         progress: show a progress bar.
     """
@@ -68,6 +71,7 @@ class CollectConfig:
     seed: int = 0
     steps_after_success: int | None = 2
     repo_id: str = "local/wm_control_sim"
+    frames: str = "video"
     overwrite: bool = False
     progress: bool = True
 
@@ -80,6 +84,10 @@ class CollectConfig:
             )
         if self.noise < 0:
             raise ValueError(f"CollectConfig.noise must be >= 0, found {self.noise}")
+        if self.frames not in FRAME_STORAGE:
+            raise ValueError(
+                f"CollectConfig.frames must be one of {FRAME_STORAGE}, found {self.frames!r}"
+            )
         if self.policy in ORACLE_POLICIES:
             if self.env.mode != "data_collection":
                 raise ValueError(
@@ -112,6 +120,7 @@ def collect_dataset(config: CollectConfig) -> RecordingSummary:
         fps=config.env.control_hz,
         image_size=config.env.image_size,
         cameras=config.env.cameras,
+        frames=config.frames,
         **layout_names(task),
     )
     record = recording_record(config)
@@ -207,6 +216,7 @@ def config_from_hydra(cfg: DictConfig, default_output_dir: Path | None = None) -
         seed=int(cfg.seed),
         steps_after_success=steps_after_success,
         repo_id=str(cfg.repo_id),
+        frames=str(cfg.get("frames", "video")),
         overwrite=bool(cfg.overwrite),
         progress=bool(cfg.progress),
     )

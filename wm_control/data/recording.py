@@ -1,8 +1,9 @@
 """Recording environment episodes into a LeRobot dataset, safely.
 
 The dataset is written with ``lerobot`` itself (``LeRobotDataset.create`` / ``add_frame`` /
-``save_episode`` / ``finalize``), in its current format: camera streams video-encoded as
-``observation.images.<camera>`` (uint8 H x W x 3 frames), ``observation.state`` (7,) float32
+``save_episode`` / ``finalize``), in its current format: camera streams as
+``observation.images.<camera>`` (uint8 H x W x 3 frames; AV1 video, LeRobot's default, or lossless
+PNG images, see :class:`DatasetSpec`), ``observation.state`` (7,) float32
 ``[x, y, z, roll, pitch, yaw, gripper]``, ``action`` (7,) float32
 ``[dx, dy, dz, droll, dpitch, dyaw, dgripper]``, ``next.reward`` (1,) float32, ``next.success``
 (1,) bool, and the task string; ``fps`` is the control rate. Frame ``t`` holds the observation
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 STATE_NAMES = ["x", "y", "z", "roll", "pitch", "yaw", "gripper"]
 ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "dgripper"]
 CAMERA_OBSERVATION_KEYS = {"exterior": "pixels", "wrist": "wrist_pixels"}
+FRAME_STORAGE = ("video", "png")
+"""How camera frames are stored (:attr:`DatasetSpec.frames`)."""
 """Camera name -> key of its image in the environment observation."""
 
 
@@ -67,6 +70,13 @@ class DatasetSpec:
         robot_type: free-form robot name stored in the metadata.
         state_names, action_names: the state and action layouts (default DROID's, this project's
             tasks; the OGBench cube task records its own 5-D layouts).
+        frames: how camera frames are stored: ``"video"`` (LeRobot's default: AV1 at CRF 30 with
+            4:2:0 chroma, small but lossy) or ``"png"`` (lossless images inside the parquet
+            files, about 20x larger). At 64 px the video's loss moves encoder tokens about as
+            much as a world model's one-step prediction error, and a small coloured object (the
+            OGBench cube) loses most of its colour to the halved chroma resolution; a model
+            trained on such frames learns the codec's noise and plans on clean renders
+            (bench/RESULTS.md, *Video compression and small frames*).
     """
 
     repo_id: str
@@ -76,8 +86,13 @@ class DatasetSpec:
     robot_type: str = "wm_control_sim_arm"
     state_names: tuple[str, ...] = tuple(STATE_NAMES)
     action_names: tuple[str, ...] = tuple(ACTION_NAMES)
+    frames: str = "video"
 
     def __post_init__(self) -> None:
+        if self.frames not in FRAME_STORAGE:
+            raise ValueError(
+                f"DatasetSpec.frames must be one of {FRAME_STORAGE}, found {self.frames!r}"
+            )
         if self.repo_id.count("/") != 1:
             raise ValueError(
                 f"DatasetSpec.repo_id must look like 'user/name', found {self.repo_id!r}"
@@ -98,7 +113,7 @@ class DatasetSpec:
         size = self.image_size
         features: dict[str, dict[str, Any]] = {
             f"observation.images.{camera}": {
-                "dtype": "video",
+                "dtype": "video" if self.frames == "video" else "image",
                 "shape": (size, size, 3),
                 "names": ["height", "width", "channels"],
             }
@@ -166,7 +181,7 @@ class SafeDatasetWriter:
             features=self.spec.features(),
             root=self._partial_dir,
             robot_type=self.spec.robot_type,
-            use_videos=True,
+            use_videos=self.spec.frames == "video",
         )
         return self
 

@@ -344,3 +344,53 @@ def test_cube_signal_plays_the_expert_with_and_without_the_grasp():
     cube_left, start, real_expert, real_open, *imagined = seed_energies(env, model, 2)
     assert 0.0 < cube_left < start and real_open > real_expert
     assert len(imagined) == 2 and all(np.isfinite(imagined))
+
+
+def test_grasp_one_step_compares_the_lift_with_the_cube_left_behind():
+    """bench/grasp_one_step.py: on a pick-up (seed 2) it finds the step in which the expert lifts
+    the cube; its counterfactual frame shows the same scene with the cube where it was (it differs
+    from the real next frame, and by less than the whole step does), and the distances it reports
+    are finite and non-negative."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "bench"))
+    from bench_planner_configs import config_file
+    from diagnose_trajectory_goals import protocol_env
+    from grasp_one_step import distances, moving_steps
+
+    from wm_control.model_source import ModelSource
+
+    steps = moving_steps(protocol_env(), 2, 0.015)
+    assert steps, "the expert of seed 2 lifts the cube"
+    frame, _, _, real, left = steps[-1]
+    changed = np.abs(real.astype(int) - left).sum(-1) > 0  # [H, W]
+    assert 0 < changed.sum() <= 100  # the cube's pixels, at its two places, and nothing else
+    assert np.abs(real.astype(int) - frame).sum() > np.abs(real.astype(int) - left).sum()
+    model = ModelSource.from_dict(config_file("model", "ogbench_cube")).load(root)
+    to_real, to_left, between = distances(model, steps[-1])
+    assert min(to_real, to_left) >= 0 and between > 0 and np.isfinite([to_real, to_left]).all()
+
+
+def test_codec_mask_finds_the_red_cube():
+    """bench/codec_tokens.py measures the codec's error on the strongly coloured pixels: in a
+    frame of the cube task these are the cube's, and few others."""
+    import sys
+    from pathlib import Path
+
+    import gymnasium as gym
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from codec_tokens import coloured
+
+    env = gym.make("wm_control/OGBenchCubeSingle-v0")
+    try:
+        observation, _ = env.reset(seed=0)
+        mask = coloured(observation["pixels"][None])[0]  # [H, W]
+        red = observation["pixels"][..., 0].astype(int) - observation["pixels"][..., 1:].max(-1)
+    finally:
+        env.close()
+    cube = red > 60  # the red cube's pixels
+    assert cube.sum() >= 4 and mask[cube].all()  # all in the mask ...
+    assert mask.sum() <= 4 * cube.sum()  # ... which holds little else (a few pixels of the arm)

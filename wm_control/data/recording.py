@@ -72,11 +72,11 @@ class DatasetSpec:
             tasks; the OGBench cube task records its own 5-D layouts).
         frames: how camera frames are stored: ``"video"`` (LeRobot's default: AV1 at CRF 30 with
             4:2:0 chroma, small but lossy) or ``"png"`` (lossless images inside the parquet
-            files, about 20x larger). At 64 px the video's loss moves encoder tokens about as
-            much as a world model's one-step prediction error, and a small coloured object (the
-            OGBench cube) loses most of its colour to the halved chroma resolution; a model
-            trained on such frames learns the codec's noise and plans on clean renders
-            (bench/RESULTS.md, *Video compression and small frames*).
+            files, about 6x larger at 64 px). At 64 px the video's loss moves encoder tokens
+            about as much as a world model's one-step prediction error, and the halved chroma
+            resolution blurs a small coloured object (the OGBench cube's pixels change by 22 of
+            255 on average); a model trained on such frames learns the codec's noise and plans
+            on clean renders (bench/RESULTS.md, *Video compression and small frames*).
     """
 
     repo_id: str

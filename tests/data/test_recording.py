@@ -403,3 +403,22 @@ def test_second_ctrl_c_while_saving_keeps_the_episodes_in_place(tmp_path):
     assert _load(output).num_episodes >= 3
     assert str(output) in collect.log
     assert not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_pressed_again_and_again_still_ends_in_interrupted(tmp_path):
+    """A user who keeps pressing Ctrl-C after the first: whether a press lands while the episodes
+    are saved, or after, while the command exits, it ends with status 130 and its one line, and
+    the finished episodes are kept (a press during the exit used to kill it by SIGINT)."""
+    output = tmp_path / "ds"
+    collect = _Collect(output)
+    collect.wait_for(r"\b([3-9]|\d\d+)/500\b")
+    collect.interrupt()
+    collect.wait_for(r"saving the \d+ finished episodes")
+    deadline = time.monotonic() + 60
+    while collect.process.poll() is None and time.monotonic() < deadline:
+        collect.interrupt()
+        time.sleep(0.01)
+    assert collect.finish() == 130, collect.log[-3000:]
+    assert "wm-control collect: interrupted" in collect.log, collect.log[-3000:]
+    assert "Traceback" not in collect.log, collect.log[-3000:]

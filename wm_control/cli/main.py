@@ -200,6 +200,11 @@ def console_main() -> None:
     try:
         main()
     except KeyboardInterrupt as stop:
+        # The command has stopped: a further Ctrl-C or SIGTERM (a second press that comes just
+        # after collect finished saving) would only kill the exit itself, without its message
+        # and status.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if debug_enabled():
             raise
         # What a command keeps on Ctrl-C or SIGTERM (collect's finished episodes, train's

@@ -181,6 +181,7 @@ def test_collect_command_writes_a_dataset(tmp_path):
             "policy=random",
             "env.image_size=32",
             "env.max_episode_steps=5",
+            "frames=png",
             f"output_dir={output}",
             "progress=false",
             f"hydra.run.dir={tmp_path / 'run'}",
@@ -188,6 +189,7 @@ def test_collect_command_writes_a_dataset(tmp_path):
     )
     dataset = _load(output)
     assert dataset.num_episodes == 2 and dataset.num_frames == 10
+    assert dataset.meta.video_keys == []  # frames=png: images, no video
     assert dataset.meta.tasks.index[0] == "Move the gripper to the goal position."
     from wm_control.data.provenance import read_recording_record
 
@@ -195,6 +197,7 @@ def test_collect_command_writes_a_dataset(tmp_path):
     assert record["producer"] == "wm-control collect" and "policy=random" in record["command"]
     assert record["policy"] == "random" and record["episodes"] == record["episodes_saved"] == 2
     assert record["env"]["id"] == "wm_control/Reach-v2" and record["env"]["image_size"] == 32
+    assert record["frames"] == "png"
     assert str(tmp_path) not in json.dumps({k: v for k, v in record.items() if k != "command"})
 
 

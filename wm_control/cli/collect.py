@@ -188,6 +188,7 @@ def recording_record(config: CollectConfig) -> dict[str, Any]:
         "noise": config.noise,
         "seed": config.seed,
         "steps_after_success": config.steps_after_success,
+        "frames": config.frames,
     }
 
 

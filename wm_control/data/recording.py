@@ -53,9 +53,9 @@ log = logging.getLogger(__name__)
 STATE_NAMES = ["x", "y", "z", "roll", "pitch", "yaw", "gripper"]
 ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "dgripper"]
 CAMERA_OBSERVATION_KEYS = {"exterior": "pixels", "wrist": "wrist_pixels"}
+"""Camera name -> key of its image in the environment observation."""
 FRAME_STORAGE = ("video", "png")
 """How camera frames are stored (:attr:`DatasetSpec.frames`)."""
-"""Camera name -> key of its image in the environment observation."""
 
 
 @dataclass(frozen=True)

@@ -277,7 +277,14 @@ def main() -> None:
     gemm = gemm_gflops(device, dtype, size=2048 if args.device == "cpu" else 8192)
     results = [
         compare(
-            model, args.meta_repo, frame, goal_frame, state, budget, args.actions, float32,
+            model,
+            args.meta_repo,
+            frame,
+            goal_frame,
+            state,
+            budget,
+            args.actions,
+            float32,
             args.compile,
         )
         for budget in BUDGETS

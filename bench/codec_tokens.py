@@ -36,14 +36,11 @@ from wm_control.model_source import ModelSource  # noqa: E402
 CAMERA = "observation.images.exterior"
 
 
-def read_episode(root: Path, episode: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frames ``[T, H, W, 3]`` uint8 and states ``[T, P]`` of one episode, as training reads
-    them."""
-    reader = TrajectoryReader(
+def open_reader(root: Path) -> TrajectoryReader:
+    """The dataset at ``root`` as training reads it (frames ``[T, H, W, 3]`` uint8, states)."""
+    return TrajectoryReader(
         DatasetConfig(repo_id="local/codec", root=str(root), camera_key=CAMERA, layout="ogbench")
     )
-    trajectory = reader.read(episode)
-    return trajectory.frames, trajectory.states
 
 
 def coloured(frames: np.ndarray, threshold: int = 60) -> np.ndarray:
@@ -63,10 +60,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = ModelSource.from_dict(model_preset(args.model)).load(ROOT)
+    video_reader, png_reader = open_reader(args.video), open_reader(args.png)
     pixel, token, motion, cube_pixel = [], [], [], []
     for episode in range(args.episodes):
-        video, states_v = read_episode(args.video, episode)
-        clean, states_p = read_episode(args.png, episode)
+        recorded, lossless = video_reader.read(episode), png_reader.read(episode)
+        video, states_v = recorded.frames, recorded.states
+        clean, states_p = lossless.frames, lossless.states
         if video.shape != clean.shape or not np.allclose(states_v, states_p, atol=1e-5):
             raise SystemExit(
                 f"episode {episode}: the two recordings differ in more than their frames "

@@ -96,8 +96,10 @@ def main() -> None:
         f"Pick-ups of protocol (a) seeds {args.seeds[0]}–{args.seeds[1] - 1}: {len(steps)} steps "
         f"in which the cube moves at least {args.min_move * 100:.1f} cm.\n"
     )
-    print("| model | prediction closer to the real frame | L1 to real | L1 to cube left | "
-          "real vs cube left |")
+    print(
+        "| model | prediction closer to the real frame | L1 to real | L1 to cube left | "
+        "real vs cube left |"
+    )
     print("|---|---|---|---|---|")
     for path in args.model_path:
         model = ModelSource.from_dict(model_preset(args.model, path)).load(ROOT)

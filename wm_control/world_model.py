@@ -380,7 +380,6 @@ class WorldModel(nn.Module):
             tokens=torch.cat(imagined, dim=1), states=torch.stack(imagined_states, dim=1)
         )
 
-
     def _cpu_chunk(self, samples: int, context: int) -> int:
         """Samples per pass of a rollout of ``samples`` from ``context`` frames: all of them, unless
         on CPU without gradients the predictor's largest activation (its MLP's hidden layer over
@@ -398,6 +397,7 @@ class WorldModel(nn.Module):
             return samples
         chunks = -(-samples // fit)
         return -(-samples // chunks)
+
 
 def _own_cpu_tensors(module: nn.Module) -> None:
     """Copy every CPU parameter and buffer into memory of this process. The checkpoint readers map

@@ -61,7 +61,7 @@ def test_bfloat16_takes_onednn_only_where_the_cpu_has_bfloat16_instructions():
         assert _onednn_route(big) == ("packed" if _ONEDNN_BF16 else None)
         fast = linear(big, layer, gelu=True).float()
     plain = F.gelu(F.linear(big, layer.weight, layer.bias)).float()
-    assert (fast - plain).abs().max() <= 2 ** -6 * plain.abs().max()  # bfloat16 rounding
+    assert (fast - plain).abs().max() <= 2**-6 * plain.abs().max()  # bfloat16 rounding
 
 
 def test_gradients_use_the_plain_path():

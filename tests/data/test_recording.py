@@ -122,9 +122,7 @@ def test_png_frames_round_trip_bit_for_bit(tmp_path):
             spy.frames[i]["wrist_pixels"].transpose(2, 0, 1),
         )
     reader = TrajectoryReader(
-        DatasetConfig(
-            repo_id=REPO_ID, root=str(output), camera_key="observation.images.exterior"
-        )
+        DatasetConfig(repo_id=REPO_ID, root=str(output), camera_key="observation.images.exterior")
     )
     rows = 0
     for episode in reader.episode_indices:

@@ -32,7 +32,8 @@ PACK_ROWS = 1024
 
 
 def _onednn_route(x: torch.Tensor) -> str | None:
-    """"packed", "plain" (oneDNN on the weight as it is) or None (``F.linear``) for input ``x``."""
+    """How input ``x`` is multiplied: "packed", "plain" (oneDNN on the weight as it is) or None
+    (``F.linear``)."""
     if not _ONEDNN or x.device.type != "cpu" or torch.is_grad_enabled():
         return None
     rows = x.numel() // max(x.shape[-1], 1)

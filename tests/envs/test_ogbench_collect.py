@@ -70,6 +70,8 @@ def test_collect_command_puts_the_task_in_data_collection_mode_for_the_oracles(t
         ({"env": replace(OGBENCH, mode="task")}, "env.mode must be 'data_collection'"),
         ({"noise": 0.1}, "noise must be 0 for policy=oracle"),
         ({"steps_after_success": 2}, "steps_after_success must be None for policy=oracle"),
+        ({"noise_per": "block"}, "noise_per='block' holds the noise of policy=oracle_noisy"),
+        ({"noise_per": "episode"}, r"noise_per must be one of \('step', 'block'\)"),
     ],
 )
 def test_oracle_settings_that_would_not_be_ogbenchs_are_refused(tmp_path, change, message):
@@ -78,3 +80,24 @@ def test_oracle_settings_that_would_not_be_ogbenchs_are_refused(tmp_path, change
     )
     with pytest.raises(ValueError, match=message):
         CollectConfig(**{**settings, **change})
+
+
+def test_noisy_oracle_collection_records_that_its_noise_is_held_per_block(tmp_path):
+    with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
+        cfg = compose(
+            "collect",
+            overrides=[
+                "env=ogbench_cube_single",
+                "policy=oracle_noisy",
+                "noise_per=block",
+                "episodes=1",
+                "env.max_episode_steps=2",
+                f"output_dir={tmp_path / 'ds'}",
+                "progress=false",
+            ],
+        )
+    config = config_from_hydra(cfg)
+    assert config.noise_per == "block"
+    collect_dataset(config)
+    record = json.loads((tmp_path / "ds" / "meta" / "wm_control_collect.json").read_text())
+    assert record["policy"] == "oracle_noisy" and record["noise_per"] == "block"

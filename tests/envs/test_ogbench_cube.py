@@ -182,6 +182,72 @@ def test_ogbenchs_oracle_drives_blocks_reproducibly(play_env):
     assert "privileged/target_block_pos" in info  # data-collection mode: OGBench's target
 
 
+def _actions_per_call(env, oracle, blocks: int) -> np.ndarray:
+    """The oracle's action at each of its calls over ``blocks`` blocks: ``[blocks, block, 5]``."""
+    calls: list[np.ndarray] = []
+
+    def policy(raw):
+        calls.append(oracle(raw))
+        return calls[-1]
+
+    env.reset(seed=5)
+    oracle.reset(5)
+    for _ in range(blocks):
+        env.step_block(policy)
+    return np.array(calls).reshape(blocks, env.block, -1)
+
+
+class _StandingOracle:
+    """Stands in for OGBench's Markov oracle: always the zero action, so what the noisy oracle
+    returns is its noise alone."""
+
+    done = False
+
+    def reset(self, ob, info) -> None:
+        pass
+
+    def select_action(self, ob, info) -> np.ndarray:
+        return np.zeros(5)
+
+
+@pytest.mark.parametrize("noise_per", ["step", "block"])
+def test_noisy_oracle_draws_its_random_actions_per_step_or_per_block(play_env, noise_per):
+    oracle = OGBenchOracle(
+        play_env, kind="oracle_noisy", seed=2, p_random_action=1.0, noise_per=noise_per
+    )
+    actions = _actions_per_call(play_env.unwrapped, oracle, blocks=3)  # all random
+    changes_within = np.abs(np.diff(actions, axis=1)).max()
+    if noise_per == "block":  # held through each block, a new one for the next
+        assert changes_within == 0.0
+        assert np.abs(np.diff(actions[:, 0], axis=0)).min() > 0.0
+    else:
+        assert changes_within > 0.1
+
+
+@pytest.mark.parametrize("noise_per", ["step", "block"])
+def test_noisy_oracle_draws_its_gaussian_noise_per_step_or_per_block(
+    play_env, monkeypatch, noise_per
+):
+    monkeypatch.setattr(OGBenchOracle, "_make_oracle", lambda self: _StandingOracle())
+    oracle = OGBenchOracle(
+        play_env, kind="oracle_noisy", seed=4, p_random_action=0.0, noise_per=noise_per
+    )
+    noise = _actions_per_call(play_env.unwrapped, oracle, blocks=3)  # zero action + noise
+    assert np.abs(noise).max() > 0.0
+    changes_within = np.abs(np.diff(noise, axis=1)).max()
+    if noise_per == "block":
+        assert changes_within == 0.0 and np.abs(np.diff(noise[:, 0], axis=0)).max() > 0.0
+    else:
+        assert changes_within > 0.0
+
+
+def test_only_the_noisy_oracle_holds_noise(play_env):
+    with pytest.raises(ValueError, match="only kind='oracle_noisy' adds noise to hold"):
+        OGBenchOracle(play_env, kind="oracle", noise_per="block")
+    with pytest.raises(ValueError, match=r"noise_per must be one of \('step', 'block'\)"):
+        OGBenchOracle(play_env, kind="oracle_noisy", noise_per="episode")
+
+
 def test_oracles_refuse_a_task_mode_env(task_env):
     with pytest.raises(ValueError, match="data-collection mode"):
         OGBenchOracle(task_env, kind="oracle")

@@ -52,6 +52,10 @@ class CollectConfig:
             :mod:`envs.ogbench_oracles`).
         noise: expert action noise (std as a fraction of the action bounds); the oracles use
             OGBench's own noise and need 0.
+        noise_per: ``policy="oracle_noisy"``: ``"step"`` (OGBench's: noise and random actions
+            drawn at every 20 Hz control step) or ``"block"`` (drawn once per recorded block and
+            held through it, so the block's recorded mean action describes what it executed; see
+            :mod:`envs.ogbench_oracles`).
         seed: episode ``i`` is reset with ``seed + i``.
         steps_after_success: end an episode this many steps after its first success; ``None``:
             run to the time limit (what the oracles do: OGBench's play episodes chain a new
@@ -68,6 +72,7 @@ class CollectConfig:
     episodes: int = 10
     policy: str = "expert"
     noise: float = 0.0
+    noise_per: str = "step"
     seed: int = 0
     steps_after_success: int | None = 2
     repo_id: str = "local/wm_control_sim"
@@ -87,6 +92,17 @@ class CollectConfig:
         if self.frames not in FRAME_STORAGE:
             raise ValueError(
                 f"CollectConfig.frames must be one of {FRAME_STORAGE}, found {self.frames!r}"
+            )
+        from envs.ogbench_oracles import NOISE_PER
+
+        if self.noise_per not in NOISE_PER:
+            raise ValueError(
+                f"CollectConfig.noise_per must be one of {NOISE_PER}, found {self.noise_per!r}"
+            )
+        if self.noise_per != "step" and self.policy != "oracle_noisy":
+            raise ValueError(
+                f"CollectConfig.noise_per={self.noise_per!r} holds the noise of "
+                f"policy=oracle_noisy, found policy={self.policy}"
             )
         if self.policy in ORACLE_POLICIES:
             if self.env.mode != "data_collection":
@@ -133,7 +149,9 @@ def collect_dataset(config: CollectConfig) -> RecordingSummary:
                 from envs.ogbench_oracles import OGBenchOracle
                 from wm_control.cli.collect_oracle import record_oracle_episodes
 
-                oracle = OGBenchOracle(env, kind=config.policy, seed=config.seed)
+                oracle = OGBenchOracle(
+                    env, kind=config.policy, seed=config.seed, noise_per=config.noise_per
+                )
                 summary = record_oracle_episodes(
                     env,
                     oracle,
@@ -186,6 +204,7 @@ def recording_record(config: CollectConfig) -> dict[str, Any]:
         "episodes": config.episodes,
         "policy": config.policy,
         "noise": config.noise,
+        "noise_per": config.noise_per,
         "seed": config.seed,
         "steps_after_success": config.steps_after_success,
         "frames": config.frames,
@@ -214,6 +233,7 @@ def config_from_hydra(cfg: DictConfig, default_output_dir: Path | None = None) -
         episodes=int(cfg.episodes),
         policy=policy,
         noise=float(cfg.noise),
+        noise_per=str(cfg.get("noise_per", "step")),
         seed=int(cfg.seed),
         steps_after_success=steps_after_success,
         repo_id=str(cfg.repo_id),

@@ -13,6 +13,9 @@ and goal 25 control steps apart on the expert's trajectory) and prints:
   finds from the same start. A plan of lower energy than the expert's that does not reach the goal
   means the model rates a wrong outcome above the right one (the model is the limit); a plan of
   higher energy means the search missed a better plan (the solver or its budget is the limit);
+- the image energy of the real last frames of the two motions, played open-loop (a plan that the
+  model scores below the expert's but whose real frame scores above it exploits the model's
+  error);
 - whether the planner's plan, played open-loop from the start, reaches the goal.
 
     .venv/bin/python bench/diagnose_trajectory_goals.py --seeds 0 20 [--model ogbench_cube] \\
@@ -38,6 +41,7 @@ from bench_planner_configs import config_file, model_preset  # noqa: E402
 from envs.ogbench_protocol import draw_start_step, play_recorded, protocol_expert  # noqa: E402
 from wm_control.cli.eval_tasks import env_config, task_factory  # noqa: E402
 from wm_control.cli.main import config_dir  # noqa: E402
+from wm_control.energies import energy  # noqa: E402
 from wm_control.model_source import ModelSource  # noqa: E402
 from wm_control.planning.config import PlannerConfig  # noqa: E402
 
@@ -79,14 +83,23 @@ def expert_block_actions(env, seed: int) -> np.ndarray:
     return played.reshape(-1, env.unwrapped.block, played.shape[-1]).mean(axis=1)  # [5, 5]
 
 
-def reaches_goal(env, actions: np.ndarray) -> bool:
-    """Play ``actions [H, 5]`` open-loop from the current scene; True once the episode's success
-    test passes (the protocol's episode ends there)."""
+def play_open_loop(env, actions: np.ndarray) -> tuple[bool, np.ndarray | None]:
+    """Play ``actions [H, 5]`` open-loop from the current scene, up to the episode's success
+    (the protocol's episode ends there). Returns whether it succeeded and the last camera frame
+    ``[H, W, 3]`` (None for no actions)."""
+    frame = None
     for action in actions:
-        *_, terminated, _, _ = env.step(action.astype(np.float32))
+        observation, _, terminated, _, _ = env.step(action.astype(np.float32))
+        frame = observation["pixels"]
         if terminated:
-            return True
-    return False
+            return True, frame
+    return False, frame
+
+
+def reaches_goal(env, actions: np.ndarray) -> bool:
+    """Whether ``actions [H, 5]`` played open-loop from the current scene pass the episode's
+    success test."""
+    return play_open_loop(env, actions)[0]
 
 
 def main() -> None:
@@ -138,7 +151,7 @@ def main() -> None:
     print(
         "seed | cube moves (cm) | held at start → goal | held expert actions reach the goal | "
         "expert energy (image + state) | planner's energy (image + state) | "
-        "planner's plan reaches the goal"
+        "real image energy, expert | real image energy, plan | planner's plan reaches the goal"
     )
     for seed in args.only or range(*args.seeds):
         actions = expert_block_actions(env, seed)  # [H, A]
@@ -159,16 +172,20 @@ def main() -> None:
         step = controller.act(frame, state)
         image, distance = controller.plan_energies(frame, state, np.stack([actions, step.plan]))
         (expert_image, plan_image), (expert_state, plan_state) = image.tolist(), distance.tolist()
-        reached = reaches_goal(env, actions)
+        reached, expert_frame = play_open_loop(env, actions)
         env.reset(seed=seed)
-        plan_reached = reaches_goal(env, step.plan)
+        plan_reached, plan_frame = play_open_loop(env, step.plan)
+        with torch.inference_mode():  # what the two motions' last real frames score
+            tokens = model.encode(np.stack([expert_frame, plan_frame]))  # [1, 2, N, D]
+            goal = model.encode(task.goal_images()[-1])[0, 0]  # [N, D]
+            expert_real, plan_real = energy(tokens[0].unsqueeze(1), goal).tolist()
         held = f"{start_cube[2] > TABLE_HEIGHT} → {goal_cube[2] > TABLE_HEIGHT}"
         print(
             f"{seed} | {moved:.1f} | {held} | {reached} | "
             f"{expert_image + weight * expert_state:.4f} "
             f"({expert_image:.4f} + {expert_state:.4f}) | "
             f"{plan_image + weight * plan_state:.4f} ({plan_image:.4f} + {plan_state:.4f}) | "
-            f"{plan_reached}"
+            f"{expert_real:.4f} | {plan_real:.4f} | {plan_reached}"
         )
 
 

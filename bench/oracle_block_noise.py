@@ -92,7 +92,7 @@ def main() -> None:
     )
     task = env.unwrapped
     lines = [
-        f"Each block of {args.episodes} OGBench data-collection episodes ({BLOCKS} blocks of "
+        f"Every block of {args.episodes} OGBench data-collection episodes ({BLOCKS} blocks of "
         f"{task.block} control steps each, seeds 0–{args.episodes - 1}), played with the "
         "oracle's actions and again with their mean held. Distance between the two outcomes:",
         "",

@@ -260,6 +260,7 @@ def test_diagnosis_replays_the_episodes_expert_and_its_held_actions_reach_the_go
     from diagnose_trajectory_goals import (
         expert_block_actions,
         expert_control_actions,
+        play_open_loop,
         reaches_goal,
     )
     from envs.ogbench_protocol import play_recorded
@@ -275,6 +276,12 @@ def test_diagnosis_replays_the_episodes_expert_and_its_held_actions_reach_the_go
     env_a.reset(seed=seed)
     # seed 1: the cube carried 25 cm and set down, open-loop from held actions
     assert reaches_goal(env_a, actions)
+    env_a.reset(seed=seed)
+    reached, frame = play_open_loop(env_a, actions[:2])  # two blocks: not there yet
+    env_a.reset(seed=seed)
+    for action in actions[:2]:
+        observation, *_ = env_a.step(action.astype(np.float32))
+    assert not reached and np.array_equal(frame, observation["pixels"])  # the last real frame
 
 
 def test_phase_analysis_sorts_episodes_by_what_the_cube_does(env_a, tmp_path):

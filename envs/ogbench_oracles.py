@@ -17,7 +17,8 @@ recorded block of control steps and holds the draw through the block, instead of
 step as OGBench does. A block's recorded action is the mean of its executed actions; per-step
 draws make that mean a poor description of the block (``bench/oracle_block_noise.py``: the cube
 ends over 1 cm from where the mean action held would put it in about a fifth of the noisy
-blocks), while a held draw keeps the mean as faithful as for the noise-free oracle.
+blocks). A held draw halves that; what remains is the Markov oracle's own switching within a
+block.
 
 Actions are clipped to [-1, 1] as in the script. OGBench's oracles draw from NumPy's global random
 generator; each oracle here keeps its own generator state, seeded by ``reset(seed)``, and swaps

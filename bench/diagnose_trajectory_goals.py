@@ -176,9 +176,9 @@ def main() -> None:
         env.reset(seed=seed)
         plan_reached, plan_frame = play_open_loop(env, step.plan)
         with torch.inference_mode():  # what the two motions' last real frames score
-            tokens = model.encode(np.stack([expert_frame, plan_frame]))  # [1, 2, N, D]
-            goal = model.encode(task.goal_images()[-1])[0, 0]  # [N, D]
-            expert_real, plan_real = energy(tokens[0].unsqueeze(1), goal).tolist()
+            frames = np.stack([task.goal_images()[-1], expert_frame, plan_frame])
+            tokens = model.encode(frames)[0]  # [3, N, D], one encoder pass
+            expert_real, plan_real = energy(tokens[1:].unsqueeze(1), tokens[0]).tolist()
         held = f"{start_cube[2] > TABLE_HEIGHT} → {goal_cube[2] > TABLE_HEIGHT}"
         print(
             f"{seed} | {moved:.1f} | {held} | {reached} | "

@@ -152,6 +152,32 @@ def test_interrupted_recording_keeps_the_finished_episodes_readable(tmp_path, er
     assert not list(tmp_path.glob(".*partial*"))
 
 
+def test_ctrl_c_right_after_the_saving_message_is_held_until_the_episodes_are_saved(
+    tmp_path, capsys
+):
+    """The user reads "saving the N finished episodes" and presses Ctrl-C at once: that press is
+    held like any other during saving (it once landed before the hold was in place and left the
+    episodes unpublished)."""
+    import logging
+
+    class _PressOnSaving(logging.Handler):
+        def emit(self, record):
+            if "saving the" in record.getMessage():
+                os.kill(os.getpid(), signal.SIGINT)
+
+    press = _PressOnSaving()
+    logger = logging.getLogger("wm_control.data.recording")
+    logger.addHandler(press)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _record(tmp_path, episodes=3, fail_at=(1, 3), fail=KeyboardInterrupt)
+    finally:
+        logger.removeHandler(press)
+    assert "still saving the 1 finished episodes" in capsys.readouterr().err
+    assert _load(tmp_path / "ds").num_episodes == 1
+    assert not list(tmp_path.glob(".*partial*"))
+
+
 def test_interrupted_first_episode_leaves_nothing(tmp_path):
     with pytest.raises(_Boom):
         _record(tmp_path, episodes=2, fail_at=(0, 2), fail=_Boom)

@@ -138,12 +138,14 @@ def test_sim_arm_publishes_the_robot_interface_and_refuses_nan_commands(ros_cont
 
 def test_end_to_end_oracle_controller_reaches_the_goal_through_ros(ros_context, ns):
     """The ROS chain (image/pose in, twist out, integration in the sim) with a controller that knows
-    the goal position: frames, signs and scaling must all be right for the arm to get there and
-    stay."""
+    the goal position: frames and signs must be right for the arm to get there and stay (the
+    scaling is pinned exactly by tests/ros/test_conversions.py). The controller closes half the
+    gap per step: on a loaded machine the pose it sees can be a step old, and a full-gap
+    controller then overshoots and rings around the goal."""
     sim = _sim(ros_context, ns, control_rate=8.0, seed=3)
     goal = np.asarray(sim.last_info["goal_state"][:3], np.float64)
     controller = FakeController(
-        lambda state: np.concatenate([np.clip(goal - state[:3], -0.05, 0.05), np.zeros(4)])
+        lambda state: np.concatenate([np.clip(0.5 * (goal - state[:3]), -0.05, 0.05), np.zeros(4)])
     )
     planner = PlannerNode(
         context=ros_context,

@@ -225,13 +225,14 @@ class SafeDatasetWriter:
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         stopped = exc_type is not None
-        if stopped and self.episodes_saved:
-            log.warning(
-                "recording stopped by %s: saving the %d finished episodes (a few seconds)",
-                exc_type.__name__,
-                self.episodes_saved,
-            )
+        # the handler goes in before the message: a press right after it is held, not lost
         with _interrupts_deferred(self._partial_dir, self.episodes_saved) as presses:
+            if stopped and self.episodes_saved:
+                log.warning(
+                    "recording stopped by %s: saving the %d finished episodes (a few seconds)",
+                    exc_type.__name__,
+                    self.episodes_saved,
+                )
             try:
                 self._finish(exc_type.__name__ if stopped else None)
             except BaseException:

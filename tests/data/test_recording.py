@@ -168,10 +168,13 @@ def test_ctrl_c_right_after_the_saving_message_is_held_until_the_episodes_are_sa
     press = _PressOnSaving()
     logger = logging.getLogger("wm_control.data.recording")
     logger.addHandler(press)
+    # Python's own handler, as in the command (an earlier test's library may have left another)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
             _record(tmp_path, episodes=3, fail_at=(1, 3), fail=KeyboardInterrupt)
     finally:
+        signal.signal(signal.SIGINT, previous)
         logger.removeHandler(press)
     assert "still saving the 1 finished episodes" in capsys.readouterr().err
     assert _load(tmp_path / "ds").num_episodes == 1

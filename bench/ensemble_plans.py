@@ -1,0 +1,168 @@
+"""Does an ensemble's disagreement stop a long search from exploiting the model?
+
+Planning protocol (a)'s pick-ups five actions ahead, the search finds motions that the model
+scores better than the expert's but that, played, end further from the goal (bench/RESULTS.md,
+*Lossless data and five-step rollouts*): it exploits the model's error. A standard remedy is an
+ensemble of predictors on the same encoder: where they disagree, the imagination is unreliable.
+This script plans each episode's first plan with the energy
+
+    mean over members of the image energy + ``--spread-weight`` × the members' spread
+    (+ ``--goal-state-weight`` × the goal-state term, as the stack's energy)
+
+where the spread is the mean absolute deviation of the members' last imagined tokens from their
+mean, and reports, as ``diagnose_trajectory_goals.py`` does, how the plan and the expert's own
+motion score imagined and in real frames, and whether the plan, played open-loop, reaches the goal.
+
+    .venv/bin/python bench/ensemble_plans.py --model-paths A B [C ...] \\
+        --only 2 4 9 11 13 20 22 25 --spread-weight 1.0 [--goal-state-weight 0] \\
+        [--set max_step=0.2 search_yaw=true ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT.parent))
+
+from bench_planner_configs import config_file, model_preset  # noqa: E402
+from diagnose_trajectory_goals import expert_block_actions, play_open_loop, protocol_env  # noqa: E402
+
+from wm_control.energies import energy  # noqa: E402
+from wm_control.model_source import ModelSource  # noqa: E402
+from wm_control.planning.config import PlannerConfig  # noqa: E402
+from wm_control.planning.mpc import MPCController  # noqa: E402
+from wm_control.world_model import Rollout, WorldModel  # noqa: E402
+
+
+def encoder_digest(model: WorldModel) -> str:
+    """A digest of the encoder's weights: members must share one token space."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.encoder.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+class EnsembleMPC(MPCController):
+    """The stack's MPC controller, imagining with every member and scoring with their mean energy
+    plus a penalty on their spread. Members share the first member's encoder and layout."""
+
+    def __init__(self, members: list[WorldModel], spread_weight: float, **kwargs) -> None:
+        if len({encoder_digest(m) for m in members}) != 1:
+            raise ValueError(
+                "EnsembleMPC: expected members that share one encoder (one token space), found "
+                "different encoder weights"
+            )
+        super().__init__(members[0], **kwargs)
+        self.members = members
+        self.spread_weight = spread_weight
+
+    def _imagine(self, tokens0: torch.Tensor, state: torch.Tensor, actions: torch.Tensor):
+        executed = self._executed(actions, state).to(self.model.dtype)
+        rollouts = [m.rollout(tokens0, state.view(1, 1, -1), executed) for m in self.members]
+        # tokens [K, S, H, N, D]; the states are the layout's integration, equal for all members
+        return Rollout(torch.stack([r.tokens for r in rollouts]), rollouts[0].states)
+
+    def _energy_terms(self, imagined: Rollout, goal: torch.Tensor, goal_state):
+        tokens = imagined.tokens  # [K, S, H, N, D]
+        image = torch.stack([energy(t, goal, self.discount) for t in tokens]).mean(0)  # [S]
+        last = tokens[:, :, -1].float()  # [K, S, N, D]
+        spread = (last - last.mean(0)).abs().mean(dim=(0, -2, -1))  # [S]
+        _, distance = super()._energy_terms(Rollout(tokens[0], imagined.states), goal, goal_state)
+        return image + self.spread_weight * spread, distance
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-paths", nargs="+", required=True, help="the members' checkpoints")
+    parser.add_argument("--only", type=int, nargs="+", required=True, metavar="SEED")
+    parser.add_argument("--spread-weight", type=float, default=1.0)
+    parser.add_argument("--goal-state-weight", type=float, default=0.0)
+    parser.add_argument("--planner", default="paper", help="configs/planner/<name>.yaml")
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    members = [
+        ModelSource.from_dict(model_preset("ogbench_cube", path)).load(ROOT.parent)
+        for path in args.model_paths
+    ]
+    planner = config_file("planner", args.planner)
+    planner.update(
+        horizon=5,
+        samples=args.samples,
+        iterations=args.iterations,
+        goal_state_weight=args.goal_state_weight,
+    )
+    for setting in args.set:
+        key, _, value = setting.partition("=")
+        if key not in planner:
+            parser.error(f"--set: unknown planner setting {key!r}")
+        planner[key] = yaml.safe_load(value)
+    config = PlannerConfig(**planner)
+    env = protocol_env()
+    print(
+        f"members: {len(members)}, spread weight {args.spread_weight}, goal-state weight "
+        f"{args.goal_state_weight}, {config.solver} {config.samples} x {config.iterations}"
+    )
+    print(
+        "seed | plan: image (spread) imagined | expert: image (spread) imagined | "
+        "plan real | expert real | plan reaches the goal | expert reaches the goal"
+    )
+    for seed in args.only:
+        actions = expert_block_actions(env, seed)  # [5, A]
+        observation, _ = env.reset(seed=seed)
+        task = env.unwrapped
+        model = members[0]
+        controller = EnsembleMPC(
+            members,
+            args.spread_weight,
+            planner=config.planner(),
+            spec=config.action_spec(model.layout.name),
+            discount=config.discount,
+            warm_start=False,
+            state_weight=config.goal_state_weight,
+        )
+        goal_image = task.goal_images()[-1]
+        controller.set_goal(goal_image, task.goal_configurations()[-1].state)
+        frame, state = observation["pixels"], observation["state"]
+        plan = controller.act(frame, state).plan  # [5, A]
+        with torch.inference_mode():
+            tokens0 = model.encode(frame)
+            state_t = torch.as_tensor(np.asarray(state, np.float32))
+            both = torch.as_tensor(np.stack([plan, actions]), dtype=torch.float32)
+            imagined = controller._imagine(tokens0, state_t, both)
+            per_member = torch.stack([energy(t, controller._goal) for t in imagined.tokens])
+            last = imagined.tokens[:, :, -1]
+            spread = (last - last.mean(0)).abs().mean(dim=(0, -2, -1))
+        plan_reached, plan_frame = play_open_loop(env, plan)
+        env.reset(seed=seed)
+        expert_reached, expert_frame = play_open_loop(env, actions)
+        with torch.inference_mode():
+            tokens = model.encode(np.stack([goal_image, plan_frame, expert_frame]))[0]
+            plan_real, expert_real = energy(tokens[1:].unsqueeze(1), tokens[0]).tolist()
+        (plan_image, expert_image), (plan_spread, expert_spread) = (
+            per_member.mean(0).tolist(),
+            spread.tolist(),
+        )
+        print(
+            f"{seed} | {plan_image:.4f} ({plan_spread:.4f}) | {expert_image:.4f} "
+            f"({expert_spread:.4f}) | {plan_real:.4f} | {expert_real:.4f} | {plan_reached} | "
+            f"{expert_reached}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

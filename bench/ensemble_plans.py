@@ -13,6 +13,11 @@ where the spread is the mean absolute deviation of the members' last imagined to
 mean, and reports, as ``diagnose_trajectory_goals.py`` does, how the plan and the expert's own
 motion score imagined and in real frames, and whether the plan, played open-loop, reaches the goal.
 
+With ``--library DATASET`` the candidates are not searched but drawn from the recorded data:
+``--library-samples`` windows of 5 consecutive recorded actions of the dataset (the oracle's own
+motions, grasps included), each played from the episode's start in imagination and scored by the
+same energy; the best is the plan. The search then cannot propose motions the data never showed.
+
     .venv/bin/python bench/ensemble_plans.py --model-paths A B [C ...] \\
         --only 2 4 9 11 13 20 22 25 --spread-weight 1.0 [--goal-state-weight 0] \\
         [--set max_step=0.2 search_yaw=true ...]
@@ -36,6 +41,7 @@ sys.path.insert(0, str(ROOT.parent))
 from bench_planner_configs import config_file, model_preset  # noqa: E402
 from diagnose_trajectory_goals import expert_block_actions, play_open_loop, protocol_env  # noqa: E402
 
+from wm_control.data.trajectories import DatasetConfig, TrajectoryReader  # noqa: E402
 from wm_control.energies import energy  # noqa: E402
 from wm_control.model_source import ModelSource  # noqa: E402
 from wm_control.planning.config import PlannerConfig  # noqa: E402
@@ -81,6 +87,36 @@ class EnsembleMPC(MPCController):
         return image + self.spread_weight * spread, distance
 
 
+def action_windows(root: str, horizon: int, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` windows of ``horizon`` consecutive recorded actions ``[count, horizon, A]``,
+    drawn uniformly over every episode's windows of the OGBench dataset at ``root``."""
+    reader = TrajectoryReader(
+        DatasetConfig(
+            repo_id="local/library",
+            root=root,
+            camera_key="observation.images.exterior",
+            layout="ogbench",
+        )
+    )
+    windows = []
+    for episode in reader.episode_indices:
+        actions = reader.read(episode, with_frames=False).actions  # [T-1, A]
+        starts = range(len(actions) - horizon + 1)
+        windows.extend(actions[t : t + horizon] for t in starts)
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(windows), size=min(count, len(windows)), replace=False)
+    return np.stack([windows[i] for i in chosen])
+
+
+def library_plan(controller: EnsembleMPC, frame, state, library: np.ndarray) -> np.ndarray:
+    """The library window ``[H, A]`` of lowest energy from ``frame`` and ``state``."""
+    scores = []
+    for chunk in np.array_split(library, max(1, len(library) // 500)):
+        image, distance = controller.plan_energies(frame, state, chunk)
+        scores.append(image if distance is None else image + controller.state_weight * distance)
+    return library[int(torch.cat(scores).argmin())]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-paths", nargs="+", required=True, help="the members' checkpoints")
@@ -91,6 +127,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--library", default=None, help="an OGBench dataset's folder")
+    parser.add_argument("--library-samples", type=int, default=3000)
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -112,9 +150,17 @@ def main() -> None:
         planner[key] = yaml.safe_load(value)
     config = PlannerConfig(**planner)
     env = protocol_env()
+    library = None
+    if args.library:
+        library = action_windows(args.library, 5, args.library_samples)  # [L, 5, A]
     print(
         f"members: {len(members)}, spread weight {args.spread_weight}, goal-state weight "
-        f"{args.goal_state_weight}, {config.solver} {config.samples} x {config.iterations}"
+        f"{args.goal_state_weight}, "
+        + (
+            f"{config.solver} {config.samples} x {config.iterations}"
+            if library is None
+            else f"{len(library)} recorded 5-action windows"
+        )
     )
     print(
         "seed | plan: image (spread) imagined | expert: image (spread) imagined | "
@@ -137,7 +183,10 @@ def main() -> None:
         goal_image = task.goal_images()[-1]
         controller.set_goal(goal_image, task.goal_configurations()[-1].state)
         frame, state = observation["pixels"], observation["state"]
-        plan = controller.act(frame, state).plan  # [5, A]
+        if library is None:
+            plan = controller.act(frame, state).plan  # [5, A]
+        else:
+            plan = library_plan(controller, frame, state, library)
         with torch.inference_mode():
             tokens0 = model.encode(frame)
             state_t = torch.as_tensor(np.asarray(state, np.float32))

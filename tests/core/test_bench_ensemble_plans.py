@@ -96,3 +96,18 @@ def test_the_ensemble_plans(scene):
     controller.set_goal(goal)
     step = controller.act(frame, state)
     assert step.plan.shape == (2, 7) and np.isfinite(step.energy)
+
+
+def test_the_library_plan_is_the_window_of_lowest_energy(scene):
+    """--library: every recorded window is scored (in chunks) and the lowest-energy one is the
+    plan."""
+    from ensemble_plans import library_plan
+
+    model, other, frame, goal, state, _ = scene
+    controller = _controller([model, other], 1.0)
+    controller.set_goal(goal)
+    rng = np.random.default_rng(2)
+    library = rng.uniform(-0.05, 0.05, (1100, 2, 7)).astype(np.float32)  # [L, H, A], 2 chunks
+    image, _ = controller.plan_energies(frame, state, library)
+    best = int(image.argmin())
+    np.testing.assert_array_equal(library_plan(controller, frame, state, library), library[best])

@@ -39,7 +39,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent))
 
 from bench_planner_configs import config_file, model_preset  # noqa: E402
-from diagnose_trajectory_goals import expert_block_actions, play_open_loop, protocol_env  # noqa: E402
+from diagnose_trajectory_goals import (  # noqa: E402
+    expert_block_actions,
+    play_open_loop,
+    protocol_env,
+)
 
 from wm_control.data.trajectories import DatasetConfig, TrajectoryReader  # noqa: E402
 from wm_control.energies import energy  # noqa: E402

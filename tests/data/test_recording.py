@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -158,7 +159,6 @@ def test_ctrl_c_right_after_the_saving_message_is_held_until_the_episodes_are_sa
     """The user reads "saving the N finished episodes" and presses Ctrl-C at once: that press is
     held like any other during saving (it once landed before the hold was in place and left the
     episodes unpublished)."""
-    import logging
 
     class _PressOnSaving(logging.Handler):
         def emit(self, record):
@@ -168,7 +168,8 @@ def test_ctrl_c_right_after_the_saving_message_is_held_until_the_episodes_are_sa
     press = _PressOnSaving()
     logger = logging.getLogger("wm_control.data.recording")
     logger.addHandler(press)
-    # Python's own handler, as in the command (an earlier test's library may have left another)
+    # Python's own handler, as the command has it (a test run started from a background job
+    # begins with SIGINT ignored)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):

@@ -102,6 +102,29 @@ def reaches_goal(env, actions: np.ndarray) -> bool:
     return play_open_loop(env, actions)[0]
 
 
+def planner_config(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, horizon: int
+) -> PlannerConfig:
+    """The planner of ``--planner`` at ``horizon`` with the script's ``--samples``,
+    ``--iterations`` and ``--goal-state-weight``, then its ``--set KEY=VALUE`` settings (an
+    unknown key is a usage error)."""
+    planner = config_file("planner", args.planner)
+    planner.update(
+        horizon=horizon,
+        samples=args.samples,
+        iterations=args.iterations,
+        goal_state_weight=args.goal_state_weight,
+    )
+    for setting in args.set:
+        key, _, value = setting.partition("=")
+        if key not in planner:
+            parser.error(
+                f"--set: unknown planner setting {key!r}; expected one of {sorted(planner)}"
+            )
+        planner[key] = yaml.safe_load(value)
+    return PlannerConfig(**planner)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs=2, default=(0, 20), metavar=("FIRST", "END"))
@@ -131,21 +154,7 @@ def main() -> None:
     torch.set_num_threads(1)
 
     model = ModelSource.from_dict(model_preset(args.model, args.model_path)).load(ROOT)
-    planner = config_file("planner", args.planner)
-    planner.update(
-        horizon=args.horizon,
-        samples=args.samples,
-        iterations=args.iterations,
-        goal_state_weight=args.goal_state_weight,
-    )
-    for setting in args.set:
-        key, _, value = setting.partition("=")
-        if key not in planner:
-            parser.error(
-                f"--set: unknown planner setting {key!r}; expected one of {sorted(planner)}"
-            )
-        planner[key] = yaml.safe_load(value)
-    config = PlannerConfig(**planner)
+    config = planner_config(parser, args, args.horizon)
     env = protocol_env()
     weight = args.goal_state_weight
     print(

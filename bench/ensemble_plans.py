@@ -32,15 +32,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent))
 
-from bench_planner_configs import config_file, model_preset  # noqa: E402
+from bench_planner_configs import model_preset  # noqa: E402
 from diagnose_trajectory_goals import (  # noqa: E402
     expert_block_actions,
+    planner_config,
     play_open_loop,
     protocol_env,
 )
@@ -48,7 +48,6 @@ from diagnose_trajectory_goals import (  # noqa: E402
 from wm_control.data.trajectories import DatasetConfig, TrajectoryReader  # noqa: E402
 from wm_control.energies import energy  # noqa: E402
 from wm_control.model_source import ModelSource  # noqa: E402
-from wm_control.planning.config import PlannerConfig  # noqa: E402
 from wm_control.planning.mpc import MPCController  # noqa: E402
 from wm_control.world_model import Rollout, WorldModel  # noqa: E402
 
@@ -140,19 +139,7 @@ def main() -> None:
         ModelSource.from_dict(model_preset("ogbench_cube", path)).load(ROOT.parent)
         for path in args.model_paths
     ]
-    planner = config_file("planner", args.planner)
-    planner.update(
-        horizon=5,
-        samples=args.samples,
-        iterations=args.iterations,
-        goal_state_weight=args.goal_state_weight,
-    )
-    for setting in args.set:
-        key, _, value = setting.partition("=")
-        if key not in planner:
-            parser.error(f"--set: unknown planner setting {key!r}")
-        planner[key] = yaml.safe_load(value)
-    config = PlannerConfig(**planner)
+    config = planner_config(parser, args, horizon=5)
     env = protocol_env()
     library = None
     if args.library:

@@ -46,7 +46,7 @@ from diagnose_trajectory_goals import (  # noqa: E402
 )
 
 from wm_control.data.trajectories import DatasetConfig, TrajectoryReader  # noqa: E402
-from wm_control.energies import energy  # noqa: E402
+from wm_control.energies import energy, state_energy  # noqa: E402
 from wm_control.model_source import ModelSource  # noqa: E402
 from wm_control.planning.mpc import MPCController  # noqa: E402
 from wm_control.world_model import Rollout, WorldModel  # noqa: E402
@@ -81,13 +81,29 @@ class EnsembleMPC(MPCController):
         # tokens [K, S, H, N, D]; the states are the layout's integration, equal for all members
         return Rollout(torch.stack([r.tokens for r in rollouts]), rollouts[0].states)
 
-    def _energy_terms(self, imagined: Rollout, goal: torch.Tensor, goal_state):
-        tokens = imagined.tokens  # [K, S, H, N, D]
+    def _member_terms(self, tokens: torch.Tensor, goal: torch.Tensor):
+        """Members' mean image energy ``[S]`` and their spread ``[S]`` for imagined
+        ``tokens [K, S, H, N, D]``."""
         image = torch.stack([energy(t, goal, self.discount) for t in tokens]).mean(0)  # [S]
         last = tokens[:, :, -1].float()  # [K, S, N, D]
-        spread = (last - last.mean(0)).abs().mean(dim=(0, -2, -1))  # [S]
-        _, distance = super()._energy_terms(Rollout(tokens[0], imagined.states), goal, goal_state)
+        return image, (last - last.mean(0)).abs().mean(dim=(0, -2, -1))
+
+    def _energy_terms(self, imagined: Rollout, goal: torch.Tensor, goal_state):
+        image, spread = self._member_terms(imagined.tokens, goal)
+        distance = None
+        if goal_state is not None:
+            distance = state_energy(imagined.states, goal_state, self._angular, self.discount)
         return image + self.spread_weight * spread, distance
+
+    def ensemble_terms(self, frame: np.ndarray, state: np.ndarray, plans: np.ndarray):
+        """Members' mean image energy ``[S]`` and spread ``[S]`` of ``plans [S, H, A]`` from
+        ``frame`` and ``state``, imagined as the planner imagines its candidates."""
+        with torch.inference_mode():
+            tokens0 = self.model.encode(frame)  # [1, 1, N, D]
+            state_t = torch.as_tensor(np.asarray(state, np.float32), device=self.model.device)
+            actions = torch.as_tensor(np.asarray(plans, np.float32), device=self.model.device)
+            imagined = self._imagine(tokens0, state_t.to(self.model.dtype), actions)
+            return self._member_terms(imagined.tokens, self._goal)
 
 
 def action_windows(root: str, horizon: int, count: int, seed: int = 0) -> np.ndarray:
@@ -112,12 +128,11 @@ def action_windows(root: str, horizon: int, count: int, seed: int = 0) -> np.nda
 
 
 def library_plan(controller: EnsembleMPC, frame, state, library: np.ndarray) -> np.ndarray:
-    """The library window ``[H, A]`` of lowest energy from ``frame`` and ``state``."""
-    scores = []
-    for chunk in np.array_split(library, max(1, len(library) // 500)):
-        image, distance = controller.plan_energies(frame, state, chunk)
-        scores.append(image if distance is None else image + controller.state_weight * distance)
-    return library[int(torch.cat(scores).argmin())]
+    """The library window ``[H, A]`` of lowest energy from ``frame`` and ``state`` (all windows
+    in one rollout, which imagines them in memory-bounded chunks of samples itself)."""
+    image, distance = controller.plan_energies(frame, state, library)  # [L], [L] or None
+    scores = image if distance is None else image + controller.state_weight * distance
+    return library[int(scores.argmin())]
 
 
 def main() -> None:
@@ -157,20 +172,21 @@ def main() -> None:
         "seed | plan: image (spread) imagined | expert: image (spread) imagined | "
         "plan real | expert real | plan reaches the goal | expert reaches the goal"
     )
+    model = members[0]
+    controller = EnsembleMPC(
+        members,
+        args.spread_weight,
+        planner=config.planner(),
+        spec=config.action_spec(model.layout.name),
+        discount=config.discount,
+        warm_start=False,
+        state_weight=config.goal_state_weight,
+    )
     for seed in args.only:
         actions = expert_block_actions(env, seed)  # [5, A]
         observation, _ = env.reset(seed=seed)
         task = env.unwrapped
-        model = members[0]
-        controller = EnsembleMPC(
-            members,
-            args.spread_weight,
-            planner=config.planner(),
-            spec=config.action_spec(model.layout.name),
-            discount=config.discount,
-            warm_start=False,
-            state_weight=config.goal_state_weight,
-        )
+        controller.reset()  # each episode's search starts from the same random stream
         goal_image = task.goal_images()[-1]
         controller.set_goal(goal_image, task.goal_configurations()[-1].state)
         frame, state = observation["pixels"], observation["state"]
@@ -178,24 +194,14 @@ def main() -> None:
             plan = controller.act(frame, state).plan  # [5, A]
         else:
             plan = library_plan(controller, frame, state, library)
-        with torch.inference_mode():
-            tokens0 = model.encode(frame)
-            state_t = torch.as_tensor(np.asarray(state, np.float32))
-            both = torch.as_tensor(np.stack([plan, actions]), dtype=torch.float32)
-            imagined = controller._imagine(tokens0, state_t, both)
-            per_member = torch.stack([energy(t, controller._goal) for t in imagined.tokens])
-            last = imagined.tokens[:, :, -1]
-            spread = (last - last.mean(0)).abs().mean(dim=(0, -2, -1))
+        image, spread = controller.ensemble_terms(frame, state, np.stack([plan, actions]))
         plan_reached, plan_frame = play_open_loop(env, plan)
         env.reset(seed=seed)
         expert_reached, expert_frame = play_open_loop(env, actions)
         with torch.inference_mode():
             tokens = model.encode(np.stack([goal_image, plan_frame, expert_frame]))[0]
             plan_real, expert_real = energy(tokens[1:].unsqueeze(1), tokens[0]).tolist()
-        (plan_image, expert_image), (plan_spread, expert_spread) = (
-            per_member.mean(0).tolist(),
-            spread.tolist(),
-        )
+        (plan_image, expert_image), (plan_spread, expert_spread) = image.tolist(), spread.tolist()
         print(
             f"{seed} | {plan_image:.4f} ({plan_spread:.4f}) | {expert_image:.4f} "
             f"({expert_spread:.4f}) | {plan_real:.4f} | {expert_real:.4f} | {plan_reached} | "

@@ -77,10 +77,9 @@ def main() -> None:
         for window in library:
             env.reset(seed=seed)
             last_frames.append(play_open_loop(env, window)[1])
-        with torch.inference_mode():
-            goal = model.encode(goal_image)[0, 0]  # [N, D]
-            tokens = model.encode(np.stack(last_frames))[0]  # [L, N, D]
-            real = energy(tokens.unsqueeze(1), goal).numpy()  # [L]
+        with torch.inference_mode():  # the goal and the windows' last frames in one pass
+            tokens = model.encode(np.stack([goal_image, *last_frames]))[0]  # [1 + L, N, D]
+            real = energy(tokens[1:].unsqueeze(1), tokens[0]).numpy()  # [L]
         imagined = imagined.numpy()
         choice = int(imagined.argmin())
         rank = int((real < real[choice]).sum()) + 1

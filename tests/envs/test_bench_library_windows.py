@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-from wm_control.cli.collect import CollectConfig, collect_dataset
+from wm_control.cli.collect import collect_dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from ensemble_plans import action_windows  # noqa: E402
 from imagined_vs_real_energy import spearman  # noqa: E402
-from test_ogbench_collect import OGBENCH  # noqa: E402
+from test_ogbench_collect import OGBENCH, oracle_collect_config  # noqa: E402
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -25,18 +25,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     root = tmp_path_factory.mktemp("library") / "ds"
-    collect_dataset(
-        CollectConfig(
-            env=replace(OGBENCH, max_episode_steps=8),
-            output_dir=root,
-            episodes=2,
-            policy="oracle",
-            seed=3,
-            steps_after_success=None,
-            repo_id="local/ogbench_test",
-            progress=False,
-        )
-    )
+    collect_dataset(oracle_collect_config(root, replace(OGBENCH, max_episode_steps=8)))
     return root
 
 

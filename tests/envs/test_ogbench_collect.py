@@ -25,10 +25,11 @@ OGBENCH = EnvConfig(
 )
 
 
-def test_oracle_collection_writes_a_lerobot_dataset(tmp_path):
-    config = CollectConfig(
-        env=OGBENCH,
-        output_dir=tmp_path / "ds",
+def oracle_collect_config(output_dir, env: EnvConfig = OGBENCH) -> CollectConfig:
+    """Two episodes of OGBench's play oracle into ``output_dir`` (``local/ogbench_test``)."""
+    return CollectConfig(
+        env=env,
+        output_dir=output_dir,
         episodes=2,
         policy="oracle",
         seed=3,
@@ -36,7 +37,10 @@ def test_oracle_collection_writes_a_lerobot_dataset(tmp_path):
         repo_id="local/ogbench_test",
         progress=False,
     )
-    summary = collect_dataset(config)
+
+
+def test_oracle_collection_writes_a_lerobot_dataset(tmp_path):
+    summary = collect_dataset(oracle_collect_config(tmp_path / "ds"))
     assert (summary.episodes, summary.frames) == (2, 6)
     dataset = LeRobotDataset("local/ogbench_test", root=tmp_path / "ds", video_backend="pyav")
     assert dataset.fps == 4 and dataset.meta.total_episodes == 2 and len(dataset) == 6

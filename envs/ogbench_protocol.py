@@ -225,7 +225,9 @@ class TrajectoryGoalEpisodes(gym.Wrapper):
     of seed ``s``, draws its start and goal and starts there (``info["protocol"]`` names the
     steps), with ``jaws`` (one of :data:`PROTOCOL_JAWS`) as the task's jaw schedule. Wraps
     ``gym.make`` of the task in ``data_collection`` mode whose time limit is the budget in actions
-    (:func:`make_protocol_env` builds it)."""
+    (:func:`make_protocol_env` builds it). The episode drawn for a seed is kept, so resetting to
+    a seed again (a diagnosis replaying one start many times) skips the expert's run, about a
+    second, and plays bit for bit as the first reset did."""
 
     def __init__(
         self, env: gym.Env, protocol: TrajectoryGoalProtocol, jaws: str = PROTOCOL_JAWS[0]
@@ -242,6 +244,7 @@ class TrajectoryGoalEpisodes(gym.Wrapper):
             )
         self.protocol, self.actions, self.jaws = protocol, actions, jaws
         self.episode: StartGoalEpisode | None = None
+        self._drawn: dict[int, StartGoalEpisode] = {}  # seed -> its episode (reset without options)
         task.terminate_on_success = True  # stable-worldmodel's terminate_at_goal: at that step
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -251,7 +254,12 @@ class TrajectoryGoalEpisodes(gym.Wrapper):
                 "protocol is a function of its seed), found None"
             )
         self.env.reset(seed=seed, options=options)  # the time limit's count starts here
-        self.episode = e = draw_start_goal(self.env, seed, self.protocol)
+        e = None if options else self._drawn.get(seed)
+        if e is None:
+            e = draw_start_goal(self.env, seed, self.protocol)
+            if not options:
+                self._drawn[seed] = e
+        self.episode = e
         task = self.env.unwrapped
         observation, info = task.reset_to(e.start_qpos, e.start_qvel, e.goal_qpos, e.goal_qvel)
         task.set_subgoals([], (self.actions,), (self.jaws,))

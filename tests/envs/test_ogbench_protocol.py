@@ -112,6 +112,49 @@ def test_same_seed_same_episode_other_seed_other_episode(env_a):
     assert not np.array_equal(first.goal_qpos, env_a.episode.goal_qpos)
 
 
+def test_a_seed_reset_again_skips_the_expert_and_plays_bit_for_bit_as_the_first(monkeypatch):
+    """The protocol env keeps the episode it drew for a seed: a second reset to it does not run the
+    expert again, and the same actions then give the same pixels, states, rewards and endings as
+    on an env that drew the episode itself."""
+    import envs.ogbench_protocol as protocol
+
+    drawn, record = [], protocol.record_expert_trajectory
+    monkeypatch.setattr(
+        protocol,
+        "record_expert_trajectory",
+        lambda env, seed, *rest: drawn.append(seed) or record(env, seed, *rest),
+    )
+    actions = np.random.default_rng(0).uniform(-1, 1, (6, 5)).astype(np.float32)
+
+    def play(env, seed):
+        observation, info = env.reset(seed=seed)
+        played = [(observation["pixels"], observation["state"], info["protocol"])]
+        for action in actions:
+            observation, reward, terminated, truncated, _ = env.step(action)
+            played.append((observation["pixels"], observation["state"], reward, terminated))
+        return played, env.unwrapped.goal_images()[0]
+
+    fresh = make_protocol_env(_config(), "trajectory_goals")
+    reused = make_protocol_env(_config(), "trajectory_goals")
+    try:
+        first, first_goal = play(fresh, 5)
+        play(reused, 5)
+        play(reused, 6)
+        again, again_goal = play(reused, 5)
+    finally:
+        fresh.close()
+        reused.close()
+    assert drawn == [5, 5, 6]  # the fresh env's draw, then one per seed on the reused env
+    np.testing.assert_array_equal(first_goal, again_goal)
+    assert len(first) == len(again) == len(actions) + 1
+    for one, other in zip(first, again):
+        for a, b in zip(one, other):
+            if isinstance(a, np.ndarray):
+                np.testing.assert_array_equal(a, b)
+            else:
+                assert a == b
+
+
 def test_success_is_ogbenchs_test_of_the_cube_against_the_goal(env_a):
     task = env_a.unwrapped
     env_a.reset(seed=5)

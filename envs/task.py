@@ -17,10 +17,11 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
-JAW_STATES = ("open", "closed", "carry")
-"""Entries of ``Task.subgoal_jaws``: the planner holds the jaws open or closed on that goal, or
-carries what they hold to the goal state's hand position before it may open them (``"carry"``,
-``wm_control.episode.SCHEDULE_JAWS``)."""
+JAW_STATES = ("open", "closed", "search", "carry", "pick")
+"""Entries of ``Task.subgoal_jaws``: the planner holds the jaws open or closed on that goal,
+searches them, carries what they hold to the goal state's hand position before it may open them
+(``"carry"``), or grasps under the goal's hand first where the goal holds something (``"pick"``);
+see ``wm_control.episode.SCHEDULE_JAWS``."""
 
 
 @runtime_checkable

@@ -18,12 +18,22 @@ from .layouts import check_layouts, get_layout, task_layout
 from .planning.action_spec import GRIPPER_DIMENSIONS, JAW_STATES, jaw_hold
 from .planning.mpc import MPCController
 
-SCHEDULE_JAWS = (*JAW_STATES, "carry")
-"""Entries of a jaw schedule: a jaw state for the planner's action box, or ``"carry"``: hold the
-jaws closed while they hold something (closure >= :data:`CARRY_CLOSURE`) and the hand is farther
-than :data:`CARRY_RADIUS` from the goal state's position, else search them. It keeps a held object
-in hand until it is where the goal's hand is, where a single goal image with open jaws would
-otherwise have the planner let go at once (it needs the goal's state)."""
+SCHEDULE_JAWS = (*JAW_STATES, "carry", "pick")
+"""Entries of a jaw schedule: a jaw state for the planner's action box, ``"carry"`` or
+``"pick"`` (both need the goal's state).
+
+``"carry"`` holds the jaws closed while they hold something (closure >= :data:`CARRY_CLOSURE`)
+and the hand is farther than :data:`CARRY_RADIUS` from the goal state's position, else searches
+them. It keeps a held object in hand until it is where the goal's hand is, where a single goal
+image with open jaws would otherwise have the planner let go at once.
+
+``"pick"`` is ``"carry"`` after a grasp where the goal's jaws hold something (closure between
+:data:`CARRY_CLOSURE` and :data:`PICK_EMPTY_CLOSURE`) and the hand starts with them open: the
+planner first brings the open jaws above the goal's hand position, then down to the workspace
+floor (where objects rest), closes them there, and then pursues the goal image. A goal that shows
+an object lifted in the hand shows it close above where it was picked up; the world model cannot
+yet tell a grasped object from a missed one in imagination, so the grasp is placed, not searched
+(:class:`GraspApproach`)."""
 
 CARRY_CLOSURE = 0.3
 """Gripper closure (0 open .. 1 closed) from which ``"carry"`` counts the jaws as holding."""
@@ -31,6 +41,16 @@ CARRY_CLOSURE = 0.3
 CARRY_RADIUS = 0.02
 """Distance (m) of the hand to the goal state's position within which ``"carry"`` lets the planner
 open the jaws."""
+
+PICK_EMPTY_CLOSURE = 0.8
+"""Gripper closure from which closed jaws hold nothing (OGBench's jaws stop at 0.56 on its cube
+and close to 0.98 on nothing)."""
+
+PICK_HOVER = 0.05
+"""Height (m) above the workspace floor at which ``"pick"`` brings the open jaws over the grasp."""
+
+PICK_RADIUS = 0.012
+"""Largest per-axis distance (m) of the hand to a ``"pick"`` waypoint that counts as there."""
 
 
 def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -> list[int]:
@@ -111,6 +131,8 @@ class MPCAgent:
         self.last_energy: float | None = None
         self._schedule: list[int] = []
         self._step = 0
+        self._grasp: GraspApproach | None = None  # "pick"'s grasp of the current goal, if any
+        self._waypoint: int | None = None  # the grasp waypoint the controller plans toward
 
     def reset(self, seed: int | None = None) -> None:
         task = self.env.unwrapped
@@ -131,33 +153,66 @@ class MPCAgent:
         if jaws is None or jaws == "search":
             jaws = ["search"] * len(self.goals)
         self.jaws = check_jaw_schedule(jaws, len(self.goals))
-        if "carry" in self.jaws and self.goal_states is None:
-            raise ValueError(
-                "subgoal_jaws: 'carry' needs the goal's state (the task's own goal images), "
-                "found goal images given without states"
-            )
+        for entry in ("carry", "pick"):
+            if entry in self.jaws and self.goal_states is None:
+                raise ValueError(
+                    f"subgoal_jaws: '{entry}' needs the goal's state (the task's own goal "
+                    "images), found goal images given without states"
+                )
+        if "pick" in self.jaws:
+            self._floor()
         self._step, self.subgoal, self.last_energy = 0, -1, None
 
     def __call__(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         goal = self._schedule[min(self._step, len(self._schedule) - 1)]
+        state = observation["state"]
         if goal != self.subgoal:
-            state = None if self.goal_states is None else self.goal_states[goal]
-            self.controller.set_goal(self.goals[goal], state)
+            goal_state = None if self.goal_states is None else self.goal_states[goal]
+            self.controller.set_goal(self.goals[goal], goal_state)
             self.controller.reset()
-            self.subgoal, self._held = goal, None
+            self.subgoal, self._held, self._waypoint = goal, None, None
+            self._grasp = None
+            if self.jaws[goal] == "pick" and GraspApproach.needed(state, goal_state, self._closure):
+                self._grasp = GraspApproach(goal_state, self._hand, self._closure, self._floor())
         jaws = self.jaws[goal]
-        if jaws == "carry":
-            jaws = self._carry(observation["state"], self.goal_states[goal])
+        if jaws == "pick":
+            jaws = self._pick(state, goal)
+        elif jaws == "carry":
+            jaws = self._carry(state, self.goal_states[goal])
         if jaws != self._held:  # a new goal, or carry's choice changed (forgets the warm start)
             spec = self.controller.base_spec
             gripper = next(n for n in GRIPPER_DIMENSIONS if n in spec.names)
             limit = spec.high[spec.names.index(gripper)]
             self.controller.hold(jaw_hold(jaws, limit, spec.names))
             self._held = jaws
-        decision = self.controller.act(observation["pixels"], observation["state"])
+        decision = self.controller.act(observation["pixels"], state)
         self._step += 1
         self.last_energy = decision.energy
         return decision.action
+
+    def _pick(self, state: np.ndarray, goal: int) -> str:
+        """``"pick"``'s jaw state for this step; points the controller at the grasp's waypoint
+        while there is one, and back at the goal image once the jaws have closed."""
+        step = None if self._grasp is None else self._grasp.step(state)
+        if step is None:
+            if self._waypoint is not None:  # the grasp is over: pursue the goal image
+                self.controller.set_goal(self.goals[goal], self.goal_states[goal])
+                self._waypoint = None
+            return self._carry(state, self.goal_states[goal])
+        jaws, index, waypoint = step
+        if index != self._waypoint:
+            self.controller.set_state_goal(waypoint)
+            self._waypoint = index
+        return jaws
+
+    def _floor(self) -> float:
+        workspace = getattr(self.env.unwrapped, "workspace", None)
+        if workspace is None:
+            raise ValueError(
+                "subgoal_jaws: 'pick' grasps on the workspace floor, but "
+                f"{type(self.env.unwrapped).__name__} declares no workspace box"
+            )
+        return float(workspace[0][2])
 
     def _carry(self, state: np.ndarray, goal_state: np.ndarray) -> str:
         """``"carry"``'s jaw state for this step: ``"closed"`` while the jaws hold something and
@@ -165,6 +220,45 @@ class MPCAgent:
         holding = state[self._closure] >= CARRY_CLOSURE
         away = np.linalg.norm(state[self._hand] - goal_state[self._hand]) > CARRY_RADIUS
         return "closed" if holding and away else "search"
+
+
+class GraspApproach:
+    """``"pick"``'s grasp before a goal whose jaws hold something: two waypoints for the open
+    jaws, above the goal hand's position (:data:`PICK_HOVER` over the floor) and down on the
+    workspace floor, at the goal's yaw; then one step closing the jaws there.
+
+    ``hand``/``closure``: indices of the hand position and the gripper closure in the state.
+    """
+
+    def __init__(
+        self, goal_state: np.ndarray, hand: list[int], closure: int, floor: float
+    ) -> None:
+        above = np.asarray(goal_state, np.float32).copy()
+        above[hand[2]], above[closure] = floor + PICK_HOVER, 0.0
+        down = above.copy()
+        down[hand[2]] = floor
+        self.waypoints, self.hand, self.phase = [above, down], hand, 0  # 2: close, 3: done
+
+    @staticmethod
+    def needed(state: np.ndarray, goal_state: np.ndarray | None, closure: int) -> bool:
+        """Whether the goal's jaws hold something and the current ones are open."""
+        if goal_state is None:
+            return False
+        holds = CARRY_CLOSURE <= goal_state[closure] < PICK_EMPTY_CLOSURE
+        return bool(holds and state[closure] < CARRY_CLOSURE)
+
+    def step(self, state: np.ndarray) -> tuple[str, int, np.ndarray] | None:
+        """This step's jaw state, waypoint index and waypoint ``[P]``; None once the jaws have
+        been closed."""
+        while self.phase < 2:
+            reached = np.abs(state[self.hand] - self.waypoints[self.phase][self.hand]).max()
+            if reached > PICK_RADIUS:
+                return "open", self.phase, self.waypoints[self.phase]
+            self.phase += 1
+        if self.phase == 2:
+            self.phase = 3
+            return "closed", 1, self.waypoints[1]
+        return None
 
 
 def _hand_and_closure(layout: str) -> tuple[list[int], int]:

@@ -249,8 +249,8 @@ def test_eval_refuses_episodes_played_on_another_simulator_version(tmp_path, mon
 
 
 def test_ogbench_runs_recorded_before_ogbench_jaws_count_as_searching_them():
-    """Protocol (a)'s planner searched the jaws before ``ogbench.jaws`` (default: carry) existed;
-    such runs compare as ``search``, so ``resume=`` refuses to mix their episodes with carry's."""
+    """Protocol (a)'s planner searched the jaws before ``ogbench.jaws`` (default: pick) existed;
+    such runs compare as ``search``, so ``resume=`` refuses to mix their episodes with pick's."""
     from omegaconf import OmegaConf
 
     from wm_control.cli.eval import _compared_settings
@@ -260,4 +260,4 @@ def test_ogbench_runs_recorded_before_ogbench_jaws_count_as_searching_them():
     old = {k: v for k, v in settings.items() if k != "jaws"}
     here = _compared_settings(OmegaConf.create({"ogbench": settings}))["ogbench"]
     there = _compared_settings(OmegaConf.create({"ogbench": old}))["ogbench"]
-    assert here["jaws"] == "carry" and there["jaws"] == "search" and here != there
+    assert here["jaws"] == "pick" and there["jaws"] == "search" and here != there

@@ -171,3 +171,36 @@ def test_plan_energies_score_given_plans_as_act_scores_its_own(reference):
         ctrl.plan_energies(frame, state, step.plan)
     ctrl.set_goal(data["frames"][1, 2])  # no goal state: no state term
     assert ctrl.plan_energies(frame, state, step.plan[None])[1] is None
+
+
+def test_a_state_goal_alone_is_planned_on_its_distance_until_the_image_goal_returns(reference):
+    """set_state_goal: the energy is the imagined state's distance to the state, whatever
+    state_weight (0 here), and the plan heads for it; set_goal goes back to the image energy."""
+    data, model = reference
+    spec, config = ActionSpec.droid(max_step=0.05), CEMConfig(samples=64, iterations=3, elites=8)
+    frame, state = data["frames"][1, 0], data["states"][1, 0]
+    target = state + np.array([0.04, 0, 0, 0, 0, 0, 0], np.float32)  # 4 cm ahead in x
+    ctrl = MPCController(model, CEMPlanner(config), spec)
+    with pytest.raises(RuntimeError, match="set the goal image first"):
+        ctrl.set_state_goal(target)
+    ctrl.set_goal(data["frames"][1, 2])
+    ctrl.set_state_goal(target)
+    step = ctrl.act(frame, state)
+    start = torch.from_numpy(state)[None, None]  # [1, 1, P]
+    with torch.no_grad():
+        imagined = model.rollout(model.encode(frame), start, torch.from_numpy(step.plan)[None])
+    distance = float((imagined.states[0, -1] - torch.from_numpy(target)).abs().mean())
+    assert step.energy == pytest.approx(distance, rel=1e-4)
+    assert step.action[0] > 0.03  # toward the state, with no state weight set
+    goal = model.encode(data["frames"][1, 2])[0, 0]
+    assert step.observed_energy == pytest.approx(
+        float((model.encode(frame)[0, 0] - goal).abs().mean()), rel=1e-5
+    )  # the image goal stays for the observed energy
+    ctrl.set_goal(data["frames"][1, 2])
+    back = ctrl.act(frame, state)
+    with torch.no_grad():
+        imagined = model.rollout(model.encode(frame), start, torch.from_numpy(back.plan)[None])
+    image_energy = float((imagined.tokens[0, -1] - goal).abs().mean())
+    assert back.energy == pytest.approx(image_energy, rel=1e-4)
+    with pytest.raises(ValueError, match=r"goal state \[7\]"):
+        ctrl.set_state_goal(np.zeros(5, np.float32))

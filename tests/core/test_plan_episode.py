@@ -248,3 +248,41 @@ def test_carry_holds_the_jaws_closed_on_what_they_hold_until_the_hand_is_at_the_
             given.reset(0)
     finally:
         env.close()
+
+
+def test_grasp_approach_reaches_above_then_down_then_closes_once():
+    """``"pick"``'s grasp: open jaws above the goal hand's position, then on the floor, then one
+    closing step there; only where the goal's jaws hold something and the current ones are open."""
+    from wm_control.episode import (
+        CARRY_CLOSURE,
+        PICK_EMPTY_CLOSURE,
+        PICK_HOVER,
+        PICK_RADIUS,
+        GraspApproach,
+    )
+
+    hand, closure, floor = [0, 1, 2], 4, 0.02
+    goal = np.array([0.40, -0.10, 0.15, 1.2, 0.56], np.float32)  # OGBench: x y z yaw closure
+    start = np.array([0.30, 0.10, 0.25, 0.0, 0.0], np.float32)
+    assert GraspApproach.needed(start, goal, closure)
+    for goal_closure, start_closure in [(0.0, 0.0), (PICK_EMPTY_CLOSURE, 0.0), (0.56, 0.56)]:
+        other, now = goal.copy(), start.copy()
+        other[closure], now[closure] = goal_closure, start_closure
+        assert not GraspApproach.needed(now, other, closure)  # open goal, empty close, holding
+    assert not GraspApproach.needed(start, None, closure)
+    assert CARRY_CLOSURE <= goal[closure] < PICK_EMPTY_CLOSURE
+
+    grasp = GraspApproach(goal, hand, closure, floor)
+    jaws, index, above = grasp.step(start)
+    assert (jaws, index) == ("open", 0)
+    np.testing.assert_allclose(above, [0.40, -0.10, floor + PICK_HOVER, 1.2, 0.0], atol=1e-6)
+    near = above.copy()
+    near[0] += 2 * PICK_RADIUS
+    assert grasp.step(near)[:2] == ("open", 0)  # not there yet
+    near[0] = above[0] + PICK_RADIUS / 2
+    jaws, index, down = grasp.step(near)
+    assert (jaws, index) == ("open", 1)
+    np.testing.assert_allclose(down, [0.40, -0.10, floor, 1.2, 0.0], atol=1e-6)
+    assert grasp.step(near)[:2] == ("open", 1)  # still above the floor
+    assert grasp.step(down)[:2] == ("closed", 1)  # on the floor: close once, there
+    assert grasp.step(down) is None  # then the goal image

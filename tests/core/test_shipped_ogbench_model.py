@@ -61,3 +61,55 @@ def test_its_encoder_sees_the_cube_move(shipped) -> None:
         env.close()
     assert 0 < distances[0] < distances[1], distances
     assert np.isfinite(distances).all()
+
+
+def test_pick_grasps_under_the_goal_hand_and_solves_a_pick_up_that_carry_loses(shipped) -> None:
+    """Protocol (a), tuning seed 13: the cube rests on the table and the goal shows it lifted in
+    the hand. With ``ogbench.jaws=pick`` the default planner (as in the README's results) brings
+    the open jaws above the goal hand's position and down to the floor, closes them once there,
+    then carries the cube to the goal; with ``carry`` it brings the empty hand to the goal pose."""
+    from omegaconf import OmegaConf
+
+    from envs.config import EnvConfig
+    from envs.episode import run_episode
+    from wm_control.cli.eval_tasks import task_factory
+    from wm_control.cli.main import config_dir
+    from wm_control.episode import PICK_HOVER, PICK_RADIUS, MPCAgent
+    from wm_control.planning.config import PlannerConfig
+
+    class Recording(MPCAgent):
+        """The agent, remembering the state it saw and the action it chose at each step."""
+
+        def __call__(self, observation, info):
+            action = super().__call__(observation, info)
+            self.seen.append((observation["state"].copy(), action.copy()))
+            return action
+
+    _, model = shipped
+    fast = OmegaConf.to_container(OmegaConf.load(config_dir() / "planner" / "fast.yaml"))
+    config = PlannerConfig.from_dict({**fast, "goal_state_weight": 1.0})
+    settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
+    env_file = config_dir() / "env" / "ogbench_cube_single.yaml"
+    values = OmegaConf.to_container(OmegaConf.load(env_file))
+    outcomes = {}
+    for jaws in ("pick", "carry"):
+        env = task_factory("ogbench_cube_single", EnvConfig(**values), {**settings, "jaws": jaws})()
+        try:
+            agent = Recording(env, config.controller(model))
+            agent.seen = []
+            result = run_episode(env, agent, seed=13, max_steps=env.spec.max_episode_steps)
+            floor = env.unwrapped.workspace[0][2]
+            goal = env.unwrapped.goal_configurations()[-1].state
+        finally:
+            env.close()
+        outcomes[jaws] = result.success, agent.seen
+    assert outcomes["pick"][0] and not outcomes["carry"][0]
+    states = np.stack([state for state, _ in outcomes["pick"][1]])  # [T, 5] before each action
+    gripper = np.array([action[4] for _, action in outcomes["pick"][1]])  # [T]
+    closing = int(np.argmax(gripper > 0))
+    assert closing >= 2 and np.all(gripper[:closing] < 0)  # open jaws on the way, held open
+    assert np.all(states[:closing, 4] < 0.05)
+    assert abs(states[closing, 2] - floor) <= PICK_RADIUS < PICK_HOVER  # closed on the floor
+    assert np.abs(states[closing, :2] - goal[:2]).max() <= PICK_RADIUS  # under the goal's hand
+    above = np.array([*goal[:2], floor + PICK_HOVER])
+    assert np.any(np.abs(states[:closing, :3] - above).max(axis=1) <= PICK_RADIUS)  # from above

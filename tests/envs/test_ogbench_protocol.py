@@ -76,7 +76,7 @@ def test_episode_starts_on_the_expert_trajectory_and_the_goal_is_25_steps_later(
     assert episode.start_step == draw_start_step(PROTOCOL, 7)
     assert env_a.spec.max_episode_steps == 10 and task.block == 5
     # one goal image; the planner carries a held cube to the goal's hand position before letting go
-    assert len(task.goal_images()) == 1 and task.subgoal_jaws == ("carry",)
+    assert len(task.goal_images()) == 1 and task.subgoal_jaws == ("pick",)
     assert task.subgoal_steps == (10,)
     qpos, qvel = task.simulator_state()
     goal_image = task.goal_images()[0].copy()
@@ -254,23 +254,26 @@ def test_protocol_envs_refuse_the_wrong_mode_and_no_seed(env_a, env_b):
         env_a.reset()
     with pytest.raises(ValueError, match="data-collection mode"):
         TrajectoryGoalEpisodes(env_b.env, PROTOCOL)  # the task-mode env of protocol (b)
-    with pytest.raises(ValueError, match=r"ogbench.jaws: expected one of \['carry', 'search'\]"):
+    expected = r"ogbench.jaws: expected one of \['pick', 'carry', 'search'\]"
+    with pytest.raises(ValueError, match=expected):
         make_protocol_env(_config(), "trajectory_goals", jaws="closed")
 
 
 def test_eval_setting_ogbench_jaws_sets_protocol_a_jaw_schedule():
     """`eval ... ogbench.jaws=search` gives protocol (a)'s goal the paper planner's searched jaws;
-    the default carries a held cube to the goal's hand position."""
+    the default picks (grasps under the goal's hand, then carries), and each setting reaches the
+    task's jaw schedule."""
     from wm_control.cli.eval_tasks import task_factory
 
     settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
-    assert settings["jaws"] == "carry"
-    env = task_factory("ogbench_cube_single", _config(), {**settings, "jaws": "search"})()
-    try:
-        env.reset(seed=3)
-        assert env.unwrapped.subgoal_jaws == ("search",)
-    finally:
-        env.close()
+    assert settings["jaws"] == "pick"
+    for jaws in ("search", "pick"):
+        env = task_factory("ogbench_cube_single", _config(), {**settings, "jaws": jaws})()
+        try:
+            env.reset(seed=3)
+            assert env.unwrapped.subgoal_jaws == (jaws,)
+        finally:
+            env.close()
 
 
 def test_eval_setting_ogbench_task_subgoals_reaches_protocol_b():

@@ -46,6 +46,8 @@ class MPCController:
     will carry them out (``None``: as planned); ``state_weight``: weight of the imagined state's
     distance to the goal's state (:func:`~wm_control.energies.state_energy`) in the energy, when a
     goal state is given with the goal image (0: the image alone, the paper's energy).
+    :meth:`set_state_goal` plans toward a state alone (the image goal kept for the observed
+    energy), e.g. a hand pose to reach before the goal image is pursued.
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class MPCController:
         self.state_weight = float(state_weight)
         self._goal: torch.Tensor | None = None
         self._goal_state: torch.Tensor | None = None  # [P]
+        self._state_only = False  # plan on the goal state's term alone (set_state_goal)
         self._angular = torch.tensor(model.layout.angular_states, device=model.device)  # [P] bool
         self._warm: WarmStart | None = None
 
@@ -127,6 +130,18 @@ class MPCController:
             )
         self._goal_state = None if state is None else self._goal_state_tensor(state)
         self._goal = tokens.to(self.model.device, self.model.dtype)
+        self._state_only = False
+        self._warm = None
+
+    def set_state_goal(self, state: np.ndarray | torch.Tensor) -> None:
+        """Plan toward the state ``[P]`` alone: the energy is the imagined state's distance to it
+        (:func:`~wm_control.energies.state_energy`), whatever ``state_weight``; the goal image
+        set before stays for the observed energy, and :meth:`set_goal` returns to it. Forgets
+        the warm start."""
+        if self._goal is None:
+            raise RuntimeError("MPCController.set_state_goal: set the goal image first (set_goal)")
+        self._goal_state = self._goal_state_tensor(state)
+        self._state_only = True
         self._warm = None
 
     def _goal_state_tensor(self, state: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -164,12 +179,15 @@ class MPCController:
             )
         tokens0 = self.model.encode(frame)  # [1, 1, N, D]
         goal = self._goal  # this plan's goal, should set_goal be called meanwhile
-        goal_state = self._goal_state if self.state_weight > 0 else None
+        goal_state = self._goal_state if self.state_weight > 0 or self._state_only else None
+        state_only = self._state_only
 
         def rollout_fn(actions: torch.Tensor) -> Rollout:  # [S, H, A] -> tokens [S, H, N, D]
             return self._imagine(tokens0, state_t, actions)
 
         def energy_fn(imagined: Rollout) -> torch.Tensor:  # -> [S]
+            if state_only:
+                return state_energy(imagined.states, goal_state, self._angular, self.discount)
             image, distance = self._energy_terms(imagined, goal, goal_state)
             return image if distance is None else image + self.state_weight * distance
 

@@ -447,3 +447,52 @@ def test_codec_mask_finds_the_red_cube():
     cube = red > 60  # the red cube's pixels
     assert cube.sum() >= 4 and mask[cube].all()  # all in the mask ...
     assert mask.sum() <= 4 * cube.sum()  # ... which holds little else (a few pixels of the arm)
+
+
+def test_grasp_placement_plans_down_close_lift_and_plays_the_grasps_it_scores():
+    """bench/grasp_placement.py: its imagined plans go down to each grasp point on the floor with
+    open jaws, close them, then head for the goal's hand (as the layout integrates them); its
+    offsets start at the goal hand's position; and on seed 20 (the goal holds the cube 10 cm up,
+    2.9 cm from where it rests) the grasp under the goal's hand lifts it to the goal in the
+    simulator and the report is consistent."""
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "bench"))
+    from bench_planner_configs import config_file
+    from diagnose_trajectory_goals import protocol_env
+    from grasp_placement import grasp_plans, measure, offsets
+
+    from wm_control.layouts import get_layout
+    from wm_control.model_source import ModelSource
+    from wm_control.planning.config import PlannerConfig
+
+    grid = offsets(0.01, 0.01)
+    assert grid.shape == (9, 2) and np.array_equal(grid[0], [0.0, 0.0])
+    state = np.array([0.40, -0.10, 0.07, 0.5, 0.0], np.float32)
+    goal = np.array([0.42, -0.12, 0.15, 0.5, 0.56], np.float32)
+    points = np.array([[0.41, -0.10], [0.39, -0.11]])
+    plans = grasp_plans(state, points, goal, 0.02, 4)  # [2, 4, 5]
+    states = [torch.from_numpy(np.repeat(state[None], 2, 0))]
+    for t in range(4):
+        states.append(get_layout("ogbench").integrate(states[-1], torch.from_numpy(plans[:, t])))
+    np.testing.assert_allclose(states[1][:, :2].numpy(), points, atol=1e-6)  # over the point,
+    np.testing.assert_allclose(states[1][:, 2].numpy(), 0.02, atol=1e-6)  # on the floor
+    assert np.all(plans[:, 0, 4] < 0) and np.all(plans[:, 1:, 4] > 0)  # open, then closed
+    assert np.all(plans[:, 1, :3] == 0)  # closing in place
+    assert np.all(states[-1][:, 2].numpy() > states[2][:, 2].numpy())  # then lifting
+
+    model = ModelSource.from_dict(config_file("model", "ogbench_cube")).load(root)
+    controller = PlannerConfig(**config_file("planner", "paper")).controller(model)
+    env = protocol_env()
+    try:
+        row = measure(env, [controller], 20, grid, 4)
+    finally:
+        env.close()
+    assert row["under_goal_hand_reaches"] and 2 < row["cube_from_goal_hand_cm"] < 4
+    assert 1 <= row["offsets_reaching"] <= row["offsets"] == 9
+    choice = row["models"][0]
+    assert 1 <= choice["nearest_rank"] <= 9 and choice["choice_from_cube_cm"] >= 0

@@ -286,3 +286,24 @@ def test_grasp_approach_reaches_above_then_down_then_closes_once():
     assert grasp.step(near)[:2] == ("open", 1)  # still above the floor
     assert grasp.step(down)[:2] == ("closed", 1)  # on the floor: close once, there
     assert grasp.step(down) is None  # then the goal image
+
+
+def test_pick_needs_the_goal_states_and_a_workspace_floor(reference):
+    """``"pick"`` is refused, with the reason, for goal images given without states and for a
+    task that declares no workspace box (its grasp goes down to the box's floor)."""
+    _, model = reference
+    env = gym.make("wm_control/Grasp-v2", image_size=32)
+    try:
+        controller = MPCController(
+            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
+        )
+        env.reset(seed=0)
+        goals = env.unwrapped.goal_images()
+        with pytest.raises(ValueError, match="'pick' needs the goal's state"):
+            MPCAgent(env, controller, subgoal_jaws=["pick"], goal_images=goals[-1:]).reset(0)
+        MPCAgent(env, controller, subgoal_jaws=["pick"] * len(goals)).reset(0)  # accepted
+        env.unwrapped.workspace = None
+        with pytest.raises(ValueError, match="'pick' grasps on the workspace floor, but Grasp"):
+            MPCAgent(env, controller, subgoal_jaws=["pick"] * len(goals)).reset(0)
+    finally:
+        env.close()

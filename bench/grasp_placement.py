@@ -1,7 +1,8 @@
 """Can the world model place a grasp? Protocol (a)'s pick-ups, from above the goal's hand.
 
-``ogbench.jaws=pick`` grasps under the goal hand's position. This script asks whether the model
-could place the grasp better itself. For each pick-up it brings the open jaws 5 cm above the
+``ogbench.jaws=pick`` grasps under the goal hand's position (under the start's where the hand
+starts low, coming down on the cube). This script asks whether the model could place the grasp
+better itself. For each pick-up it brings the open jaws 5 cm above the
 goal hand's position on the workspace floor (a proprio waypoint follower, as ``pick`` does with
 the planner), then tries grasps on a grid of offsets around that point (``--reach`` m, every
 ``--spacing`` m):

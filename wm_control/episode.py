@@ -29,11 +29,12 @@ image with open jaws would otherwise have the planner let go at once.
 
 ``"pick"`` is ``"carry"`` after a grasp where the goal's jaws hold something (closure between
 :data:`CARRY_CLOSURE` and :data:`PICK_EMPTY_CLOSURE`) and the hand starts with them open: the
-planner first brings the open jaws above the goal's hand position, then down to the workspace
-floor (where objects rest), closes them there, and then pursues the goal image. A goal that shows
-an object lifted in the hand shows it close above where it was picked up; the world model cannot
-yet tell a grasped object from a missed one in imagination, so the grasp is placed, not searched
-(:class:`GraspApproach`)."""
+planner first brings the open jaws above the grasp point, then down to the workspace floor
+(where objects rest), closes them there, and then pursues the goal image. The grasp point is
+under the hand where it starts low (coming down on the object, :data:`PICK_DESCENDING`), else
+under the goal's hand: a goal that shows an object just lifted shows it close above where it
+was picked up. The world model cannot yet tell a grasped object from a missed one in
+imagination, so the grasp is placed, not searched (:class:`GraspApproach`)."""
 
 CARRY_CLOSURE = 0.3
 """Gripper closure (0 open .. 1 closed) from which ``"carry"`` counts the jaws as holding."""
@@ -51,6 +52,12 @@ PICK_HOVER = 0.05
 
 PICK_RADIUS = 0.012
 """Largest per-axis distance (m) of the hand to a ``"pick"`` waypoint that counts as there."""
+
+PICK_DESCENDING = 0.16
+"""Height (m) above the workspace floor below which open jaws at the goal's start are taken to be
+coming down on the object (OGBench's oracle travels at 0.18 m and more): ``"pick"`` then grasps
+under them rather than under the goal's hand, which the expert may have carried the object
+toward its target since. Chosen on the pick-ups of protocol (a)'s tuning seeds 0-79."""
 
 
 def goal_schedule(goals: int, steps: int, subgoal_steps: Sequence[int] | None) -> list[int]:
@@ -173,7 +180,9 @@ class MPCAgent:
             self.subgoal, self._held, self._waypoint = goal, None, None
             self._grasp = None
             if self.jaws[goal] == "pick" and GraspApproach.needed(state, goal_state, self._closure):
-                self._grasp = GraspApproach(goal_state, self._hand, self._closure, self._floor())
+                self._grasp = GraspApproach(
+                    state, goal_state, self._hand, self._closure, self._floor()
+                )
         jaws = self.jaws[goal]
         if jaws == "pick":
             jaws = self._pick(state, goal)
@@ -224,16 +233,26 @@ class MPCAgent:
 
 class GraspApproach:
     """``"pick"``'s grasp before a goal whose jaws hold something: two waypoints for the open
-    jaws, above the goal hand's position (:data:`PICK_HOVER` over the floor) and down on the
-    workspace floor, at the goal's yaw; then one step closing the jaws there.
+    jaws, above the grasp point (:data:`PICK_HOVER` over the floor) and down on the workspace
+    floor, at the goal's yaw; then one step closing the jaws there. The grasp point is under the
+    hand of ``state`` (the goal's start) where it is lower than :data:`PICK_DESCENDING` over the
+    floor, else under the goal's hand.
 
     ``hand``/``closure``: indices of the hand position and the gripper closure in the state.
     """
 
     def __init__(
-        self, goal_state: np.ndarray, hand: list[int], closure: int, floor: float
+        self,
+        state: np.ndarray,
+        goal_state: np.ndarray,
+        hand: list[int],
+        closure: int,
+        floor: float,
     ) -> None:
+        descending = state[hand[2]] < floor + PICK_DESCENDING
         above = np.asarray(goal_state, np.float32).copy()
+        if descending:
+            above[hand[:2]] = np.asarray(state, np.float32)[hand[:2]]
         above[hand[2]], above[closure] = floor + PICK_HOVER, 0.0
         down = above.copy()
         down[hand[2]] = floor

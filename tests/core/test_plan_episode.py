@@ -251,10 +251,12 @@ def test_carry_holds_the_jaws_closed_on_what_they_hold_until_the_hand_is_at_the_
 
 
 def test_grasp_approach_reaches_above_then_down_then_closes_once():
-    """``"pick"``'s grasp: open jaws above the goal hand's position, then on the floor, then one
-    closing step there; only where the goal's jaws hold something and the current ones are open."""
+    """``"pick"``'s grasp: open jaws above the grasp point, then on the floor, then one closing
+    step there; only where the goal's jaws hold something and the current ones are open. The
+    point is under the goal's hand, or under the start's where the start's hand is low."""
     from wm_control.episode import (
         CARRY_CLOSURE,
+        PICK_DESCENDING,
         PICK_EMPTY_CLOSURE,
         PICK_HOVER,
         PICK_RADIUS,
@@ -272,7 +274,7 @@ def test_grasp_approach_reaches_above_then_down_then_closes_once():
     assert not GraspApproach.needed(start, None, closure)
     assert CARRY_CLOSURE <= goal[closure] < PICK_EMPTY_CLOSURE
 
-    grasp = GraspApproach(goal, hand, closure, floor)
+    grasp = GraspApproach(start, goal, hand, closure, floor)
     jaws, index, above = grasp.step(start)
     assert (jaws, index) == ("open", 0)
     np.testing.assert_allclose(above, [0.40, -0.10, floor + PICK_HOVER, 1.2, 0.0], atol=1e-6)
@@ -286,6 +288,14 @@ def test_grasp_approach_reaches_above_then_down_then_closes_once():
     assert grasp.step(near)[:2] == ("open", 1)  # still above the floor
     assert grasp.step(down)[:2] == ("closed", 1)  # on the floor: close once, there
     assert grasp.step(down) is None  # then the goal image
+
+    low = start.copy()
+    low[2] = floor + PICK_DESCENDING - 0.01  # coming down on the object: grasp under it
+    _, _, above = GraspApproach(low, goal, hand, closure, floor).step(low)
+    np.testing.assert_allclose(above, [0.30, 0.10, floor + PICK_HOVER, 1.2, 0.0], atol=1e-6)
+    low[2] = floor + PICK_DESCENDING + 0.01
+    _, _, above = GraspApproach(low, goal, hand, closure, floor).step(low)
+    np.testing.assert_allclose(above[:2], goal[:2], atol=1e-6)
 
 
 def test_pick_needs_the_goal_states_and_a_workspace_floor(reference):

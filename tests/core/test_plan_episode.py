@@ -70,13 +70,16 @@ class _RecordingController(MPCController):
         super().reset()
 
 
+def _tiny_controller(model, kind=MPCController) -> MPCController:
+    """A controller with a one-iteration CEM of 8 samples: cheap plans for schedule tests."""
+    return kind(model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid())
+
+
 def test_pick_place_follows_the_subgoal_schedule(reference):
     _, model = reference
     env = gym.make("wm_control/PickPlace-v2", image_size=32)
     try:
-        controller = _RecordingController(
-            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
-        )
+        controller = _tiny_controller(model, _RecordingController)
         agent = MPCAgent(env, controller, subgoal_steps=[2, 1, 1, 1, 1], max_steps=7)
         result = run_episode(env, agent, seed=1, max_steps=7)
         goals = env.unwrapped.goal_images()
@@ -104,9 +107,7 @@ def test_agent_uses_the_task_schedule_unless_told(reference):
     _, model = reference
     env = gym.make("wm_control/Push-v2", image_size=32)
     try:
-        controller = MPCController(
-            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
-        )
+        controller = _tiny_controller(model)
         agent = MPCAgent(env, controller, max_steps=12)
         result = run_episode(env, agent, seed=0, max_steps=12)
     finally:
@@ -128,9 +129,7 @@ def test_agent_holds_the_jaws_per_goal_image(reference, task, setting, expected)
     _, model = reference
     env = gym.make(f"wm_control/{task}-v2", image_size=32)
     try:
-        controller = MPCController(
-            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
-        )
+        controller = _tiny_controller(model)
         goals = env.unwrapped.subgoal_steps or (1,)
         steps = [1] * len(goals)
         agent = MPCAgent(
@@ -155,9 +154,7 @@ def test_goal_images_given_search_the_jaws_and_bad_schedules_are_refused(referen
     _, model = reference
     env = gym.make("wm_control/Grasp-v2", image_size=32)
     try:
-        controller = MPCController(
-            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
-        )
+        controller = _tiny_controller(model)
         env.reset(seed=0)
         agent = MPCAgent(
             env, controller, goal_images=[env.unwrapped.goal_images()[-1]], max_steps=2
@@ -217,9 +214,7 @@ def test_carry_holds_the_jaws_closed_on_what_they_hold_until_the_hand_is_at_the_
     _, model = reference
     env = gym.make("wm_control/Grasp-v2", image_size=32)
     try:
-        controller = MPCController(
-            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
-        )
+        controller = _tiny_controller(model)
         agent = MPCAgent(env, controller, subgoal_jaws=["carry"] * 4, subgoal_steps=[9, 1, 1, 1])
         observation, info = env.reset(seed=0)
         agent.reset(0)
@@ -304,9 +299,7 @@ def test_pick_needs_the_goal_states_and_a_workspace_floor(reference):
     _, model = reference
     env = gym.make("wm_control/Grasp-v2", image_size=32)
     try:
-        controller = MPCController(
-            model, CEMPlanner(CEMConfig(samples=8, iterations=1, elites=2)), ActionSpec.droid()
-        )
+        controller = _tiny_controller(model)
         env.reset(seed=0)
         goals = env.unwrapped.goal_images()
         with pytest.raises(ValueError, match="'pick' needs the goal's state"):

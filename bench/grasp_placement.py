@@ -133,6 +133,7 @@ def measure(env, controllers, seed: int, grid: np.ndarray, horizon: int) -> dict
         "offsets_reaching": int(reached.sum()),
         "offsets": len(points),
         "under_goal_hand_reaches": bool(reached[0]),
+        "reached": reached,  # [K] per offset, in the simulator
         "models": [],
     }
     for controller in controllers:
@@ -146,6 +147,7 @@ def measure(env, controllers, seed: int, grid: np.ndarray, horizon: int) -> dict
                 "choice_from_cube_cm": 100 * float(to_cube[choice]),
                 "choice_reaches": bool(reached[choice]),
                 "nearest_rank": int((image < image[nearest]).sum()) + 1,
+                "energies": image,  # [K] imagined image energies per offset
             }
         )
     return row

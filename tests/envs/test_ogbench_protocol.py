@@ -470,8 +470,9 @@ def test_grasp_placement_plans_down_close_lift_and_plays_the_grasps_it_scores():
     from wm_control.model_source import ModelSource
     from wm_control.planning.config import PlannerConfig
 
-    grid = offsets(0.01, 0.01)
-    assert grid.shape == (9, 2) and np.array_equal(grid[0], [0.0, 0.0])
+    square = offsets(0.01, 0.01)
+    assert square.shape == (9, 2) and np.array_equal(square[0], [0.0, 0.0])
+    assert np.all(np.diff(np.linalg.norm(square, axis=1)) >= 0)  # nearest the centre first
     state = np.array([0.40, -0.10, 0.07, 0.5, 0.0], np.float32)
     goal = np.array([0.42, -0.12, 0.15, 0.5, 0.56], np.float32)
     points = np.array([[0.41, -0.10], [0.39, -0.11]])
@@ -489,10 +490,20 @@ def test_grasp_placement_plans_down_close_lift_and_plays_the_grasps_it_scores():
     controller = PlannerConfig(**config_file("planner", "paper")).controller(model)
     env = protocol_env()
     try:
+        _, info = env.reset(seed=20)
+        cube = np.asarray(info["object_position"][:2], np.float64)
+        hand = np.asarray(env.unwrapped.goal_configurations()[-1].state[:2], np.float64)
+        away = 0.04 * (hand - cube) / np.linalg.norm(hand - cube)  # 4 cm further from the cube
+        grid = np.stack([np.zeros(2), cube - hand, away])  # the goal's hand, the cube, beyond
         row = measure(env, [controller], 20, grid, 4)
     finally:
         env.close()
     assert row["under_goal_hand_reaches"] and 2 < row["cube_from_goal_hand_cm"] < 4
-    assert 1 <= row["offsets_reaching"] <= row["offsets"] == 9
-    choice = row["models"][0]
-    assert 1 <= choice["nearest_rank"] <= 9 and choice["choice_from_cube_cm"] >= 0
+    np.testing.assert_array_equal(row["reached"], [True, True, False])  # 6.9 cm off misses
+    assert row["offsets_reaching"] == 2 and row["offsets"] == 3
+    choice, to_cube = row["models"][0], np.linalg.norm(hand + grid - cube, axis=1)  # [3] m
+    energies = choice["energies"]  # [3]
+    chosen = int(energies.argmin())
+    assert choice["choice_from_cube_cm"] == pytest.approx(100 * to_cube[chosen])
+    assert choice["choice_reaches"] == row["reached"][chosen]
+    assert choice["nearest_rank"] == 1 + int((energies < energies[1]).sum())  # the cube's own

@@ -98,12 +98,8 @@ class EnsembleMPC(MPCController):
     def ensemble_terms(self, frame: np.ndarray, state: np.ndarray, plans: np.ndarray):
         """Members' mean image energy ``[S]`` and spread ``[S]`` of ``plans [S, H, A]`` from
         ``frame`` and ``state``, imagined as the planner imagines its candidates."""
-        with torch.inference_mode():
-            tokens0 = self.model.encode(frame)  # [1, 1, N, D]
-            state_t = torch.as_tensor(np.asarray(state, np.float32), device=self.model.device)
-            actions = torch.as_tensor(np.asarray(plans, np.float32), device=self.model.device)
-            imagined = self._imagine(tokens0, state_t.to(self.model.dtype), actions)
-            return self._member_terms(imagined.tokens, self._goal)
+        imagined = self.imagine_plans(frame, state, plans)  # tokens [K, S, H, N, D]
+        return self._member_terms(imagined.tokens, self._goal)
 
 
 def action_windows(root: str, horizon: int, count: int, seed: int = 0) -> np.ndarray:
@@ -130,9 +126,7 @@ def action_windows(root: str, horizon: int, count: int, seed: int = 0) -> np.nda
 def library_plan(controller: EnsembleMPC, frame, state, library: np.ndarray) -> np.ndarray:
     """The library window ``[H, A]`` of lowest energy from ``frame`` and ``state`` (all windows
     in one rollout, which imagines them in memory-bounded chunks of samples itself)."""
-    image, distance = controller.plan_energies(frame, state, library)  # [L], [L] or None
-    scores = image if distance is None else image + controller.state_weight * distance
-    return library[int(scores.argmin())]
+    return library[int(controller.plan_energy(frame, state, library).argmin())]  # energies [L]
 
 
 def main() -> None:

@@ -44,6 +44,18 @@ TUNING_PICK_UPS = (2, 4, 9, 11, 13, 20, 22, 25)
 """The pick-ups of protocol (a)'s tuning seeds 0-29 (bench/protocol_a_phases.py)."""
 
 OPEN, CLOSED = -1.0, 1.0  # OGBench's gripper action: open, closed
+LAYOUT = get_layout("ogbench")
+
+
+def toward(state: np.ndarray, target: np.ndarray | None, yaw: float) -> np.ndarray:
+    """The OGBench layout's action ``[5]`` from ``state [5]`` toward the hand position
+    ``target [3]`` (None: stay) and ``yaw``, clipped to [-1, 1]; the gripper entry is left 0."""
+    goal = np.array(state, np.float32)
+    if target is not None:
+        goal[:3] = target
+    goal[3], goal[4] = yaw, state[4]
+    pair = torch.from_numpy(np.stack([np.asarray(state, np.float32), goal]))  # [2, 5]
+    return np.clip(LAYOUT.from_states(pair)[0].numpy(), -1.0, 1.0)
 
 
 def follow(env, state: np.ndarray, target, gripper: float, yaw: float, steps: int, tolerance):
@@ -51,16 +63,10 @@ def follow(env, state: np.ndarray, target, gripper: float, yaw: float, steps: in
     jaws at ``gripper`` and the hand turning to ``yaw``, until the hand is within ``tolerance``
     (m, per axis) of the target or the episode succeeds. Returns the last observation (None if no
     action was played), whether the episode succeeded and the number of actions played."""
-    layout = get_layout("ogbench")
-    per_unit, per_rad = layout.translation_per_unit, layout.rotation_per_unit
     observation = None
     for played in range(1, steps + 1):
-        action = np.zeros(5, np.float32)
+        action = toward(state, target, yaw)
         action[4] = gripper
-        if target is not None:
-            action[:3] = np.clip((target - state[:3]) / per_unit, -1, 1)
-        turn = (yaw - state[3] + np.pi) % (2 * np.pi) - np.pi
-        action[3] = np.clip(turn / per_rad, -1, 1)
         observation, _, terminated, _, _ = env.step(action)
         state = observation["state"]
         if terminated:
@@ -76,20 +82,20 @@ def grasp_plans(
     """Plans ``[S, horizon, 5]`` from ``state [5]``: down to the floor at each grasp point
     ``points [S, 2]`` with open jaws, close them, then to the goal's hand position ``goal [5]``
     with closed jaws, each action as far as the layout's integration carries it."""
-    per_unit = get_layout("ogbench").translation_per_unit
     count = len(points)
-    plans = np.zeros((count, horizon, 5), np.float32)
-    hand = np.repeat(state[None, :3].astype(np.float64), count, axis=0)  # [S, 3]
-    down = np.c_[points, np.full(count, floor)]  # [S, 3]
-    plans[:, 0, :3] = np.clip((down - hand) / per_unit, -1, 1)
-    plans[:, 0, 4] = OPEN
-    hand = hand + plans[:, 0, :3] * per_unit
-    plans[:, 1, 4] = CLOSED
-    for t in range(2, horizon):
-        plans[:, t, :3] = np.clip((goal[None, :3] - hand) / per_unit, -1, 1)
-        plans[:, t, 4] = CLOSED
-        hand = hand + plans[:, t, :3] * per_unit
-    return plans
+    now = torch.from_numpy(np.repeat(np.asarray(state, np.float32)[None], count, axis=0))  # [S, 5]
+    plans = torch.zeros(count, horizon, 5)
+    for t in range(horizon):
+        target = now.clone()
+        if t == 0:  # down at the point, jaws open
+            target[:, :2], target[:, 2] = torch.from_numpy(points).float(), floor
+        elif t > 1:  # t == 1 closes the jaws in place; then lift to the goal's hand
+            target[:, :3] = torch.from_numpy(np.asarray(goal[:3], np.float32))
+        action = LAYOUT.from_states(torch.stack([now, target], dim=1))[:, 0].clamp(-1, 1)  # [S, 5]
+        action[:, 3], action[:, 4] = 0.0, OPEN if t == 0 else CLOSED
+        plans[:, t] = action
+        now = LAYOUT.integrate(now, action)
+    return plans.numpy()
 
 
 def offsets(reach: float, spacing: float) -> np.ndarray:

@@ -205,7 +205,7 @@ class MPCAgent:
         step = None if self._grasp is None else self._grasp.step(state)
         if step is None:
             if self._waypoint is not None:  # the grasp is over: pursue the goal image
-                self.controller.set_goal(self.goals[goal], self.goal_states[goal])
+                self.controller.clear_state_goal()
                 self._waypoint = None
             return self._carry(state, self.goal_states[goal])
         jaws, index, waypoint = step

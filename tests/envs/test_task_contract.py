@@ -115,3 +115,12 @@ def test_arm_task_ids_carry_the_simulator_version():
     assert arm and all(i.endswith(f"-v{envs.SIMULATOR_VERSION}") for i in arm), arm
     with pytest.raises(gym.error.DeprecatedEnv, match=f"Reach-v{envs.SIMULATOR_VERSION}"):
         gym.make("wm_control/Reach-v0")
+
+
+def test_the_tasks_jaw_entries_are_the_planners_jaw_schedule_entries():
+    """``envs`` cannot import ``wm_control``, so a task's ``subgoal_jaws`` vocabulary is written
+    twice: the contract's and the agent's must be the same entries."""
+    from envs.task import JAW_STATES
+    from wm_control.episode import SCHEDULE_JAWS
+
+    assert sorted(JAW_STATES) == sorted(SCHEDULE_JAWS)

@@ -83,7 +83,7 @@ class MPCController:
         self.state_weight = float(state_weight)
         self._goal: torch.Tensor | None = None
         self._goal_state: torch.Tensor | None = None  # [P]
-        self._state_only = False  # plan on the goal state's term alone (set_state_goal)
+        self._state_goal: torch.Tensor | None = None  # [P], planned toward alone (set_state_goal)
         self._angular = torch.tensor(model.layout.angular_states, device=model.device)  # [P] bool
         self._warm: WarmStart | None = None
 
@@ -130,18 +130,23 @@ class MPCController:
             )
         self._goal_state = None if state is None else self._goal_state_tensor(state)
         self._goal = tokens.to(self.model.device, self.model.dtype)
-        self._state_only = False
+        self._state_goal = None
         self._warm = None
 
     def set_state_goal(self, state: np.ndarray | torch.Tensor) -> None:
         """Plan toward the state ``[P]`` alone: the energy is the imagined state's distance to it
         (:func:`~wm_control.energies.state_energy`), whatever ``state_weight``; the goal image
-        set before stays for the observed energy, and :meth:`set_goal` returns to it. Forgets
-        the warm start."""
+        and its state set before stay (the observed energy still compares the goal image), and
+        :meth:`clear_state_goal` or :meth:`set_goal` returns to them. Forgets the warm start."""
         if self._goal is None:
             raise RuntimeError("MPCController.set_state_goal: set the goal image first (set_goal)")
-        self._goal_state = self._goal_state_tensor(state)
-        self._state_only = True
+        self._state_goal = self._goal_state_tensor(state)
+        self._warm = None
+
+    def clear_state_goal(self) -> None:
+        """Plan toward the goal image (and its state) again after :meth:`set_state_goal`, without
+        encoding the goal image anew. Forgets the warm start."""
+        self._state_goal = None
         self._warm = None
 
     def _goal_state_tensor(self, state: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -179,17 +184,14 @@ class MPCController:
             )
         tokens0 = self.model.encode(frame)  # [1, 1, N, D]
         goal = self._goal  # this plan's goal, should set_goal be called meanwhile
-        goal_state = self._goal_state if self.state_weight > 0 or self._state_only else None
-        state_only = self._state_only
+        goal_state = self._goal_state if self.state_weight > 0 else None
+        state_goal = self._state_goal
 
         def rollout_fn(actions: torch.Tensor) -> Rollout:  # [S, H, A] -> tokens [S, H, N, D]
             return self._imagine(tokens0, state_t, actions)
 
         def energy_fn(imagined: Rollout) -> torch.Tensor:  # -> [S]
-            if state_only:
-                return state_energy(imagined.states, goal_state, self._angular, self.discount)
-            image, distance = self._energy_terms(imagined, goal, goal_state)
-            return image if distance is None else image + self.state_weight * distance
+            return self._planning_energy(imagined, goal, goal_state, state_goal)
 
         result: PlanResult = self.planner.plan(rollout_fn, energy_fn, self.spec, self._warm, device)
         if self.use_warm_start:
@@ -217,20 +219,44 @@ class MPCController:
         (one encode, one batched rollout): the image term ``[S]`` and, where the goal came with
         a state, the goal-state term ``[S]`` (unweighted; else None). For comparing plans from
         elsewhere (an expert's, say) with the planner's own."""
+        imagined = self.imagine_plans(frame, state, plans)
+        return self._energy_terms(imagined, self._goal, self._goal_state)
+
+    def plan_energy(
+        self,
+        frame: np.ndarray | torch.Tensor,
+        state: np.ndarray | torch.Tensor,
+        plans: np.ndarray | torch.Tensor,
+    ) -> torch.Tensor:
+        """The planning energy ``[S]`` of given action plans ``[S, H, A]``, as :meth:`act` scores
+        its candidates (the weighted sum of :meth:`plan_energies`' terms, or the state goal's
+        distance after :meth:`set_state_goal`): for choosing among plans from elsewhere."""
+        imagined = self.imagine_plans(frame, state, plans)
+        goal_state = self._goal_state if self.state_weight > 0 else None
+        return self._planning_energy(imagined, self._goal, goal_state, self._state_goal)
+
+    def imagine_plans(
+        self,
+        frame: np.ndarray | torch.Tensor,
+        state: np.ndarray | torch.Tensor,
+        plans: np.ndarray | torch.Tensor,
+    ) -> Rollout:
+        """The rollout of given action plans ``[S, H, A]`` from the frame ``[H, W, 3]`` and state
+        ``[P]`` as :meth:`act` imagines its candidates (one encode, one batched rollout, the
+        actions as the arm carries them out), under ``torch.inference_mode``."""
         if self._goal is None:
-            raise RuntimeError("MPCController.plan_energies: no goal set; call set_goal first")
+            raise RuntimeError("MPCController.imagine_plans: no goal set; call set_goal first")
         device, dtype = self.model.device, self.model.dtype
         state_t = torch.as_tensor(np.asarray(state, dtype=np.float32), device=device).to(dtype)
         actions = torch.as_tensor(np.asarray(plans, dtype=np.float32), device=device)
         if actions.dim() != 3 or actions.shape[-1] != self.spec.dim:
             raise ValueError(
-                f"MPCController.plan_energies: expected plans [S, H, {self.spec.dim}], found "
+                f"MPCController.imagine_plans: expected plans [S, H, {self.spec.dim}], found "
                 f"{tuple(actions.shape)}"
             )
         with torch.inference_mode():
             tokens0 = self.model.encode(frame)  # [1, 1, N, D]
-            imagined = self._imagine(tokens0, state_t, actions.to(dtype))
-            return self._energy_terms(imagined, self._goal, self._goal_state)
+            return self._imagine(tokens0, state_t, actions.to(dtype))
 
     def _executed(self, actions: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         """``actions [S, H, A]`` as the arm carries them out from ``state [P]`` (the workspace
@@ -248,6 +274,20 @@ class MPCController:
         ``[S, H, P]``."""
         executed = self._executed(actions, state).to(self.model.dtype)
         return self.model.rollout(tokens0, state.view(1, 1, -1), executed)
+
+    def _planning_energy(
+        self,
+        imagined: Rollout,
+        goal: torch.Tensor,
+        goal_state: torch.Tensor | None,
+        state_goal: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The energy ``[S]`` the solver minimises: the distance to ``state_goal`` alone where one
+        is set, else the image term plus ``state_weight`` times the goal-state term."""
+        if state_goal is not None:
+            return state_energy(imagined.states, state_goal, self._angular, self.discount)
+        image, distance = self._energy_terms(imagined, goal, goal_state)
+        return image if distance is None else image + self.state_weight * distance
 
     def _energy_terms(
         self, imagined: Rollout, goal: torch.Tensor, goal_state: torch.Tensor | None

@@ -157,3 +157,12 @@ ogbench-model: ogbench-model-data
 	  OMP_NUM_THREADS=1 $(OGBENCH_TRAIN_MIX)
 	mkdir -p $(OGBENCH_MODEL) && cp $(OGBENCH_WORK)/predictor_mix/model/model.safetensors \
 	  $(OGBENCH_MODEL)/model.safetensors
+	$(MAKE) ogbench-grasp-lift
+
+# Where `ogbench.jaws=pick` grasps under a goal hand that has just lifted the cube: a linear map
+# fitted on the noisy data's grasp-and-lift events (the Markov oracle lifts at full speed and the
+# arm drifts towards its base on the way; wm_control/grasp_lift.py). Seconds, states only.
+.PHONY: ogbench-grasp-lift
+ogbench-grasp-lift: ogbench-model-data
+	$(BIN)/python -m wm_control.grasp_lift --data $(OGBENCH_NOISY) \
+	  --out $(OGBENCH_MODEL)/grasp_lift.json

@@ -10,13 +10,16 @@ the tasks' experts need them too and ``envs`` does not import ``wm_control``). T
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .layouts import check_layouts, get_layout, task_layout
 from .planning.action_spec import GRIPPER_DIMENSIONS, JAW_STATES, jaw_hold
 from .planning.mpc import MPCController
+
+if TYPE_CHECKING:
+    from .grasp_lift import GraspLift
 
 SCHEDULE_JAWS = (*JAW_STATES, "carry", "pick")
 """Entries of a jaw schedule: a jaw state for the planner's action box, ``"carry"`` or
@@ -32,9 +35,11 @@ image with open jaws would otherwise have the planner let go at once.
 planner first brings the open jaws above the grasp point, then down to the workspace floor
 (where objects rest), closes them there, and then pursues the goal image. The grasp point is
 under the hand where it starts low (coming down on the object, :data:`PICK_DESCENDING`), else
-under the goal's hand: a goal that shows an object just lifted shows it close above where it
-was picked up. The world model cannot yet tell a grasped object from a missed one in
-imagination, so the grasp is placed, not searched (:class:`GraspApproach`)."""
+where the goal's hand grasped: a goal that shows an object just lifted shows it close above where
+it was picked up, off by the drift of a fast lift that a :class:`~wm_control.grasp_lift.GraspLift`
+fitted on the expert's data undoes (without one: under the goal's hand). The world model cannot
+yet tell a grasped object from a missed one in imagination, so the grasp is placed, not searched
+(:class:`GraspApproach`)."""
 
 CARRY_CLOSURE = 0.3
 """Gripper closure (0 open .. 1 closed) from which ``"carry"`` counts the jaws as holding."""
@@ -112,6 +117,9 @@ class MPCAgent:
 
     ``goals``, ``subgoal`` and ``last_energy`` (this episode's goal images, the one pursued, the
     last plan's energy) are what :func:`envs.episode.run_episode` records per step.
+
+    ``grasp_lift``: where ``"pick"`` grasps under a goal hand that has just lifted an object
+    (see :class:`GraspApproach`); None grasps under the goal's hand.
     """
 
     def __init__(
@@ -123,12 +131,14 @@ class MPCAgent:
         subgoal_jaws: Sequence[str] | str | None = None,
         goal_images: list[np.ndarray] | None = None,
         max_steps: int = 1000,
+        grasp_lift: GraspLift | None = None,
     ) -> None:
         task = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
         check_layouts(controller.model.layout.name, task_layout(env), task=task)
         self.env, self.controller = env, controller
         self.subgoal_steps, self.fixed_goals, self.max_steps = subgoal_steps, goal_images, max_steps
         self.subgoal_jaws = jaw_setting(subgoal_jaws)
+        self.grasp_lift = grasp_lift
         self.jaws: list[str] = []  # per goal image, for this episode
         self._hand, self._closure = _hand_and_closure(controller.model.layout.name)
         self._held: str | None = None  # the jaw state the controller holds ("search": none)
@@ -181,7 +191,7 @@ class MPCAgent:
             self._grasp = None
             if self.jaws[goal] == "pick" and GraspApproach.needed(state, goal_state, self._closure):
                 self._grasp = GraspApproach(
-                    state, goal_state, self._hand, self._closure, self._floor()
+                    state, goal_state, self._hand, self._closure, self._floor(), self.grasp_lift
                 )
         jaws = self.jaws[goal]
         if jaws == "pick":
@@ -236,7 +246,7 @@ class GraspApproach:
     jaws, above the grasp point (:data:`PICK_HOVER` over the floor) and down on the workspace
     floor, at the goal's yaw; then one step closing the jaws there. The grasp point is under the
     hand of ``state`` (the goal's start) where it is lower than :data:`PICK_DESCENDING` over the
-    floor, else under the goal's hand.
+    floor, else where ``lift`` says the goal's hand grasped (None: under the goal's hand).
 
     ``hand``/``closure``: indices of the hand position and the gripper closure in the state.
     """
@@ -248,11 +258,14 @@ class GraspApproach:
         hand: list[int],
         closure: int,
         floor: float,
+        lift: GraspLift | None = None,
     ) -> None:
         descending = state[hand[2]] < floor + PICK_DESCENDING
         above = np.asarray(goal_state, np.float32).copy()
         if descending:
             above[hand[:2]] = np.asarray(state, np.float32)[hand[:2]]
+        elif lift is not None:
+            above[hand[:2]] = lift.grasp_point(above[hand])
         above[hand[2]], above[closure] = floor + PICK_HOVER, 0.0
         down = above.copy()
         down[hand[2]] = floor

@@ -261,3 +261,19 @@ def test_ogbench_runs_recorded_before_ogbench_jaws_count_as_searching_them():
     here = _compared_settings(OmegaConf.create({"ogbench": settings}))["ogbench"]
     there = _compared_settings(OmegaConf.create({"ogbench": old}))["ogbench"]
     assert here["jaws"] == "pick" and there["jaws"] == "search" and here != there
+
+
+def test_ogbench_runs_recorded_before_the_grasp_lift_count_as_without_it():
+    """Runs from before ``ogbench.grasp_lift`` grasped under the goal's hand: they compare as
+    ``grasp_lift: None``, so ``resume=`` does not mix their episodes with the map's."""
+    from omegaconf import OmegaConf
+
+    from wm_control.cli.eval import _compared_settings
+    from wm_control.cli.main import config_dir
+
+    settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
+    old = {k: v for k, v in settings.items() if k != "grasp_lift"}
+    here = _compared_settings(OmegaConf.create({"ogbench": settings}))["ogbench"]
+    there = _compared_settings(OmegaConf.create({"ogbench": old}))["ogbench"]
+    assert here["grasp_lift"].endswith("grasp_lift.json") and there["grasp_lift"] is None
+    assert here != there

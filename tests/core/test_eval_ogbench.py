@@ -225,3 +225,44 @@ def test_behaviour_cloning_trains_on_an_ogbench_dataset_and_plays_protocol_a(tmp
     policy = GoalConditionedPolicy.load(tmp_path / "run" / "bc_policy.safetensors")
     config = policy.config
     assert (config.action_dim, config.state_dim, config.goal_steps) == (5, 5, 5)
+
+
+def test_eval_gives_the_planner_the_grasp_lift_map_of_its_settings(tmp_path, monkeypatch):
+    """Protocol (a), tuning seed 4 (a pick-up from a high start; see
+    test_shipped_ogbench_model.py): `eval` with its default settings (``ogbench.grasp_lift``, the
+    shipped map) solves it, with ``ogbench.grasp_lift=null`` it does not; a file that is not a map
+    is refused in one line."""
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    outcomes = {}
+    for name, setting in (("map", []), ("none", ["ogbench.grasp_lift=null"])):
+        main(
+            [
+                "eval",
+                "model=ogbench_cube",
+                "tasks=[ogbench_cube_single]",
+                "agents=[planner]",
+                "planner.goal_state_weight=1.0",
+                "episodes=1",
+                "seed=4",
+                "progress=false",
+                *setting,
+                f"hydra.run.dir={tmp_path / name}",
+            ]
+        )
+        (row,) = _rows(tmp_path / name / "episodes.csv")
+        outcomes[name] = row["success"] == "True"
+    assert outcomes == {"map": True, "none": False}
+    (tmp_path / "lift.json").write_text("[]")
+    with pytest.raises(ValueError, match="expected format 'wm-control grasp lift'"):
+        main(
+            [
+                "eval",
+                "model=ogbench_cube",
+                "tasks=[ogbench_cube_single]",
+                "agents=[planner]",
+                "episodes=1",
+                "progress=false",
+                f"ogbench.grasp_lift={tmp_path / 'lift.json'}",
+                f"hydra.run.dir={tmp_path / 'bad'}",
+            ]
+        )

@@ -129,3 +129,58 @@ def test_pick_grasps_where_the_cube_should_be_and_solves_pick_ups_that_carry_los
         assert np.abs(states[closing, :2] - point).max() <= PICK_RADIUS  # under the grasp point
         above = np.array([*point, floor + PICK_HOVER])
         assert np.any(np.abs(states[:closing, :3] - above).max(axis=1) <= PICK_RADIUS)  # from above
+
+
+def test_the_grasp_lift_places_the_grasp_where_the_goal_hand_picked_the_cube_up(shipped) -> None:
+    """Protocol (a), tuning seeds 4 and 20: the hand starts high and the goal shows the cube just
+    lifted, 3-4 cm towards the arm's base from where it lay (the expert lifts at full speed and
+    the arm drifts). With the shipped grasp-lift map (``ogbench.grasp_lift``, the eval default)
+    ``pick`` closes the jaws where the map puts the grasp, picks the cube up and reaches the goal;
+    under the goal's hand (no map) it closes on nothing and does not."""
+    from omegaconf import OmegaConf
+
+    from envs.config import EnvConfig
+    from envs.episode import run_episode
+    from wm_control.cli.eval_tasks import task_factory
+    from wm_control.cli.main import config_dir
+    from wm_control.episode import CARRY_CLOSURE, PICK_EMPTY_CLOSURE, PICK_RADIUS, MPCAgent
+    from wm_control.grasp_lift import GraspLift
+    from wm_control.planning.config import PlannerConfig
+
+    class Recording(MPCAgent):
+        def __call__(self, observation, info):
+            action = super().__call__(observation, info)
+            self.seen.append((observation["state"].copy(), action.copy()))
+            return action
+
+    _, model = shipped
+    fast = OmegaConf.to_container(OmegaConf.load(config_dir() / "planner" / "fast.yaml"))
+    config = PlannerConfig.from_dict({**fast, "goal_state_weight": 1.0})
+    settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
+    assert settings["jaws"] == "pick"
+    lift = GraspLift.load(REPO_ROOT / settings["grasp_lift"])
+    env_file = config_dir() / "env" / "ogbench_cube_single.yaml"
+    values = OmegaConf.to_container(OmegaConf.load(env_file))
+    make = task_factory("ogbench_cube_single", EnvConfig(**values), settings)
+    for seed in (4, 20):
+        played = {}
+        for name, grasp_lift in (("map", lift), ("under the goal's hand", None)):
+            env = make()
+            try:
+                agent = Recording(env, config.controller(model), grasp_lift=grasp_lift)
+                agent.seen = []
+                result = run_episode(env, agent, seed=seed, max_steps=env.spec.max_episode_steps)
+                goal = env.unwrapped.goal_configurations()[-1].state
+            finally:
+                env.close()
+            states = np.stack([state for state, _ in agent.seen])  # [T, 5], before each action
+            closing = int(np.argmax([action[4] > 0 for _, action in agent.seen]))
+            played[name] = result.success, states, closing
+        success, states, closing = played["map"]
+        point = lift.grasp_point(goal[:3])
+        assert np.linalg.norm(point - goal[:2]) > 0.015, seed  # the map moves the grasp
+        assert np.abs(states[closing, :2] - point).max() <= PICK_RADIUS, seed  # closed there ...
+        assert success and CARRY_CLOSURE <= states[-1, 4] < PICK_EMPTY_CLOSURE, seed  # ... on it
+        success, states, closing = played["under the goal's hand"]
+        assert np.abs(states[closing, :2] - goal[:2]).max() <= PICK_RADIUS, seed
+        assert not success and states[-1, 4] >= PICK_EMPTY_CLOSURE, seed  # closed on nothing

@@ -22,6 +22,7 @@ from ..behavior_cloning import (
     train_policy,
 )
 from ..episode import MPCAgent, jaw_setting
+from ..grasp_lift import GraspLift
 from ..eval_parts import SIMULATOR_RECORD, EvalPart, gather, recorded_config
 from ..evaluation import markdown_table, write_report
 from ..layouts import task_layout
@@ -88,6 +89,7 @@ def run(cfg: DictConfig) -> None:
                 f"{list(env_configs)}"
             )
         jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
+        lift = functools.cache(lambda: _grasp_lift(ogbench.get("grasp_lift")))
 
         def planner_agent(env):
             # the box is imagined for Δxyz in metres, not for OGBench's scaled actions
@@ -102,6 +104,7 @@ def run(cfg: DictConfig) -> None:
                 subgoal_steps=list(steps) if steps else None,
                 subgoal_jaws=jaws.get(task),
                 max_steps=env.spec.max_episode_steps,
+                grasp_lift=lift() if task in OGBENCH_PROTOCOL_TASKS else None,
             )
 
         agents["planner"] = planner_agent
@@ -260,6 +263,15 @@ def _check_simulator(csv_path) -> None:
         )
 
 
+def _grasp_lift(path: str | None) -> GraspLift | None:
+    """``ogbench.grasp_lift``: the fitted map ``pick`` grasps by (relative paths from the
+    repository), or None (under the goal's hand)."""
+    if not path:
+        return None
+    path = os.path.expanduser(path)
+    return GraspLift.load(path if os.path.isabs(path) else REPO_ROOT / path)
+
+
 def _compared_settings(cfg: DictConfig) -> dict:
     values = OmegaConf.to_container(cfg, resolve=True)
     values["subgoal_steps"] = (
@@ -269,6 +281,7 @@ def _compared_settings(cfg: DictConfig) -> dict:
     values["subgoal_jaws"] = values.get("subgoal_jaws", "search") or None
     if isinstance(values.get("ogbench"), dict):  # runs from before ogbench.jaws searched them
         values["ogbench"].setdefault("jaws", "search")
+        values["ogbench"].setdefault("grasp_lift", None)  # ... and had no grasp lift
     if isinstance(
         values.get("planner"), dict
     ):  # runs from before planner.solver: CEM, the defaults

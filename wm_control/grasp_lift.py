@@ -53,6 +53,7 @@ KEEP = 0.8
 """Share of the pairs with the smallest residuals the trimmed fit keeps."""
 
 TRIM_ROUNDS = 5
+"""Refits of the trimmed fit (each on the pairs the previous one fitted best)."""
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from ..behavior_cloning import (
     train_policy,
 )
 from ..episode import MPCAgent, jaw_setting
-from ..grasp_lift import GraspLift
 from ..eval_parts import SIMULATOR_RECORD, EvalPart, gather, recorded_config
 from ..evaluation import markdown_table, write_report
+from ..grasp_lift import GraspLift
 from ..layouts import task_layout
 from ..model_source import ModelSource
 from ..planning.config import PlannerConfig
@@ -89,7 +89,8 @@ def run(cfg: DictConfig) -> None:
                 f"{list(env_configs)}"
             )
         jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
-        lift = functools.cache(lambda: _grasp_lift(ogbench.get("grasp_lift")))
+        protocol = any(task in OGBENCH_PROTOCOL_TASKS for task in env_configs)
+        lift = _grasp_lift(ogbench.get("grasp_lift")) if protocol else None  # read before playing
 
         def planner_agent(env):
             # the box is imagined for Δxyz in metres, not for OGBench's scaled actions
@@ -104,7 +105,7 @@ def run(cfg: DictConfig) -> None:
                 subgoal_steps=list(steps) if steps else None,
                 subgoal_jaws=jaws.get(task),
                 max_steps=env.spec.max_episode_steps,
-                grasp_lift=lift() if task in OGBENCH_PROTOCOL_TASKS else None,
+                grasp_lift=lift if task in OGBENCH_PROTOCOL_TASKS else None,
             )
 
         agents["planner"] = planner_agent

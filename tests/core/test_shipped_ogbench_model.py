@@ -63,26 +63,18 @@ def test_its_encoder_sees_the_cube_move(shipped) -> None:
     assert np.isfinite(distances).all()
 
 
-def test_pick_grasps_where_the_cube_should_be_and_solves_pick_ups_that_carry_loses(shipped) -> None:
-    """Protocol (a), tuning seeds 13 and 35: the cube rests on the table and the goal shows it
-    lifted in the hand. With ``ogbench.jaws=pick`` the default planner (as in the README's
-    results) brings the open jaws above the grasp point and down to the floor, closes them once
-    there, then carries the cube to the goal; with ``carry`` it brings the empty hand to the goal
-    pose. Seed 13 starts high, so the grasp goes under the goal's hand; seed 35 starts low,
-    coming down on the cube, so it goes under the start's hand (the goal's is 11 cm away)."""
+def play_protocol_a(model, seed: int, jaws: str = "pick", grasp_lift=None):
+    """One protocol (a) episode of ``seed`` with the README's planner (``planner=fast``, goal state
+    1.0, eval's ``ogbench`` settings with ``jaws``, the grasp-lift map ``grasp_lift``): whether it
+    succeeded, the states it saw before each action ``[T, 5]``, its actions ``[T, 5]``, the goal
+    state ``[5]`` and the workspace floor's height."""
     from omegaconf import OmegaConf
 
     from envs.config import EnvConfig
     from envs.episode import run_episode
     from wm_control.cli.eval_tasks import task_factory
     from wm_control.cli.main import config_dir
-    from wm_control.episode import (
-        CARRY_CLOSURE,
-        PICK_DESCENDING,
-        PICK_HOVER,
-        PICK_RADIUS,
-        MPCAgent,
-    )
+    from wm_control.episode import MPCAgent
     from wm_control.planning.config import PlannerConfig
 
     class Recording(MPCAgent):
@@ -93,35 +85,42 @@ def test_pick_grasps_where_the_cube_should_be_and_solves_pick_ups_that_carry_los
             self.seen.append((observation["state"].copy(), action.copy()))
             return action
 
-    _, model = shipped
     fast = OmegaConf.to_container(OmegaConf.load(config_dir() / "planner" / "fast.yaml"))
     config = PlannerConfig.from_dict({**fast, "goal_state_weight": 1.0})
     settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
     env_file = config_dir() / "env" / "ogbench_cube_single.yaml"
     values = OmegaConf.to_container(OmegaConf.load(env_file))
+    env = task_factory("ogbench_cube_single", EnvConfig(**values), {**settings, "jaws": jaws})()
+    try:
+        agent = Recording(env, config.controller(model), grasp_lift=grasp_lift)
+        agent.seen = []
+        result = run_episode(env, agent, seed=seed, max_steps=env.spec.max_episode_steps)
+        floor = env.unwrapped.workspace[0][2]
+        goal = env.unwrapped.goal_configurations()[-1].state
+    finally:
+        env.close()
+    states = np.stack([state for state, _ in agent.seen])
+    actions = np.stack([action for _, action in agent.seen])
+    return result.success, states, actions, goal, floor
 
-    def protocol_env(jaws: str):
-        make = task_factory("ogbench_cube_single", EnvConfig(**values), {**settings, "jaws": jaws})
-        return make()
 
+def test_pick_grasps_where_the_cube_should_be_and_solves_pick_ups_that_carry_loses(shipped) -> None:
+    """Protocol (a), tuning seeds 13 and 35: the cube rests on the table and the goal shows it
+    lifted in the hand. With ``ogbench.jaws=pick`` the default planner (as in the README's
+    results) brings the open jaws above the grasp point and down to the floor, closes them once
+    there, then carries the cube to the goal; with ``carry`` it brings the empty hand to the goal
+    pose. Seed 13 starts high, so the grasp goes under the goal's hand (no grasp-lift map here);
+    seed 35 starts low, coming down on the cube, so it goes under the start's hand (the goal's is
+    11 cm away)."""
+    from wm_control.episode import CARRY_CLOSURE, PICK_DESCENDING, PICK_HOVER, PICK_RADIUS
+
+    _, model = shipped
     for seed, under in ((13, "goal"), (35, "start")):
-        outcomes = {}
-        for jaws in ("pick", "carry"):
-            env = protocol_env(jaws)
-            try:
-                agent = Recording(env, config.controller(model))
-                agent.seen = []
-                result = run_episode(env, agent, seed=seed, max_steps=env.spec.max_episode_steps)
-                floor = env.unwrapped.workspace[0][2]
-                goal = env.unwrapped.goal_configurations()[-1].state
-            finally:
-                env.close()
-            outcomes[jaws] = result.success, agent.seen
-        assert outcomes["pick"][0] and not outcomes["carry"][0], seed
-        states = np.stack([state for state, _ in outcomes["pick"][1]])  # [T, 5], before actions
-        gripper = np.array([action[4] for _, action in outcomes["pick"][1]])  # [T]
+        success, states, actions, goal, floor = play_protocol_a(model, seed, "pick")
+        assert success and not play_protocol_a(model, seed, "carry")[0], seed
         assert (states[0, 2] < floor + PICK_DESCENDING) == (under == "start")
         point = (states[0] if under == "start" else goal)[:2]
+        gripper = actions[:, 4]  # [T]
         closing = int(np.argmax(gripper > 0))
         assert closing >= 2 and np.all(gripper[:closing] < 0)  # open jaws on the way, held open
         assert np.all(states[:closing, 4] < CARRY_CLOSURE)  # nothing held before closing
@@ -139,48 +138,22 @@ def test_the_grasp_lift_places_the_grasp_where_the_goal_hand_picked_the_cube_up(
     under the goal's hand (no map) it closes on nothing and does not."""
     from omegaconf import OmegaConf
 
-    from envs.config import EnvConfig
-    from envs.episode import run_episode
-    from wm_control.cli.eval_tasks import task_factory
     from wm_control.cli.main import config_dir
-    from wm_control.episode import CARRY_CLOSURE, PICK_EMPTY_CLOSURE, PICK_RADIUS, MPCAgent
+    from wm_control.episode import CARRY_CLOSURE, PICK_EMPTY_CLOSURE, PICK_RADIUS
     from wm_control.grasp_lift import GraspLift
-    from wm_control.planning.config import PlannerConfig
-
-    class Recording(MPCAgent):
-        def __call__(self, observation, info):
-            action = super().__call__(observation, info)
-            self.seen.append((observation["state"].copy(), action.copy()))
-            return action
 
     _, model = shipped
-    fast = OmegaConf.to_container(OmegaConf.load(config_dir() / "planner" / "fast.yaml"))
-    config = PlannerConfig.from_dict({**fast, "goal_state_weight": 1.0})
     settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
     assert settings["jaws"] == "pick"
     lift = GraspLift.load(REPO_ROOT / settings["grasp_lift"])
-    env_file = config_dir() / "env" / "ogbench_cube_single.yaml"
-    values = OmegaConf.to_container(OmegaConf.load(env_file))
-    make = task_factory("ogbench_cube_single", EnvConfig(**values), settings)
     for seed in (4, 20):
-        played = {}
-        for name, grasp_lift in (("map", lift), ("under the goal's hand", None)):
-            env = make()
-            try:
-                agent = Recording(env, config.controller(model), grasp_lift=grasp_lift)
-                agent.seen = []
-                result = run_episode(env, agent, seed=seed, max_steps=env.spec.max_episode_steps)
-                goal = env.unwrapped.goal_configurations()[-1].state
-            finally:
-                env.close()
-            states = np.stack([state for state, _ in agent.seen])  # [T, 5], before each action
-            closing = int(np.argmax([action[4] > 0 for _, action in agent.seen]))
-            played[name] = result.success, states, closing
-        success, states, closing = played["map"]
+        success, states, actions, goal, _ = play_protocol_a(model, seed, grasp_lift=lift)
         point = lift.grasp_point(goal[:3])
+        closing = int(np.argmax(actions[:, 4] > 0))
         assert np.linalg.norm(point - goal[:2]) > 0.015, seed  # the map moves the grasp
         assert np.abs(states[closing, :2] - point).max() <= PICK_RADIUS, seed  # closed there ...
         assert success and CARRY_CLOSURE <= states[-1, 4] < PICK_EMPTY_CLOSURE, seed  # ... on it
-        success, states, closing = played["under the goal's hand"]
+        success, states, actions, goal, _ = play_protocol_a(model, seed, grasp_lift=None)
+        closing = int(np.argmax(actions[:, 4] > 0))
         assert np.abs(states[closing, :2] - goal[:2]).max() <= PICK_RADIUS, seed
         assert not success and states[-1, 4] >= PICK_EMPTY_CLOSURE, seed  # closed on nothing

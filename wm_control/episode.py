@@ -20,6 +20,7 @@ from .planning.mpc import MPCController
 
 if TYPE_CHECKING:
     from .grasp_lift import GraspLift
+    from .object_locator import ObjectLocator
 
 SCHEDULE_JAWS = (*JAW_STATES, "carry", "pick")
 """Entries of a jaw schedule: a jaw state for the planner's action box, ``"carry"`` or
@@ -34,11 +35,13 @@ image with open jaws would otherwise have the planner let go at once.
 :data:`CARRY_CLOSURE` and :data:`PICK_EMPTY_CLOSURE`) and the hand starts with them open: the
 planner first brings the open jaws above the grasp point, then down to the workspace floor
 (where objects rest), closes them there, and then pursues the goal image. The grasp point is
-under the hand where it starts low (coming down on the object, :data:`PICK_DESCENDING`), else
-where the goal's hand grasped: a goal that shows an object just lifted shows it close above where
-it was picked up, off by the drift of a fast lift that a :class:`~wm_control.grasp_lift.GraspLift`
-fitted on the expert's data undoes (without one: under the goal's hand). The world model cannot
-yet tell a grasped object from a missed one in imagination, so the grasp is placed, not searched
+where an :class:`~wm_control.object_locator.ObjectLocator` sees the object in the current frame,
+if the agent has one. Without: under the hand where it starts low (coming down on the object,
+:data:`PICK_DESCENDING`), else where the goal's hand grasped: a goal that shows an object just
+lifted shows it close above where it was picked up, off by the drift of a fast lift that a
+:class:`~wm_control.grasp_lift.GraspLift` fitted on the expert's data undoes (without one: under
+the goal's hand). The world model's tokens place a small object too coarsely and it cannot yet
+tell a grasped object from a missed one in imagination, so the grasp is placed, not searched
 (:class:`GraspApproach`)."""
 
 CARRY_CLOSURE = 0.3
@@ -119,7 +122,8 @@ class MPCAgent:
     last plan's energy) are what :func:`envs.episode.run_episode` records per step.
 
     ``grasp_lift``: where ``"pick"`` grasps under a goal hand that has just lifted an object
-    (see :class:`GraspApproach`); None grasps under the goal's hand.
+    (see :class:`GraspApproach`); None grasps under the goal's hand. ``locator``: where ``"pick"``
+    grasps, seen in the frame at which the grasp starts (it takes precedence over both).
     """
 
     def __init__(
@@ -132,13 +136,14 @@ class MPCAgent:
         goal_images: list[np.ndarray] | None = None,
         max_steps: int = 1000,
         grasp_lift: GraspLift | None = None,
+        locator: ObjectLocator | None = None,
     ) -> None:
         task = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
         check_layouts(controller.model.layout.name, task_layout(env), task=task)
         self.env, self.controller = env, controller
         self.subgoal_steps, self.fixed_goals, self.max_steps = subgoal_steps, goal_images, max_steps
         self.subgoal_jaws = jaw_setting(subgoal_jaws)
-        self.grasp_lift = grasp_lift
+        self.grasp_lift, self.locator = grasp_lift, locator
         self.jaws: list[str] = []  # per goal image, for this episode
         self._hand, self._closure = _hand_and_closure(controller.model.layout.name)
         self._held: str | None = None  # the jaw state the controller holds ("search": none)
@@ -190,8 +195,15 @@ class MPCAgent:
             self.subgoal, self._held, self._waypoint = goal, None, None
             self._grasp = None
             if self.jaws[goal] == "pick" and GraspApproach.needed(state, goal_state, self._closure):
+                seen = None if self.locator is None else self.locator(observation["pixels"])[:2]
                 self._grasp = GraspApproach(
-                    state, goal_state, self._hand, self._closure, self._floor(), self.grasp_lift
+                    state,
+                    goal_state,
+                    self._hand,
+                    self._closure,
+                    self._floor(),
+                    lift=self.grasp_lift,
+                    point=seen,
                 )
         jaws = self.jaws[goal]
         if jaws == "pick":
@@ -246,7 +258,8 @@ class GraspApproach:
     jaws, above the grasp point (:data:`PICK_HOVER` over the floor) and down on the workspace
     floor, at the goal's yaw; then one step closing the jaws there. The grasp point is under the
     hand of ``state`` (the goal's start) where it is lower than :data:`PICK_DESCENDING` over the
-    floor, else where ``lift`` says the goal's hand grasped (None: under the goal's hand).
+    floor, else where ``lift`` says the goal's hand grasped (None: under the goal's hand); a
+    given ``point`` ([2], x and y in m: where the object was seen) replaces them all.
 
     ``hand``/``closure``: indices of the hand position and the gripper closure in the state.
     """
@@ -259,10 +272,13 @@ class GraspApproach:
         closure: int,
         floor: float,
         lift: GraspLift | None = None,
+        point: Sequence[float] | None = None,
     ) -> None:
         descending = state[hand[2]] < floor + PICK_DESCENDING
         above = np.asarray(goal_state, np.float32).copy()
-        if descending:
+        if point is not None:
+            above[hand[:2]] = np.asarray(point, np.float32)
+        elif descending:
             above[hand[:2]] = np.asarray(state, np.float32)[hand[:2]]
         elif lift is not None:
             above[hand[:2]] = lift.grasp_point(above[hand])

@@ -277,3 +277,16 @@ def test_ogbench_runs_recorded_before_the_grasp_lift_count_as_without_it():
     there = _compared_settings(OmegaConf.create({"ogbench": old}))["ogbench"]
     assert here["grasp_lift"].endswith("grasp_lift.json") and there["grasp_lift"] is None
     assert here != there
+
+
+def test_ogbench_runs_recorded_before_the_object_locator_count_as_without_it():
+    from omegaconf import OmegaConf
+
+    from wm_control.cli.eval import _compared_settings
+    from wm_control.cli.main import config_dir
+
+    settings = OmegaConf.to_container(OmegaConf.load(config_dir() / "eval.yaml"))["ogbench"]
+    old = {k: v for k, v in settings.items() if k != "locator"}
+    here = _compared_settings(OmegaConf.create({"ogbench": settings}))["ogbench"]
+    there = _compared_settings(OmegaConf.create({"ogbench": old}))["ogbench"]
+    assert here["locator"].endswith("object_locator.safetensors") and there["locator"] is None

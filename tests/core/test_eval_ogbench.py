@@ -229,12 +229,13 @@ def test_behaviour_cloning_trains_on_an_ogbench_dataset_and_plays_protocol_a(tmp
 
 def test_eval_gives_the_planner_the_grasp_lift_map_of_its_settings(tmp_path, monkeypatch):
     """Protocol (a), tuning seed 4 (a pick-up from a high start; see
-    test_shipped_ogbench_model.py): `eval` with its default settings (``ogbench.grasp_lift``, the
-    shipped map) solves it, with ``ogbench.grasp_lift=null`` it does not; a file that is not a map
-    is refused in one line."""
+    test_shipped_ogbench_model.py), without the object locator: `eval` with the default
+    ``ogbench.grasp_lift`` (the shipped map) solves it, with ``ogbench.grasp_lift=null`` it does
+    not; a file that is not a map is refused in one line."""
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     outcomes = {}
     for name, setting in (("map", []), ("none", ["ogbench.grasp_lift=null"])):
+        setting = [*setting, "ogbench.locator=null"]
         main(
             [
                 "eval",
@@ -263,6 +264,48 @@ def test_eval_gives_the_planner_the_grasp_lift_map_of_its_settings(tmp_path, mon
                 "episodes=1",
                 "progress=false",
                 f"ogbench.grasp_lift={tmp_path / 'lift.json'}",
+                f"hydra.run.dir={tmp_path / 'bad'}",
+            ]
+        )
+
+
+def test_eval_gives_the_planner_the_object_locator_of_its_settings(tmp_path, monkeypatch):
+    """Protocol (a), tuning seed 22: the expert lifted the cube and carried it 8 cm before the goal
+    step, so neither the goal's hand nor the grasp-lift map says where it lay. `eval` with its
+    default settings (``ogbench.locator``, the shipped locator, which sees the cube in the start
+    frame) solves it, with ``ogbench.locator=null`` it does not; a file that is not a locator is
+    refused in one line."""
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    outcomes = {}
+    for name, setting in (("locator", []), ("none", ["ogbench.locator=null"])):
+        main(
+            [
+                "eval",
+                "model=ogbench_cube",
+                "tasks=[ogbench_cube_single]",
+                "agents=[planner]",
+                "planner.goal_state_weight=1.0",
+                "episodes=1",
+                "seed=22",
+                "progress=false",
+                *setting,
+                f"hydra.run.dir={tmp_path / name}",
+            ]
+        )
+        (row,) = _rows(tmp_path / name / "episodes.csv")
+        outcomes[name] = row["success"] == "True"
+    assert outcomes == {"locator": True, "none": False}
+    (tmp_path / "locator.safetensors").write_bytes(b"{}")
+    with pytest.raises(ValueError, match="expected a safetensors file written by"):
+        main(
+            [
+                "eval",
+                "model=ogbench_cube",
+                "tasks=[ogbench_cube_single]",
+                "agents=[planner]",
+                "episodes=1",
+                "progress=false",
+                f"ogbench.locator={tmp_path / 'locator.safetensors'}",
                 f"hydra.run.dir={tmp_path / 'bad'}",
             ]
         )

@@ -26,6 +26,7 @@ from ..eval_parts import SIMULATOR_RECORD, EvalPart, gather, recorded_config
 from ..evaluation import markdown_table, write_report
 from ..grasp_lift import GraspLift
 from ..layouts import task_layout
+from ..object_locator import ObjectLocator
 from ..model_source import ModelSource
 from ..planning.config import PlannerConfig
 from ..planning.workspace import TRANSLATION_NAMES, Workspace
@@ -91,6 +92,7 @@ def run(cfg: DictConfig) -> None:
         jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
         protocol = any(task in OGBENCH_PROTOCOL_TASKS for task in env_configs)
         lift = _grasp_lift(ogbench.get("grasp_lift")) if protocol else None  # read before playing
+        locator = _locator(ogbench.get("locator")) if protocol else None
 
         def planner_agent(env):
             # the box is imagined for Δxyz in metres, not for OGBench's scaled actions
@@ -106,6 +108,7 @@ def run(cfg: DictConfig) -> None:
                 subgoal_jaws=jaws.get(task),
                 max_steps=env.spec.max_episode_steps,
                 grasp_lift=lift if task in OGBENCH_PROTOCOL_TASKS else None,
+                locator=locator if task in OGBENCH_PROTOCOL_TASKS else None,
             )
 
         agents["planner"] = planner_agent
@@ -273,6 +276,15 @@ def _grasp_lift(path: str | None) -> GraspLift | None:
     return GraspLift.load(path if os.path.isabs(path) else REPO_ROOT / path)
 
 
+def _locator(path: str | None) -> ObjectLocator | None:
+    """``ogbench.locator``: the object locator ``pick`` grasps by (relative paths from the
+    repository), or None."""
+    if not path:
+        return None
+    path = os.path.expanduser(path)
+    return ObjectLocator.load(path if os.path.isabs(path) else REPO_ROOT / path)
+
+
 def _compared_settings(cfg: DictConfig) -> dict:
     values = OmegaConf.to_container(cfg, resolve=True)
     values["subgoal_steps"] = (
@@ -283,6 +295,7 @@ def _compared_settings(cfg: DictConfig) -> dict:
     if isinstance(values.get("ogbench"), dict):  # runs from before ogbench.jaws searched them
         values["ogbench"].setdefault("jaws", "search")
         values["ogbench"].setdefault("grasp_lift", None)  # ... and had no grasp lift
+        values["ogbench"].setdefault("locator", None)  # ... nor object locator
     if isinstance(
         values.get("planner"), dict
     ):  # runs from before planner.solver: CEM, the defaults

@@ -64,7 +64,8 @@ def task_factory(task: str, config, ogbench: dict[str, Any]) -> Callable[[], obj
     settings = dict(ogbench)
     subgoals = bool(settings.pop("task_subgoals", False))
     jaws = settings.pop("jaws", PROTOCOL_JAWS[0])
-    settings.pop("grasp_lift", None)  # the planner's (wm_control.cli.eval), not the episodes'
+    for planner_setting in ("grasp_lift", "locator"):  # the planner's (cli.eval), not the episodes'
+        settings.pop(planner_setting, None)
     trajectory_goals = TrajectoryGoalProtocol(**settings)
     return lambda: make_protocol_env(config, protocol, trajectory_goals, subgoals, jaws)
 

@@ -169,7 +169,9 @@ ogbench-grasp-lift: ogbench-model-data
 
 # Where `ogbench.jaws=pick` grasps when it can see the cube: a small CNN trained on the play and
 # noisy data's frames, labelled from the robot's own grasps and releases (states only, no
-# simulator state; wm_control/object_locator.py). About 5 minutes on 2 cores.
+# simulator state; wm_control/object_locator.py). About 5 minutes on 2 cores. The shipped one was
+# trained on lossless recordings of the same 200 episodes (`collect ... frames=png`, same seeds);
+# on these AV1 recordings the result is close, not identical.
 .PHONY: ogbench-locator
 ogbench-locator: ogbench-model-data
 	$(BIN)/python -m wm_control.object_locator --data $(OGBENCH_DATA) $(OGBENCH_NOISY) \

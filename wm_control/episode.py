@@ -153,7 +153,7 @@ class MPCAgent:
         self.last_energy: float | None = None
         self._schedule: list[int] = []
         self._step = 0
-        self._grasp: GraspApproach | None = None  # "pick"'s grasp of the current goal, if any
+        self._grasp: GraspApproach | PlaceApproach | None = None  # "pick"'s, if any
         self._waypoint: int | None = None  # the grasp waypoint the controller plans toward
 
     def reset(self, seed: int | None = None) -> None:
@@ -204,6 +204,15 @@ class MPCAgent:
                     self._floor(),
                     lift=self.grasp_lift,
                     point=seen,
+                )
+            elif (
+                self.jaws[goal] == "pick"
+                and self.locator is not None
+                and PlaceApproach.needed(state, goal_state, self._closure)
+            ):
+                seen = self.locator(self.goals[goal])[:2]  # where the goal shows the object
+                self._grasp = PlaceApproach(
+                    state, goal_state, self._hand, self._closure, self._floor(), seen
                 )
         jaws = self.jaws[goal]
         if jaws == "pick":
@@ -306,6 +315,57 @@ class GraspApproach:
         if self.phase == 2:
             self.phase = 3
             return "closed", 1, self.waypoints[1]
+        return None
+
+
+class PlaceApproach:
+    """``"pick"``'s set-down before a goal whose jaws are open while the current ones hold
+    something, given where the goal image shows the object (``point`` [2], x and y in m, seen by
+    an object locator): the held object is brought above that point (:data:`PICK_HOVER` over the
+    floor) and down to the workspace floor at the goal's yaw, the jaws stay closed; one step
+    opens them there; then the open hand rises back above the point before the goal image is
+    pursued (leaving sideways at the floor would push the object off). ``step`` is that of
+    :class:`GraspApproach`."""
+
+    def __init__(
+        self,
+        state: np.ndarray,
+        goal_state: np.ndarray,
+        hand: list[int],
+        closure: int,
+        floor: float,
+        point: Sequence[float],
+    ) -> None:
+        above = np.asarray(goal_state, np.float32).copy()
+        above[hand[:2]] = np.asarray(point, np.float32)
+        above[hand[2]], above[closure] = floor + PICK_HOVER, float(state[closure])
+        down = above.copy()
+        down[hand[2]] = floor
+        rise = above.copy()
+        rise[closure] = 0.0
+        self.waypoints, self.hand, self.phase = [above, down, rise], hand, 0  # 2: open, 3: rise
+
+    @staticmethod
+    def needed(state: np.ndarray, goal_state: np.ndarray | None, closure: int) -> bool:
+        """Whether the current jaws hold something and the goal's are open."""
+        if goal_state is None:
+            return False
+        holds = CARRY_CLOSURE <= state[closure] < PICK_EMPTY_CLOSURE
+        return bool(holds and goal_state[closure] < CARRY_CLOSURE)
+
+    def step(self, state: np.ndarray) -> tuple[str, int, np.ndarray] | None:
+        """This step's jaw state, waypoint index and waypoint ``[P]``; None once the open hand is
+        back above the point."""
+        while self.phase < 2:
+            reached = np.abs(state[self.hand] - self.waypoints[self.phase][self.hand]).max()
+            if reached > PICK_RADIUS:
+                return "closed", self.phase, self.waypoints[self.phase]
+            self.phase += 1
+        if self.phase == 2:
+            self.phase = 3
+            return "open", 1, self.waypoints[1]
+        if np.abs(state[self.hand] - self.waypoints[2][self.hand]).max() > PICK_RADIUS:
+            return "open", 2, self.waypoints[2]
         return None
 
 

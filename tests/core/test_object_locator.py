@@ -155,3 +155,39 @@ def test_a_seen_point_replaces_the_other_grasp_rules() -> None:
         above, down = GraspApproach(start, goal, [0, 1, 2], 4, FLOOR, lift, point=seen).waypoints
         np.testing.assert_allclose(above[:3], [*seen, FLOOR + PICK_HOVER], atol=1e-6)
         np.testing.assert_allclose(down[:3], [*seen, FLOOR], atol=1e-6)
+
+
+def test_a_place_lowers_the_held_object_where_the_goal_shows_it_then_opens_and_rises() -> None:
+    from wm_control.episode import PICK_HOVER, PICK_RADIUS, PlaceApproach
+
+    goal = np.array([0.2, 0.3, 0.25, 1.0, OPEN], np.float32)  # the expert let go and moved on
+    holding = np.array([0.5, -0.1, 0.15, 0.0, HELD], np.float32)
+    assert PlaceApproach.needed(holding, goal, 4)
+    assert not PlaceApproach.needed(holding, np.r_[goal[:4], HELD].astype(np.float32), 4)
+    assert not PlaceApproach.needed(np.r_[holding[:4], OPEN].astype(np.float32), goal, 4)
+    seen = (0.4, 0.05)
+    place = PlaceApproach(holding, goal, [0, 1, 2], 4, FLOOR, seen)
+    above, down, rise = place.waypoints
+    np.testing.assert_allclose(above[:3], [*seen, FLOOR + PICK_HOVER], atol=1e-6)
+    np.testing.assert_allclose(down[:3], [*seen, FLOOR], atol=1e-6)
+    np.testing.assert_allclose(rise[:3], above[:3])
+    assert above[3] == goal[3]  # at the goal's yaw
+    far = holding
+    at_above = np.r_[above[:3], 1.0, HELD].astype(np.float32)
+    at_floor = np.r_[down[:3] + PICK_RADIUS / 2, 1.0, HELD].astype(np.float32)
+    at_floor_open = np.r_[down[:3], 1.0, OPEN].astype(np.float32)
+    risen = np.r_[above[:3], 1.0, OPEN].astype(np.float32)
+    seen_steps = [
+        place.step(far),
+        place.step(at_above),
+        place.step(at_floor),
+        place.step(at_floor_open),
+        place.step(risen),
+    ]
+    assert [s[:2] if s else None for s in seen_steps] == [
+        ("closed", 0),  # carried to above the point, jaws held closed
+        ("closed", 1),  # then down
+        ("open", 1),  # one step opening them on the floor
+        ("open", 2),  # then up again
+        None,  # then the goal image
+    ]

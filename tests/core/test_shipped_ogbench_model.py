@@ -184,3 +184,27 @@ def test_the_locator_grasps_where_it_sees_the_cube(shipped) -> None:
         success, states, _, _, _ = play_protocol_a(model, seed, grasp_lift=lift)
         assert not success and states[-1, 4] >= PICK_EMPTY_CLOSURE, seed
     assert PICK_RADIUS < 0.015
+
+
+def test_the_locator_sets_the_cube_down_where_the_goal_image_shows_it(shipped) -> None:
+    """Protocol (a), tuning seeds 7 and 24: the start's jaws hold the cube, and by the goal step
+    the expert had set it down and moved its hand on (20 and 9 cm away). With the shipped object
+    locator, ``pick`` brings the held cube down towards the floor where the locator sees it in the
+    goal image: the episode succeeds on the way (the cube within 4 cm of its goal), the hand, and
+    so the cube, within 2.5 cm of where the goal has it (read from the simulator for this test)
+    and far from the goal's hand. Without the locator ``carry`` takes the cube to the goal's hand
+    and does not succeed."""
+    from wm_control.episode import PICK_HOVER
+    from wm_control.object_locator import ObjectLocator
+
+    _, model = shipped
+    folder = REPO_ROOT / "wm_control/pretrained/ogbench_cube"
+    locator = ObjectLocator.load(folder / "object_locator.safetensors")
+    goal_cubes = {7: (0.447, -0.217), 24: (0.342, -0.224)}  # the simulator's, at the goal step
+    for seed, cube in goal_cubes.items():
+        success, states, actions, goal, floor = play_protocol_a(model, seed, locator=locator)
+        assert success and np.all(actions[:, 4] > 0), seed  # held closed all the way
+        hand = states[-1, :3]  # before the last action; the cube moves with the hand
+        assert np.linalg.norm(hand[:2] - cube) <= 0.025 and hand[2] <= floor + PICK_HOVER, seed
+        assert np.linalg.norm(hand[:2] - goal[:2]) > 0.08, seed  # not to the goal's hand
+        assert not play_protocol_a(model, seed)[0], seed

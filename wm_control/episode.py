@@ -42,7 +42,9 @@ lifted shows it close above where it was picked up, off by the drift of a fast l
 :class:`~wm_control.grasp_lift.GraspLift` fitted on the expert's data undoes (without one: under
 the goal's hand). The world model's tokens place a small object too coarsely and it cannot yet
 tell a grasped object from a missed one in imagination, so the grasp is placed, not searched
-(:class:`GraspApproach`)."""
+(:class:`GraspApproach`). With a locator, ``"pick"`` also sets a held object down where the
+locator sees it in the goal image, where the goal's jaws are open and the current ones hold it
+(:class:`PlaceApproach`), rather than carrying it to the goal's hand, which may have moved on."""
 
 CARRY_CLOSURE = 0.3
 """Gripper closure (0 open .. 1 closed) from which ``"carry"`` counts the jaws as holding."""

@@ -69,3 +69,27 @@ def _normal_scheduling():
 
     with preserved_scheduling():
         yield
+
+
+@pytest.fixture(scope="session")
+def ogbench_markov_recording(tmp_path_factory):
+    """A real recording of OGBench's Markov oracle: one 200-step episode of `wm-control collect
+    env=ogbench_cube_single policy=oracle_noisy seed=100000` (the first episode of the data the
+    shipped grasp-lift map and object locator were made from), about 20 seconds."""
+    from wm_control.cli.main import main
+
+    folder = tmp_path_factory.mktemp("ogbench_markov")
+    main(
+        [
+            "collect",
+            "env=ogbench_cube_single",
+            "policy=oracle_noisy",
+            "episodes=1",
+            "env.max_episode_steps=200",
+            "seed=100000",
+            f"output_dir={folder / 'noisy'}",
+            "progress=false",
+            f"hydra.run.dir={folder / 'collect'}",
+        ]
+    )
+    return folder / "noisy"

@@ -264,7 +264,50 @@ class MPCAgent:
         return "closed" if holding and away else "search"
 
 
-class GraspApproach:
+class _JawApproach:
+    """Waypoints for the hand ``[P]`` (``waypoints``): the first ``travel_steps`` with the jaws at
+    ``travel``, then one step with them at ``final`` at the last of those, then the rest with them
+    at ``final``. A waypoint counts as reached within :data:`PICK_RADIUS` per axis."""
+
+    travel, final = "open", "closed"
+
+    def __init__(self, waypoints: list[np.ndarray], travel_steps: int, hand: list[int]) -> None:
+        self.waypoints, self.travel_steps, self.hand, self.phase = waypoints, travel_steps, hand, 0
+
+    @staticmethod
+    def over_point(goal_state, hand, closure, floor, xy, jaws) -> tuple[np.ndarray, np.ndarray]:
+        """The goal's state ``[P]`` with the hand :data:`PICK_HOVER` above the floor over ``xy``
+        (None: the goal hand's) and the closure ``jaws``, and the same on the floor."""
+        above = np.asarray(goal_state, np.float32).copy()
+        if xy is not None:
+            above[hand[:2]] = np.asarray(xy, np.float32)
+        above[hand[2]], above[closure] = floor + PICK_HOVER, jaws
+        down = above.copy()
+        down[hand[2]] = floor
+        return above, down
+
+    def _far(self, state: np.ndarray, index: int) -> bool:
+        return np.abs(state[self.hand] - self.waypoints[index][self.hand]).max() > PICK_RADIUS
+
+    def step(self, state: np.ndarray) -> tuple[str, int, np.ndarray] | None:
+        """This step's jaw state, waypoint index and waypoint ``[P]``; None once done."""
+        last = self.travel_steps - 1
+        while self.phase < self.travel_steps:
+            if self._far(state, self.phase):
+                return self.travel, self.phase, self.waypoints[self.phase]
+            self.phase += 1
+        if self.phase == self.travel_steps:  # the one step that changes the jaws
+            self.phase += 1
+            return self.final, last, self.waypoints[last]
+        while self.phase <= len(self.waypoints):
+            index = self.phase - 1
+            if self._far(state, index):
+                return self.final, index, self.waypoints[index]
+            self.phase += 1
+        return None
+
+
+class GraspApproach(_JawApproach):
     """``"pick"``'s grasp before a goal whose jaws hold something: two waypoints for the open
     jaws, above the grasp point (:data:`PICK_HOVER` over the floor) and down on the workspace
     floor, at the goal's yaw; then one step closing the jaws there. The grasp point is under the
@@ -285,18 +328,12 @@ class GraspApproach:
         lift: GraspLift | None = None,
         point: Sequence[float] | None = None,
     ) -> None:
-        descending = state[hand[2]] < floor + PICK_DESCENDING
-        above = np.asarray(goal_state, np.float32).copy()
-        if point is not None:
-            above[hand[:2]] = np.asarray(point, np.float32)
-        elif descending:
-            above[hand[:2]] = np.asarray(state, np.float32)[hand[:2]]
-        elif lift is not None:
-            above[hand[:2]] = lift.grasp_point(above[hand])
-        above[hand[2]], above[closure] = floor + PICK_HOVER, 0.0
-        down = above.copy()
-        down[hand[2]] = floor
-        self.waypoints, self.hand, self.phase = [above, down], hand, 0  # 2: close, 3: done
+        if point is None and state[hand[2]] < floor + PICK_DESCENDING:  # coming down on it
+            point = np.asarray(state)[hand[:2]]
+        elif point is None and lift is not None:
+            point = lift.grasp_point(np.asarray(goal_state)[hand])
+        above, down = self.over_point(goal_state, hand, closure, floor, point, 0.0)
+        super().__init__([above, down], 2, hand)
 
     @staticmethod
     def needed(state: np.ndarray, goal_state: np.ndarray | None, closure: int) -> bool:
@@ -306,28 +343,16 @@ class GraspApproach:
         holds = CARRY_CLOSURE <= goal_state[closure] < PICK_EMPTY_CLOSURE
         return bool(holds and state[closure] < CARRY_CLOSURE)
 
-    def step(self, state: np.ndarray) -> tuple[str, int, np.ndarray] | None:
-        """This step's jaw state, waypoint index and waypoint ``[P]``; None once the jaws have
-        been closed."""
-        while self.phase < 2:
-            reached = np.abs(state[self.hand] - self.waypoints[self.phase][self.hand]).max()
-            if reached > PICK_RADIUS:
-                return "open", self.phase, self.waypoints[self.phase]
-            self.phase += 1
-        if self.phase == 2:
-            self.phase = 3
-            return "closed", 1, self.waypoints[1]
-        return None
 
-
-class PlaceApproach:
+class PlaceApproach(_JawApproach):
     """``"pick"``'s set-down before a goal whose jaws are open while the current ones hold
     something, given where the goal image shows the object (``point`` [2], x and y in m, seen by
     an object locator): the held object is brought above that point (:data:`PICK_HOVER` over the
     floor) and down to the workspace floor at the goal's yaw, the jaws stay closed; one step
     opens them there; then the open hand rises back above the point before the goal image is
-    pursued (leaving sideways at the floor would push the object off). ``step`` is that of
-    :class:`GraspApproach`."""
+    pursued (leaving sideways at the floor would push the object off)."""
+
+    travel, final = "closed", "open"
 
     def __init__(
         self,
@@ -338,14 +363,10 @@ class PlaceApproach:
         floor: float,
         point: Sequence[float],
     ) -> None:
-        above = np.asarray(goal_state, np.float32).copy()
-        above[hand[:2]] = np.asarray(point, np.float32)
-        above[hand[2]], above[closure] = floor + PICK_HOVER, float(state[closure])
-        down = above.copy()
-        down[hand[2]] = floor
+        above, down = self.over_point(goal_state, hand, closure, floor, point, state[closure])
         rise = above.copy()
         rise[closure] = 0.0
-        self.waypoints, self.hand, self.phase = [above, down, rise], hand, 0  # 2: open, 3: rise
+        super().__init__([above, down, rise], 2, hand)
 
     @staticmethod
     def needed(state: np.ndarray, goal_state: np.ndarray | None, closure: int) -> bool:
@@ -354,21 +375,6 @@ class PlaceApproach:
             return False
         holds = CARRY_CLOSURE <= state[closure] < PICK_EMPTY_CLOSURE
         return bool(holds and goal_state[closure] < CARRY_CLOSURE)
-
-    def step(self, state: np.ndarray) -> tuple[str, int, np.ndarray] | None:
-        """This step's jaw state, waypoint index and waypoint ``[P]``; None once the open hand is
-        back above the point."""
-        while self.phase < 2:
-            reached = np.abs(state[self.hand] - self.waypoints[self.phase][self.hand]).max()
-            if reached > PICK_RADIUS:
-                return "closed", self.phase, self.waypoints[self.phase]
-            self.phase += 1
-        if self.phase == 2:
-            self.phase = 3
-            return "open", 1, self.waypoints[1]
-        if np.abs(state[self.hand] - self.waypoints[2][self.hand]).max() > PICK_RADIUS:
-            return "open", 2, self.waypoints[2]
-        return None
 
 
 def _hand_and_closure(layout: str) -> tuple[list[int], int]:

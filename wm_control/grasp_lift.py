@@ -37,6 +37,10 @@ from .data.atomic import fsync_path, follow_umask
 from .episode import CARRY_CLOSURE, PICK_EMPTY_CLOSURE
 
 FORMAT = "wm-control grasp lift"
+OGBENCH_DATA_HELP = (
+    "LeRobot dataset folders (OGBench layout, written by `wm-control collect "
+    "env=ogbench_cube_single`)"
+)
 FORMAT_VERSION = 1
 
 HOLDING = (CARRY_CLOSURE, PICK_EMPTY_CLOSURE)
@@ -206,13 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m wm_control.grasp_lift", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument(
-        "--data",
-        nargs="+",
-        required=True,
-        help="LeRobot dataset folders "
-        "(OGBench layout, written by `wm-control collect env=ogbench_cube_single`)",
-    )
+    parser.add_argument("--data", nargs="+", required=True, help=OGBENCH_DATA_HELP)
     parser.add_argument("--out", required=True, help="the JSON file to write")
     parser.add_argument("--frames", type=int, default=2, help="frames after each grasp to pair")
     parser.add_argument(
@@ -227,23 +225,12 @@ def main(argv: list[str] | None = None) -> None:
     from envs.ogbench_cube import WORKSPACE
 
     from .cli.main import config_dir
-    from .data.provenance import read_recording_record
-    from .data.trajectories import DatasetConfig, TrajectoryReader
+    from .data.trajectories import read_recordings
 
     floor = WORKSPACE[0][2] if args.floor is None else args.floor
     data = yaml.safe_load((config_dir() / "data" / "ogbench_cube.yaml").read_text())
-    episodes, datasets = [], []
-    for root in args.data:
-        reader = TrajectoryReader(DatasetConfig(**{**data, "root": root}))
-        episodes += [reader.read(e, with_frames=False).states for e in reader.episode_indices]
-        record = read_recording_record(root) or {}
-        datasets.append(
-            {
-                "root": str(root),
-                "episodes": len(reader.episode_indices),
-                **{k: record[k] for k in ("policy", "seed", "command") if k in record},
-            }
-        )
+    trajectories, datasets = read_recordings(args.data, data, with_frames=False)
+    episodes = [trajectory.states for trajectory in trajectories]
     command = shlex.join(["python", "-m", "wm_control.grasp_lift", *(argv or sys.argv[1:])])
     lift = GraspLift.fit(
         episodes, floor=floor, frames=args.frames, source={"datasets": datasets, "command": command}

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .episode import CARRY_CLOSURE, PICK_EMPTY_CLOSURE
+from .grasp_lift import OGBENCH_DATA_HELP
 
 FORMAT = "wm-control object locator"
 FORMAT_VERSION = 1
@@ -259,13 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m wm_control.object_locator", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument(
-        "--data",
-        nargs="+",
-        required=True,
-        help="LeRobot dataset folders "
-        "(OGBench layout, written by `wm-control collect env=ogbench_cube_single`)",
-    )
+    parser.add_argument("--data", nargs="+", required=True, help=OGBENCH_DATA_HELP)
     parser.add_argument("--out", required=True, help="the safetensors file to write")
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
@@ -277,25 +272,12 @@ def main(argv: list[str] | None = None) -> None:
     from envs.ogbench_cube import WORKSPACE
 
     from .cli.main import config_dir
-    from .data.provenance import read_recording_record
-    from .data.trajectories import DatasetConfig, TrajectoryReader
+    from .data.trajectories import read_recordings
 
     torch.set_num_threads(args.threads)
     data = yaml.safe_load((config_dir() / "data" / "ogbench_cube.yaml").read_text())
-    episodes, datasets = [], []
-    for root in args.data:
-        reader = TrajectoryReader(DatasetConfig(**{**data, "root": root}))
-        for index in reader.episode_indices:
-            trajectory = reader.read(index)
-            episodes.append((trajectory.frames, trajectory.states))
-        record = read_recording_record(root) or {}
-        datasets.append(
-            {
-                "root": str(root),
-                "episodes": len(reader.episode_indices),
-                **{k: record[k] for k in ("policy", "seed", "command") if k in record},
-            }
-        )
+    trajectories, datasets = read_recordings(args.data, data, with_frames=True)
+    episodes = [(trajectory.frames, trajectory.states) for trajectory in trajectories]
     frames, labels, numbers = labelled_frames(episodes, floor=WORKSPACE[0][2])
     command = shlex.join(["python", "-m", "wm_control.object_locator", *(argv or sys.argv[1:])])
     locator = train_locator(

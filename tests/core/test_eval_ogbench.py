@@ -227,46 +227,40 @@ def test_behaviour_cloning_trains_on_an_ogbench_dataset_and_plays_protocol_a(tmp
     assert (config.action_dim, config.state_dim, config.goal_steps) == (5, 5, 5)
 
 
+def _planner_episode(folder, seed: int, *settings: str) -> bool:
+    """Whether `eval` with the shipped OGBench model and the README's planner solves protocol
+    (a)'s episode ``seed`` with the extra ``settings``."""
+    main(
+        [
+            "eval",
+            "model=ogbench_cube",
+            "tasks=[ogbench_cube_single]",
+            "agents=[planner]",
+            "planner.goal_state_weight=1.0",
+            "episodes=1",
+            f"seed={seed}",
+            "progress=false",
+            *settings,
+            f"hydra.run.dir={folder}",
+        ]
+    )
+    (row,) = _rows(folder / "episodes.csv")
+    return row["success"] == "True"
+
+
 def test_eval_gives_the_planner_the_grasp_lift_map_of_its_settings(tmp_path, monkeypatch):
     """Protocol (a), tuning seed 4 (a pick-up from a high start; see
     test_shipped_ogbench_model.py), without the object locator: `eval` with the default
     ``ogbench.grasp_lift`` (the shipped map) solves it, with ``ogbench.grasp_lift=null`` it does
-    not; a file that is not a map is refused in one line."""
+    not; a file that is not a map is refused in one line, before any episode."""
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
-    outcomes = {}
-    for name, setting in (("map", []), ("none", ["ogbench.grasp_lift=null"])):
-        setting = [*setting, "ogbench.locator=null"]
-        main(
-            [
-                "eval",
-                "model=ogbench_cube",
-                "tasks=[ogbench_cube_single]",
-                "agents=[planner]",
-                "planner.goal_state_weight=1.0",
-                "episodes=1",
-                "seed=4",
-                "progress=false",
-                *setting,
-                f"hydra.run.dir={tmp_path / name}",
-            ]
-        )
-        (row,) = _rows(tmp_path / name / "episodes.csv")
-        outcomes[name] = row["success"] == "True"
-    assert outcomes == {"map": True, "none": False}
+    no_locator = "ogbench.locator=null"
+    assert _planner_episode(tmp_path / "map", 4, no_locator)
+    assert not _planner_episode(tmp_path / "none", 4, no_locator, "ogbench.grasp_lift=null")
     (tmp_path / "lift.json").write_text("[]")
     with pytest.raises(ValueError, match="expected format 'wm-control grasp lift'"):
-        main(
-            [
-                "eval",
-                "model=ogbench_cube",
-                "tasks=[ogbench_cube_single]",
-                "agents=[planner]",
-                "episodes=1",
-                "progress=false",
-                f"ogbench.grasp_lift={tmp_path / 'lift.json'}",
-                f"hydra.run.dir={tmp_path / 'bad'}",
-            ]
-        )
+        _planner_episode(tmp_path / "bad", 4, f"ogbench.grasp_lift={tmp_path / 'lift.json'}")
+    assert not (tmp_path / "bad" / "episodes.csv").exists()
 
 
 def test_eval_gives_the_planner_the_object_locator_of_its_settings(tmp_path, monkeypatch):
@@ -274,38 +268,13 @@ def test_eval_gives_the_planner_the_object_locator_of_its_settings(tmp_path, mon
     step, so neither the goal's hand nor the grasp-lift map says where it lay. `eval` with its
     default settings (``ogbench.locator``, the shipped locator, which sees the cube in the start
     frame) solves it, with ``ogbench.locator=null`` it does not; a file that is not a locator is
-    refused in one line."""
+    refused in one line, before any episode."""
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
-    outcomes = {}
-    for name, setting in (("locator", []), ("none", ["ogbench.locator=null"])):
-        main(
-            [
-                "eval",
-                "model=ogbench_cube",
-                "tasks=[ogbench_cube_single]",
-                "agents=[planner]",
-                "planner.goal_state_weight=1.0",
-                "episodes=1",
-                "seed=22",
-                "progress=false",
-                *setting,
-                f"hydra.run.dir={tmp_path / name}",
-            ]
-        )
-        (row,) = _rows(tmp_path / name / "episodes.csv")
-        outcomes[name] = row["success"] == "True"
-    assert outcomes == {"locator": True, "none": False}
+    assert _planner_episode(tmp_path / "locator", 22)
+    assert not _planner_episode(tmp_path / "none", 22, "ogbench.locator=null")
     (tmp_path / "locator.safetensors").write_bytes(b"{}")
     with pytest.raises(ValueError, match="expected a safetensors file written by"):
-        main(
-            [
-                "eval",
-                "model=ogbench_cube",
-                "tasks=[ogbench_cube_single]",
-                "agents=[planner]",
-                "episodes=1",
-                "progress=false",
-                f"ogbench.locator={tmp_path / 'locator.safetensors'}",
-                f"hydra.run.dir={tmp_path / 'bad'}",
-            ]
+        _planner_episode(
+            tmp_path / "bad", 22, f"ogbench.locator={tmp_path / 'locator.safetensors'}"
         )
+    assert not (tmp_path / "bad" / "episodes.csv").exists()

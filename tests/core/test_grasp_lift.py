@@ -165,30 +165,15 @@ def test_the_shipped_map_is_the_fit_of_the_markov_oracles_data() -> None:
 
 
 @pytest.mark.slow
-def test_the_command_fits_a_real_oracle_recording(tmp_path) -> None:
+def test_the_command_fits_a_real_oracle_recording(ogbench_markov_recording, tmp_path) -> None:
     """`python -m wm_control.grasp_lift` on one real episode of OGBench's Markov oracle (the first
     of the shipped map's data: `collect policy=oracle_noisy seed=100000`): it finds the lifts in
     the recorded states, brings the lifted hands back to their grasps better than taking the hand
     as the grasp, records its data and command, and writes nothing else."""
-    from wm_control.cli.main import main as wm_control
     from wm_control.grasp_lift import main
 
-    data = tmp_path / "noisy"
-    wm_control(
-        [
-            "collect",
-            "env=ogbench_cube_single",
-            "policy=oracle_noisy",
-            "episodes=1",
-            "env.max_episode_steps=200",
-            "seed=100000",
-            f"output_dir={data}",
-            "progress=false",
-            f"hydra.run.dir={tmp_path / 'collect'}",
-        ]
-    )
     out = tmp_path / "maps" / "lift.json"
-    main(["--data", str(data), "--out", str(out)])
+    main(["--data", str(ogbench_markov_recording), "--out", str(out)])
     assert sorted(p.name for p in out.parent.iterdir()) == ["lift.json"]
     lift = GraspLift.load(out)
     assert lift.lifts >= 8 and lift.residual < 0.5 * lift.unfitted

@@ -191,3 +191,21 @@ def test_a_place_lowers_the_held_object_where_the_goal_shows_it_then_opens_and_r
         ("open", 2),  # then up again
         None,  # then the goal image
     ]
+
+
+@pytest.mark.slow
+def test_the_command_trains_on_a_real_oracle_recording(ogbench_markov_recording, tmp_path):
+    """`python -m wm_control.object_locator` on one real episode of OGBench's Markov oracle: it
+    labels frames from the recorded grasps, trains (briefly here), writes one file that loads,
+    and records its data, its labelled frames and its held-out error."""
+    from wm_control.object_locator import main
+
+    out = tmp_path / "loc" / "locator.safetensors"
+    main(["--data", str(ogbench_markov_recording), "--out", str(out), "--steps", "20",
+          "--no-progress"])  # fmt: skip
+    assert sorted(p.name for p in out.parent.iterdir()) == ["locator.safetensors"]
+    locator = ObjectLocator.load(out)
+    (recording,) = locator.source["datasets"]
+    assert recording["policy"] == "oracle_noisy" and recording["episodes"] == 1
+    assert 50 <= locator.source["labelled_frames"] <= 200
+    assert locator.source["held_out"]["frames"] > 0 and locator.source["steps"] == 20

@@ -329,6 +329,30 @@ class TrajectoryReader:
         )
 
 
+def read_recordings(
+    roots: list[str], config: dict, *, with_frames: bool
+) -> tuple[list[Trajectory], list[dict]]:
+    """Every episode of the LeRobot datasets at ``roots``, read with ``config`` (the fields of a
+    :class:`DatasetConfig`, its ``root`` replaced by each), and per dataset what it is: its root,
+    episode count and, where ``collect`` recorded them, its policy, seed and command."""
+    from .provenance import read_recording_record
+
+    trajectories, datasets = [], []
+    for root in roots:
+        reader = TrajectoryReader(DatasetConfig(**{**config, "root": str(root)}))
+        indices = reader.episode_indices
+        trajectories += [reader.read(index, with_frames=with_frames) for index in indices]
+        record = read_recording_record(root) or {}
+        datasets.append(
+            {
+                "root": str(root),
+                "episodes": len(indices),
+                **{key: record[key] for key in ("policy", "seed", "command") if key in record},
+            }
+        )
+    return trajectories, datasets
+
+
 def _image_to_tensor(item: object) -> torch.Tensor:
     """A stored image (PIL image or ``[3, H, W]`` float tensor in [0, 1]) as a float tensor
     ``[3, H, W]``."""

@@ -21,12 +21,11 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
 from torch import nn
 from tqdm import tqdm
 
 from .checkpoints.common import CheckpointError
-from .checkpoints.native import verify_tensors, write_safetensors_atomic
+from .checkpoints.native import read_safetensors, write_safetensors_atomic
 
 FORMAT = "wm-control-bc"
 
@@ -180,19 +179,11 @@ class GoalConditionedPolicy(nn.Module):
 
     @classmethod
     def load(cls, path: Path) -> GoalConditionedPolicy:
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                header = handle.metadata() or {}
-                state = {k: handle.get_tensor(k) for k in handle.keys()}
-        except Exception as err:  # safetensors raises its own error types
-            raise CheckpointError(
-                f"{path}: could not read a behaviour-cloning policy ({err})"
-            ) from err
+        header, state = read_safetensors(Path(path), "a behaviour-cloning policy")
         if header.get("format") != FORMAT:
             raise CheckpointError(
                 f"{path}: expected format {FORMAT!r}, found {header.get('format')!r}"
             )
-        verify_tensors(Path(path), header, state)  # the checksum save() recorded
         policy = cls(
             BCConfig(**json.loads(header["config"])), state["action_mean"], state["action_std"]
         )

@@ -57,6 +57,12 @@ PICK_EMPTY_CLOSURE = 0.8
 """Gripper closure from which closed jaws hold nothing (OGBench's jaws stop at 0.56 on its cube
 and close to 0.98 on nothing)."""
 
+def jaws_hold(closure):
+    """Whether jaws at ``closure`` (a number or an array) hold something: closed at least to
+    :data:`CARRY_CLOSURE` and not as far as :data:`PICK_EMPTY_CLOSURE`, where they met nothing."""
+    return (closure >= CARRY_CLOSURE) & (closure < PICK_EMPTY_CLOSURE)
+
+
 PICK_HOVER = 0.05
 """Height (m) above the workspace floor at which ``"pick"`` brings the open jaws over the grasp."""
 
@@ -340,8 +346,7 @@ class GraspApproach(_JawApproach):
         """Whether the goal's jaws hold something and the current ones are open."""
         if goal_state is None:
             return False
-        holds = CARRY_CLOSURE <= goal_state[closure] < PICK_EMPTY_CLOSURE
-        return bool(holds and state[closure] < CARRY_CLOSURE)
+        return bool(jaws_hold(goal_state[closure]) and state[closure] < CARRY_CLOSURE)
 
 
 class PlaceApproach(_JawApproach):
@@ -373,8 +378,7 @@ class PlaceApproach(_JawApproach):
         """Whether the current jaws hold something and the goal's are open."""
         if goal_state is None:
             return False
-        holds = CARRY_CLOSURE <= state[closure] < PICK_EMPTY_CLOSURE
-        return bool(holds and goal_state[closure] < CARRY_CLOSURE)
+        return bool(jaws_hold(state[closure]) and goal_state[closure] < CARRY_CLOSURE)
 
 
 def _hand_and_closure(layout: str) -> tuple[list[int], int]:

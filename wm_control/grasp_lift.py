@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.atomic import fsync_path, follow_umask
-from .episode import CARRY_CLOSURE, PICK_EMPTY_CLOSURE
+from .episode import CARRY_CLOSURE, PICK_EMPTY_CLOSURE, jaws_hold
 
 FORMAT = "wm-control grasp lift"
 OGBENCH_DATA_HELP = (
@@ -42,10 +42,6 @@ OGBENCH_DATA_HELP = (
     "env=ogbench_cube_single`)"
 )
 FORMAT_VERSION = 1
-
-HOLDING = (CARRY_CLOSURE, PICK_EMPTY_CLOSURE)
-"""Gripper closures (0 open .. 1 closed) at which the jaws hold something, as ``carry`` and
-``pick`` read them (OGBench's jaws stop at 0.56 on its cube and close to 0.98 on nothing)."""
 
 AT_FLOOR = 0.01
 """Height (m) over the workspace floor under which a holding hand is at its grasp."""
@@ -105,7 +101,8 @@ class GraspLift:
         if lifts < 8:
             raise ValueError(
                 f"GraspLift.fit: expected at least 8 grasp-and-lift events in the data (the jaws "
-                f"holding at the floor, closure {HOLDING[0]}-{HOLDING[1]}, then the hand rising), "
+                f"holding at the floor, closure {CARRY_CLOSURE}-{PICK_EMPTY_CLOSURE}, then the "
+                "hand rising), "
                 f"found {lifts}"
             )
         features = np.concatenate([lifted, np.ones((len(lifted), 1))], axis=1)  # [n, 4]
@@ -193,7 +190,7 @@ def lift_pairs(
                 f"GraspLift: expected states [T, 5] (x, y, z, yaw, gripper), found {states.shape}"
             )
         z, closure = states[:, 2], states[:, 4]
-        holding = (closure >= HOLDING[0]) & (closure < HOLDING[1])
+        holding = jaws_hold(closure)
         for t in range(len(states) - 1):
             if not (holding[t] and z[t] < floor + AT_FLOOR and z[t + 1] > z[t] + RISING):
                 continue

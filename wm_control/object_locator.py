@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .episode import CARRY_CLOSURE, PICK_EMPTY_CLOSURE
+from .episode import jaws_hold
 from .grasp_lift import OGBENCH_DATA_HELP
 
 FORMAT = "wm-control object locator"
@@ -52,7 +52,7 @@ def object_labels(states: np.ndarray, *, floor: float) -> np.ndarray:
             f"object_labels: expected states [T, 5] (x, y, z, yaw, gripper), found {states.shape}"
         )
     hand, closure = states[:, :3], states[:, 4]
-    holding = (closure >= CARRY_CLOSURE) & (closure < PICK_EMPTY_CLOSURE)
+    holding = jaws_hold(closure)
     labels = np.full((len(states), 3), np.nan)
     labels[holding] = hand[holding]
     if not holding.any():
@@ -152,18 +152,11 @@ class ObjectLocator:
 
     @classmethod
     def load(cls, path: str | Path) -> ObjectLocator:
-        from safetensors import safe_open
+        from .checkpoints.native import read_safetensors
 
         path = Path(path)
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                header = handle.metadata() or {}
-                state = {key: handle.get_tensor(key) for key in handle.keys()}
-        except Exception as error:  # safetensors raises its own error types
-            raise ValueError(
-                f"object locator {path}: expected a safetensors file written by "
-                f"wm_control.object_locator, could not read it ({error})"
-            ) from error
+        expected = "a safetensors file written by wm_control.object_locator"
+        header, state = read_safetensors(path, expected)  # its checksum verified
         if header.get("format") != FORMAT or header.get("format_version") != str(FORMAT_VERSION):
             raise ValueError(
                 f"object locator {path}: expected format {FORMAT!r} version {FORMAT_VERSION}, "

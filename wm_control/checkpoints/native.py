@@ -117,6 +117,19 @@ def verify_tensors(file: Path, header: dict[str, str], state: dict[str, torch.Te
         )
 
 
+def read_safetensors(path: Path, expected: str) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """The header and tensors of a safetensors file holding ``expected`` (words for the error),
+    its checksum verified where it carries one (see :func:`verify_tensors`)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+            state = {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception as err:  # safetensors raises its own error types
+        raise CheckpointError(f"{path}: expected {expected}, could not read it ({err})") from err
+    verify_tensors(Path(path), header, state)
+    return header, state
+
+
 def read_header(path: Path) -> dict[str, str]:
     """The string metadata of a wm-control checkpoint, validated."""
     file = weights_path(Path(path))

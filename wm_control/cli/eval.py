@@ -91,8 +91,9 @@ def run(cfg: DictConfig) -> None:
             )
         jaws = _jaw_settings(cfg.subgoal_jaws, env_configs)
         protocol = any(task in OGBENCH_PROTOCOL_TASKS for task in env_configs)
-        lift = _grasp_lift(ogbench.get("grasp_lift")) if protocol else None  # read before playing
-        locator = _locator(ogbench.get("locator")) if protocol else None
+        # read before playing: a bad file stops the run at once
+        lift = _repo_file(GraspLift.load, ogbench.get("grasp_lift")) if protocol else None
+        locator = _repo_file(ObjectLocator.load, ogbench.get("locator")) if protocol else None
 
         def planner_agent(env):
             # the box is imagined for Δxyz in metres, not for OGBench's scaled actions
@@ -267,22 +268,13 @@ def _check_simulator(csv_path) -> None:
         )
 
 
-def _grasp_lift(path: str | None) -> GraspLift | None:
-    """``ogbench.grasp_lift``: the fitted map ``pick`` grasps by (relative paths from the
-    repository), or None (under the goal's hand)."""
+def _repo_file(load, path: str | None):
+    """``load`` of a setting's file (``ogbench.grasp_lift``, ``ogbench.locator``; relative paths
+    from the repository), or None where the setting is null."""
     if not path:
         return None
     path = os.path.expanduser(path)
-    return GraspLift.load(path if os.path.isabs(path) else REPO_ROOT / path)
-
-
-def _locator(path: str | None) -> ObjectLocator | None:
-    """``ogbench.locator``: the object locator ``pick`` grasps by (relative paths from the
-    repository), or None."""
-    if not path:
-        return None
-    path = os.path.expanduser(path)
-    return ObjectLocator.load(path if os.path.isabs(path) else REPO_ROOT / path)
+    return load(path if os.path.isabs(path) else REPO_ROOT / path)
 
 
 def _compared_settings(cfg: DictConfig) -> dict:

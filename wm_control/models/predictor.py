@@ -306,13 +306,19 @@ def _first_block_over_shared_frame(
     # the shared keys and values run once per head over all samples' queries (a product per
     # sample would first copy the shared operand B times)
     N = frame.shape[1]
-    q_heads = q_c.transpose(0, 1).reshape(heads, B * K, head_dim)  # [h, B·K, hd]
-    s_cf = (q_heads @ k_f[0].transpose(-1, -2)).view(heads, B, K, N).transpose(0, 1)
+
+    def per_head(t: torch.Tensor) -> torch.Tensor:
+        """``[B, h, K, d]`` → ``[h, K·B, d]`` (a view of position-major condition tokens)."""
+        return t.permute(1, 2, 0, 3).reshape(heads, K * B, t.shape[-1])
+
+    def per_sample(t: torch.Tensor) -> torch.Tensor:
+        """``[h, K·B, d]`` → ``[B, h, K, d]`` (a view)."""
+        return t.view(heads, K, B, -1).permute(2, 0, 1, 3)
+
+    s_cf = per_sample(per_head(q_c) @ k_f[0].transpose(-1, -2))  # [B, h, K, N]
     scores = torch.cat([q_c @ k_c.transpose(-1, -2), s_cf], dim=-1).mul(scale)  # [B, h, K, K+N]
     p = scores.softmax(-1)
-    p_f = p[..., K:].transpose(0, 1).reshape(heads, B * K, N)  # [h, B·K, N]
-    out_f = (p_f @ v_f[0]).view(heads, B, K, head_dim).transpose(0, 1)  # [B, h, K, hd]
-    out_c = p[..., :K] @ v_c + out_f  # [B, h, K, hd]
+    out_c = p[..., :K] @ v_c + per_sample(per_head(p[..., K:]) @ v_f[0])  # [B, h, K, hd]
     x_c = linear(out_c.transpose(1, 2).reshape(B, K, W), attn.proj, residual=cond)  # [B, K, W]
 
     # frame queries: the shared part once (scores laid out keys first, [h, keys, N]) ...
@@ -323,16 +329,15 @@ def _first_block_over_shared_frame(
     u_proj = (e_ff.transpose(1, 2) @ v_f[0]) @ weight.transpose(1, 2)
     # u_proj: [h, N, W], the projected softmax numerator (not normalised)
     # ... then per sample the scores on its condition keys and the mixing weights
-    k_own = k_c.transpose(0, 1).reshape(heads, B * K, head_dim)  # [h, B·K, hd]
-    s_fc = (k_own @ q_f[0].transpose(-1, -2)).mul(scale).view(heads, B, K, N)  # [h, B, K, N]
+    s_fc = per_sample(per_head(k_c) @ q_f[0].transpose(-1, -2)).transpose(0, 1).mul(scale)
+    # s_fc: [h, B, K, N]
     top = torch.maximum(m.unsqueeze(1), s_fc.amax(2, keepdim=True))  # [h, B, 1, N]
     w_u = (m.unsqueeze(1) - top).exp()  # [h, B, 1, N]
     w_c = (s_fc - top).exp()  # [h, B, K, N]
     norm = w_u * z.unsqueeze(1) + w_c.sum(2, keepdim=True)
     w_u, w_c = w_u / norm, w_c / norm
-    v_own = v_c.transpose(0, 1).reshape(heads, B * K, head_dim) @ weight.transpose(1, 2)
-    # v_own: [h, B·K, W], each condition value projected by its head's slice of the projection
-    v_own = v_own.view(heads, B, K, W).transpose(0, 1).reshape(B, heads * K, W)
+    v_own = per_sample(per_head(v_c) @ weight.transpose(1, 2)).reshape(B, heads * K, W)
+    # v_own: [B, h·K, W], each condition value projected by its head's slice of the projection
     shared = (w_u[:, :, 0].permute(2, 1, 0) @ u_proj.transpose(0, 1)).transpose(0, 1)
     # shared: [N, B, h] @ [N, h, W] → [B, N, W]
     own = w_c.permute(1, 3, 0, 2).reshape(B, N, heads * K) @ v_own  # [B, N, W]

@@ -382,9 +382,9 @@ class WorldModel(nn.Module):
             state = integrate(fed_state, actions[:, h])
             imagined.append(next_tokens)
             imagined_states.append(state)
-        return Rollout(
-            tokens=torch.cat(imagined, dim=1), states=torch.stack(imagined_states, dim=1)
-        )
+        # one step (a planning step at horizon 1) is returned as it is: a cat would copy it
+        tokens = imagined[0] if H == 1 else torch.cat(imagined, dim=1)  # [B, H, N, D]
+        return Rollout(tokens=tokens, states=torch.stack(imagined_states, dim=1))
 
     def _cpu_chunk(self, samples: int, context: int) -> int:
         """Samples per pass of a rollout of ``samples`` from ``context`` frames: all of them, unless

@@ -27,8 +27,10 @@ import torch
 
 from .rope import RotaryTables
 
-MIN_SAMPLES = 64
-"""Samples (rows per position) from which the position-major projection is used."""
+MIN_SAMPLES = 96
+"""Samples (rows per position) from which the position-major projection is used: at width 96 it
+is as fast as the sample-major one at 64-96 samples and faster above (bench/results/
+position_major.md); building the rotated weights costs the same for any number of samples."""
 
 MAX_WEIGHT_BYTES = 16 * 1024 * 1024
 """Largest set of per-position rotated weights (queries and keys of all positions) built per

@@ -5,7 +5,7 @@ facebookresearch/vjepa2 (its ``notebooks/utils`` planner and ``src/models`` pred
 ``timm`` and ``scipy``):
 
     git clone https://github.com/facebookresearch/vjepa2 ../vjepa2 && pip install timm
-    .venv/bin/python bench/bench_meta_code.py --meta-repo ../vjepa2 [--threads 1] [--actions 5]
+    .venv/bin/python bench/bench_meta_code.py --meta-repo ../vjepa2 [--threads N] [--actions 5]
 
 Both planners run on the same weights (the tiny reference model of tests/fixtures, saved by Meta's
 code; with ``--scale shipped`` the shipped default model, 64 tokens per frame, on a frame of
@@ -49,7 +49,7 @@ from wm_control import WorldModel, energy
 from wm_control.model_source import ModelSource
 from wm_control.planning import ActionSpec
 from wm_control.planning.config import PlannerConfig
-from wm_control.runtime import tune_cpu_allocator
+from wm_control.runtime import default_threads, tune_cpu_allocator
 
 BUDGETS = [  # (name, samples, iterations, horizon, max_step)
     ("paper 800x10 h1", 800, 10, 1, 0.075),
@@ -237,7 +237,13 @@ def main() -> None:
     parser.add_argument(
         "--meta-repo", type=Path, required=True, help="a checkout of facebookresearch/vjepa2"
     )
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads for both planners (default: one per physical core, what wm-control's "
+        "threads=null gives; Meta's code would take one per logical CPU)",
+    )
     parser.add_argument("--actions", type=int, default=5, help="planning calls timed per planner")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "meta_code.md")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -258,6 +264,7 @@ def main() -> None:
         raise SystemExit("bench_meta_code: --device cuda asked for, but torch sees no CUDA device")
     if args.scale == "released" and args.device != "cuda":
         raise SystemExit("bench_meta_code: --scale released needs --device cuda (bfloat16 ViT-g)")
+    args.threads = args.threads or default_threads()
     torch.set_num_threads(args.threads)
     allocator = tune_cpu_allocator()
     device = torch.device(args.device)

@@ -17,6 +17,11 @@ TOL = 1e-5
 OFF = 10**9  # MIN_SAMPLES that no batch reaches: the sample-major path everywhere
 
 
+def _applies(x: torch.Tensor, rope: RotaryTables) -> bool:
+    """Whether attention (which multiplies up to SHORT_ATTENTION keys) takes the path."""
+    return position_major.applies(x, rope, SHORT_ATTENTION)
+
+
 def _tables(L: int, head_dim: int, seed: int = 0) -> RotaryTables:
     g = torch.Generator().manual_seed(seed)
     positions = torch.rand(L, 3, generator=g) * 6  # times, rows and columns, none of them zero
@@ -31,7 +36,7 @@ def test_projection_equals_the_sample_major_one(monkeypatch):
     x = torch.randn(100, 18, 96)
     rope = _tables(18, attn.head_dim)
     with torch.inference_mode():
-        assert position_major.applies(x, rope)
+        assert _applies(x, rope)
         folded = attn.project(x, rope)
         monkeypatch.setattr(position_major, "MIN_SAMPLES", OFF)
         plain = attn.project(x, rope)
@@ -45,15 +50,15 @@ def test_the_path_is_taken_only_where_it_pays():
     x = torch.randn(position_major.MIN_SAMPLES, 18, 96)
     rope = _tables(18, 24)
     with torch.inference_mode():
-        assert position_major.applies(x, rope)
-        assert not position_major.applies(x[:-1], rope)  # few samples
-        assert not position_major.applies(x.bfloat16(), rope)  # bfloat16: oneDNN is faster
+        assert _applies(x, rope)
+        assert not _applies(x[:-1], rope)  # few samples
+        assert not _applies(x.bfloat16(), rope)  # bfloat16: oneDNN is faster
         per_sample = RotaryTables(rope.cos.expand(len(x), -1, -1, -1, -1), rope.sin)
-        assert not position_major.applies(x, per_sample)  # a table per sample (masked encoder)
+        assert not _applies(x, per_sample)  # a table per sample (masked encoder)
         wide = torch.randn(len(x), 18, 1024)  # 2 · 18 · 1024² rotated weights: 151 MB
-        assert not position_major.applies(wide, _tables(18, 128))
+        assert not _applies(wide, _tables(18, 128))
     with torch.enable_grad():
-        assert not position_major.applies(x, rope)  # training keeps the sample-major path
+        assert not _applies(x, rope)  # training keeps the sample-major path
 
 
 def test_long_sequences_keep_the_sample_major_path():

@@ -20,8 +20,8 @@ oneDNN's linear (bench/RESULTS.md), while in bfloat16 it is about twice as slow,
 token-major rotation and SDPA are already measured fast. Few samples (encoding one frame) or wide
 models (the per-position weights grow as ``L · width²``) keep the sample-major path, and so do
 groups of tokens of which two steps exceed what the attention's matmul path takes
-(``vit.SHORT_ATTENTION``): SDPA gains nothing from the layout, and with the shipped model's 66
-tokens per step plans were 2–3 % slower with it.
+(``vit.SHORT_ATTENTION``, passed to :func:`applies`): SDPA gains nothing from the layout, and
+with the shipped model's 66 tokens per step plans were 2–3 % slower with it.
 """
 
 from __future__ import annotations
@@ -40,13 +40,16 @@ MAX_WEIGHT_BYTES = 16 * 1024 * 1024
 call."""
 
 
-def applies(x: torch.Tensor, rope: RotaryTables) -> bool:
+def applies(x: torch.Tensor, rope: RotaryTables, matmul_keys: int) -> bool:
     """Whether tokens ``x [B, L, width]`` with rotation tables ``rope`` are projected
     position-major: float32 CPU inference, at least :data:`MIN_SAMPLES` samples sharing one table
-    per position, and rotated weights within :data:`MAX_WEIGHT_BYTES`."""
+    per position, two steps of L tokens within the ``matmul_keys`` keys that attention takes
+    through matrix products (beyond, SDPA gains nothing from the layout), and rotated weights
+    within :data:`MAX_WEIGHT_BYTES`."""
     B, L, width = x.shape
     return (
-        x.device.type == "cpu"
+        2 * L <= matmul_keys
+        and x.device.type == "cpu"
         and x.dtype == torch.float32
         and not torch.is_grad_enabled()
         and rope.cos.dim() == 4  # [L, 1, 1, hd]: one table per position, shared by the samples

@@ -67,7 +67,7 @@ class RopeAttention(nn.Module):
         ``x [B, L, width]`` (position-major views for many samples in CPU inference, where two
         steps of L tokens fit the matmul attention: :mod:`.position_major`; longer sequences
         attend through SDPA, which gains nothing from that layout)."""
-        if 2 * x.shape[1] <= SHORT_ATTENTION and position_major.applies(x, rope):
+        if position_major.applies(x, rope, SHORT_ATTENTION):
             return position_major.project(x, self.qkv.weight, self.qkv.bias, rope, self.num_heads)
         B, L, _ = x.shape
         qkv = linear(x, self.qkv).view(B, L, 3, self.num_heads, self.head_dim)
